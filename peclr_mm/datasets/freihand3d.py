@@ -1,0 +1,245 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""FreiHAND (and the synthetic set written in its layout) for 3-D hand pose.
+
+Layout (DESIGN.md section 6)::
+
+    ROOT/training/rgb/%08d.jpg        V versions of N samples; image k + N*v
+    ROOT/training_{xyz,K,scale}.json  shares annotation k
+    ROOT/evaluation/rgb/%08d.jpg
+    ROOT/evaluation_{xyz,K,scale}.json
+"""
+import json
+import os
+import os.path as osp
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
+from mmpose.registry import DATASETS
+
+__all__ = ['FreiHand3DDataset', 'load_freihand_annotations', 'project']
+
+
+def project(xyz: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pinhole projection ``uv = (K @ X.T).T; uv = uv[:, :2] / uv[:, 2:]``.
+
+    Works on (J, 3) with (3, 3) or batched (N, J, 3) with (N, 3, 3).
+    """
+    uvw = np.einsum('...ij,...kj->...ki', K, xyz)
+    return uvw[..., :2] / uvw[..., 2:]
+
+
+def _read_json(path: str, what: str):
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'FreiHAND annotation file {path} is missing (expected the '
+            f'{what}).')
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f'{path}: not valid JSON ({exc})') from exc
+
+
+def _as_array(data, path: str, field: str, shape: tuple) -> np.ndarray:
+    """Convert a json list to float array and check its per-sample shape."""
+    try:
+        arr = np.asarray(data, dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f'{path}: field {field} must be a list of arrays of shape '
+            f'{shape}; entries have ragged or non-numeric shapes') from exc
+    if arr.ndim != len(shape) + 1 or arr.shape[1:] != shape:
+        raise ValueError(f'{path}: field {field} must have shape (N, '
+                         f'{", ".join(map(str, shape))}), got {arr.shape}')
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.argwhere(~np.isfinite(arr))[0, 0])
+        raise ValueError(f'{path}: field {field} has a non-finite value in '
+                         f'sample {bad}')
+    return arr
+
+
+def load_freihand_annotations(data_root: str, split: str) -> dict:
+    """Read and check ``{split}_{xyz,K,scale}.json``.
+
+    Returns:
+        dict: ``xyz`` (N, 21, 3) metres, ``K`` (N, 3, 3), ``scale`` (N,).
+
+    Raises:
+        FileNotFoundError: a json file is missing.
+        ValueError: a field has the wrong shape, a non-finite value, the
+            files disagree in length, or a camera puts the hand behind it.
+    """
+    if split not in ('training', 'evaluation'):
+        raise ValueError(
+            f"split must be 'training' or 'evaluation', got {split!r}")
+    paths = {
+        key: osp.join(data_root, f'{split}_{key}.json')
+        for key in ('xyz', 'K', 'scale')
+    }
+    xyz = _as_array(
+        _read_json(paths['xyz'], '3-D joints, N x 21 x 3 metres'),
+        paths['xyz'], 'xyz', (21, 3))
+    K = _as_array(
+        _read_json(paths['K'], 'intrinsics, N x 3 x 3'), paths['K'], 'K',
+        (3, 3))
+    scale = _as_array(
+        _read_json(paths['scale'], 'bone 9-10 lengths, N floats'),
+        paths['scale'], 'scale', ())
+    lengths = {key: len(val) for key, val in
+               (('xyz', xyz), ('K', K), ('scale', scale))}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(
+            'FreiHAND annotation files disagree in length: ' + ', '.join(
+                f'{paths[k]} has {n}' for k, n in lengths.items()))
+    if np.any(xyz[..., 2] <= 0):
+        bad = int(np.argwhere(xyz[..., 2] <= 0)[0, 0])
+        raise ValueError(f'{paths["xyz"]}: sample {bad} has a joint at or '
+                         'behind the camera (z <= 0); xyz must be metres in '
+                         'the camera frame')
+    if np.any(scale <= 0):
+        raise ValueError(f'{paths["scale"]}: bone lengths must be positive')
+    return dict(xyz=xyz, K=K, scale=scale)
+
+
+@DATASETS.register_module()
+class FreiHand3DDataset(BaseDataset):
+    """FreiHAND in its original layout, for 3-D (or unlabeled) hand pose.
+
+    Each data info holds ``img_path``, ``img_id`` (file number), ``sample_id``
+    (annotation index k), ``version`` and, with labels, ``K`` (3, 3),
+    ``keypoints_3d`` (1, 21, 3) metres in the camera frame, ``keypoints``
+    (1, 21, 2) their projections in pixels, ``keypoints_visible`` (1, 21),
+    ``bbox`` (1, 4) xyxy around the projections and ``bone_length`` (the
+    per-sample ``scale``: length of bone 9-10).
+
+    Args:
+        data_root (str): FreiHAND root folder.
+        split (str): ``'training'`` or ``'evaluation'``.
+        versions (Sequence[int], optional): which image versions of the
+            training split to use (FreiHAND has 4: v in 0..3, image id
+            ``k + N * v``). ``None`` uses all present. The evaluation split
+            has one version.
+        num_versions (int, optional): versions on disk; inferred from the
+            number of images when ``None``.
+        subset (int | float, optional): keep this many annotations (int) or
+            this fraction of them (float in (0, 1]); all versions of a kept
+            annotation are kept. ``None`` keeps all.
+        subset_seed (int): seed of the subset draw, so label-scarce
+            experiments are reproducible.
+        with_labels (bool): ``False`` reads images only (self-supervised
+            pretraining on FreiHAND without labels).
+    """
+
+    METAINFO: dict = dict(from_file='configs/_base_/datasets/freihand2d.py')
+
+    def __init__(self,
+                 data_root: str,
+                 split: str = 'training',
+                 versions: Optional[Sequence[int]] = None,
+                 num_versions: Optional[int] = None,
+                 subset: Optional[Union[int, float]] = None,
+                 subset_seed: int = 0,
+                 with_labels: bool = True,
+                 **kwargs):
+        self.split = split
+        self.versions = None if versions is None else list(versions)
+        self.num_versions = num_versions
+        self.subset = subset
+        self.subset_seed = subset_seed
+        self.with_labels = with_labels
+        super().__init__(data_root=data_root, **kwargs)
+
+    @classmethod
+    def _load_metainfo(cls, metainfo: Optional[dict] = None) -> dict:
+        metainfo = dict(cls.METAINFO, **(metainfo or {}))
+        if 'from_file' in metainfo:
+            cfg_file = metainfo['from_file']
+            if not osp.isfile(cfg_file):
+                import mmpose
+                cfg_file = osp.join(
+                    osp.dirname(mmpose.__file__), '.mim', 'configs', '_base_',
+                    'datasets', osp.basename(cfg_file))
+            from mmengine.config import Config
+            metainfo = Config.fromfile(cfg_file).dataset_info
+        meta = parse_pose_metainfo(metainfo)
+        meta['dataset_name'] = 'freihand3d'
+        return meta
+
+    def _image_dir(self) -> str:
+        return osp.join(self.data_root, self.split, 'rgb')
+
+    def _count_versions(self, num_annotations: int) -> int:
+        img_dir = self._image_dir()
+        if not osp.isdir(img_dir):
+            raise FileNotFoundError(
+                f'FreiHAND image folder {img_dir} is missing (expected '
+                '%08d.jpg files)')
+        if self.num_versions is not None:
+            return self.num_versions
+        num_images = sum(1 for e in os.scandir(img_dir)
+                         if e.name.endswith(('.jpg', '.png')))
+        if num_images == 0 or num_images % num_annotations:
+            raise ValueError(
+                f'{img_dir} holds {num_images} images, not a multiple of the '
+                f'{num_annotations} annotations in {self.split}_xyz.json '
+                '(image k + N*v must share annotation k)')
+        return num_images // num_annotations
+
+    def _select(self, num: int) -> np.ndarray:
+        if self.subset is None:
+            return np.arange(num)
+        if isinstance(self.subset, float):
+            if not 0 < self.subset <= 1:
+                raise ValueError(
+                    f'subset fraction must be in (0, 1], got {self.subset}')
+            count = max(1, int(round(self.subset * num)))
+        else:
+            count = int(self.subset)
+            if not 0 < count <= num:
+                raise ValueError(f'subset count must be in 1..{num}, got '
+                                 f'{self.subset}')
+        rng = np.random.default_rng(self.subset_seed)
+        return np.sort(rng.choice(num, size=count, replace=False))
+
+    def load_data_list(self) -> List[dict]:
+        ann = load_freihand_annotations(self.data_root, self.split)
+        num = len(ann['xyz'])
+        num_versions = self._count_versions(num)
+        versions = self.versions
+        if versions is None:
+            versions = list(range(num_versions))
+        bad = [v for v in versions if not 0 <= v < num_versions]
+        if bad:
+            raise ValueError(f'versions {bad} do not exist: {self.split} has '
+                             f'{num_versions} version(s)')
+        keep = self._select(num)
+        if self.with_labels:
+            uv = project(ann['xyz'], ann['K'])
+        data_list = []
+        img_dir = self._image_dir()
+        for v in versions:
+            for k in keep:
+                img_id = int(k + num * v)
+                info = dict(
+                    img_path=osp.join(img_dir, f'{img_id:08d}.jpg'),
+                    img_id=img_id,
+                    sample_id=int(k),
+                    version=int(v),
+                    id=img_id,
+                    category_id=1)
+                if self.with_labels:
+                    kpts = uv[k].astype(np.float32)
+                    lo, hi = kpts.min(0), kpts.max(0)
+                    info.update(
+                        K=ann['K'][k].astype(np.float32),
+                        keypoints_3d=ann['xyz'][k][None].astype(np.float32),
+                        keypoints=kpts[None],
+                        keypoints_visible=np.ones((1, 21), np.float32),
+                        bbox=np.concatenate([lo, hi])[None],
+                        bbox_score=np.ones(1, np.float32),
+                        bone_length=float(ann['scale'][k]))
+                data_list.append(info)
+        return data_list

@@ -1,0 +1,1 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
