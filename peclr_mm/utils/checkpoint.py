@@ -20,7 +20,10 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-__all__ = ['UnsafeCheckpointError', 'SAFE_GLOBALS', 'load_from_local_safe']
+__all__ = [
+    'UnsafeCheckpointError', 'SAFE_GLOBALS', 'safe_torch_load',
+    'load_from_local_safe', 'check_checkpoint_matches'
+]
 
 _BUILTIN_STATISTICS = ('min', 'max', 'mean', 'current')
 
@@ -112,3 +115,43 @@ def safe_torch_load(filename: str, map_location: Optional[Any] = None) -> Any:
 def load_from_local_safe(filename: str, map_location: Optional[Any] = None):
     """mmengine's local-file scheme, loading with ``weights_only=True``."""
     return safe_torch_load(filename, map_location)
+
+
+def check_checkpoint_matches(model: torch.nn.Module,
+                             filename: str,
+                             max_listed: int = 5) -> None:
+    """Refuse a checkpoint whose weights do not fit ``model``.
+
+    Raises:
+        ValueError: names the file and the first missing, unexpected or
+            mis-shaped parameters.
+    """
+    ckpt = safe_torch_load(filename, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f'{filename}: no state_dict found (got '
+                         f'{type(ckpt).__name__})')
+    module = getattr(model, 'module', model)
+    expected = module.state_dict()
+    state = {k[7:] if k.startswith('module.') else k: v
+             for k, v in state.items()}
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shape = [
+        f'{k} {tuple(state[k].shape)} != {tuple(v.shape)}'
+        for k, v in expected.items()
+        if k in state and hasattr(state[k], 'shape')
+        and tuple(state[k].shape) != tuple(v.shape)
+    ]
+    if missing or unexpected or shape:
+        parts = []
+        for what, keys in (('missing', missing), ('unexpected', unexpected),
+                           ('mis-shaped', shape)):
+            if keys:
+                more = (f' (+{len(keys) - max_listed} more)'
+                        if len(keys) > max_listed else '')
+                parts.append(f'{len(keys)} {what}: '
+                             f'{", ".join(keys[:max_listed])}{more}')
+        raise ValueError(
+            f'checkpoint {filename} does not match the model '
+            f'{type(module).__name__} of the config: ' + '; '.join(parts))

@@ -1,1 +1,10 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
+from .affine import HandCanonicalCrop, RandomSimilarity, WarpView
+from .color import HSVJitter
+from .formatting import PackHand3DInputs, PackPeCLRInputs
+from .multiview import MultiViewWithGeometry
+
+__all__ = [
+    'HandCanonicalCrop', 'RandomSimilarity', 'WarpView', 'HSVJitter',
+    'MultiViewWithGeometry', 'PackPeCLRInputs', 'PackHand3DInputs'
+]

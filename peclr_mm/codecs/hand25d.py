@@ -1,0 +1,302 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""The 2.5-D hand representation of Iqbal et al. (ECCV 2018) used by PeCLR.
+
+A hand is described by the crop-pixel projections ``uv`` of its joints, the
+depths relative to a root ``z_rel = (Z_j - Z_root) / b`` and the root depth
+``z_root = Z_root / b``, all normalised by the length ``b`` of a reference
+bone. Given ``uv``, ``z_rel`` and the crop intrinsics, ``z_root`` follows in
+closed form from the constraint that the reference bone has length 1
+(DESIGN.md section 4), so a network need only regress scale-free quantities.
+
+The maths are batched torch functions at module level, usable without mmpose;
+:class:`Hand25DCodec` wraps them with NumPy in/out like mmpose's codecs.
+"""
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from torch import Tensor
+
+try:
+    from mmpose.registry import KEYPOINT_CODECS
+except ImportError:  # the maths must stay importable without mmpose
+    KEYPOINT_CODECS = None
+
+__all__ = [
+    'root_weights', 'encode_25d', 'backproject', 'root_depth_closed_form',
+    'decode_25d', 'Hand25DCodec'
+]
+
+Root = Union[str, int]
+#: FreiHAND joints whose 3-D midpoint is the 'palm' root (wrist, middle MCP).
+PALM_JOINTS = (0, 9)
+
+
+def root_weights(root: Root,
+                 num_keypoints: int = 21,
+                 dtype: torch.dtype = torch.float64,
+                 device: Optional[torch.device] = None) -> Tensor:
+    """Weights ``w`` (K,) with ``X_root = sum_j w_j X_j``.
+
+    Args:
+        root: ``'palm'`` (midpoint of joints 0 and 9, the released PeCLR
+            model's root) or the index of a joint.
+        num_keypoints: K.
+
+    Returns:
+        Tensor: (K,) weights summing to one.
+    """
+    w = torch.zeros(num_keypoints, dtype=dtype, device=device)
+    if isinstance(root, str):
+        if root != 'palm':
+            raise ValueError(f"root must be 'palm' or a joint index, "
+                             f'got {root!r}')
+        w[list(PALM_JOINTS)] = 0.5
+    elif isinstance(root, (int, np.integer)) and 0 <= root < num_keypoints:
+        w[int(root)] = 1.
+    else:
+        raise ValueError(f"root must be 'palm' or a joint index in "
+                         f'[0, {num_keypoints}), got {root!r}')
+    return w
+
+
+def _batched(x: Tensor, ndim: int) -> Tuple[Tensor, bool]:
+    """Add a leading batch axis when ``x`` has ``ndim`` dims."""
+    if x.dim() == ndim:
+        return x.unsqueeze(0), True
+    return x, False
+
+
+def _bone(bone_length: Tensor, batch: int) -> Tensor:
+    """Bone lengths as (B, 1) for broadcasting over joints."""
+    return bone_length.reshape(-1, 1).expand(batch, 1)
+
+
+def encode_25d(keypoints_3d: Tensor,
+               K_crop: Tensor,
+               bone_length: Tensor,
+               root: Root = 'palm',
+               eps: float = 1e-8) -> Dict[str, Tensor]:
+    """Camera-frame joints to the 2.5-D representation.
+
+    Args:
+        keypoints_3d: (B, K, 3) metres in the camera frame.
+        K_crop: (B, 3, 3) or (3, 3) intrinsics of the crop.
+        bone_length: (B,) or scalar reference-bone length in metres.
+        root: see :func:`root_weights`.
+        eps: depths closer to zero than this are pushed to ``+-eps`` before
+            dividing, so a joint on the camera plane stays finite.
+
+    Returns:
+        dict: ``uv`` (B, K, 2) crop pixels, ``z_rel`` (B, K) and
+        ``z_root`` (B,), both in units of the bone length.
+    """
+    B, K = keypoints_3d.shape[:2]
+    K_crop = K_crop.to(keypoints_3d).expand(B, 3, 3)
+    b = _bone(torch.as_tensor(bone_length).to(keypoints_3d), B)
+    proj = keypoints_3d @ K_crop.transpose(1, 2)
+    depth = proj[..., 2:]
+    depth = torch.where(depth.abs() < eps,
+                        torch.where(depth < 0, -eps, eps).to(depth), depth)
+    uv = proj[..., :2] / depth
+    Z = keypoints_3d[..., 2]
+    w = root_weights(root, K, keypoints_3d.dtype, keypoints_3d.device)
+    Z_root = Z @ w
+    return dict(
+        uv=uv, z_rel=(Z - Z_root[:, None]) / b, z_root=Z_root / b[:, 0])
+
+
+def backproject(uv: Tensor, K_crop: Tensor, eps: float = 1e-8) -> Tensor:
+    """Rays ``Xhat = K_crop^-1 [u, v, 1]``, scaled to unit depth.
+
+    Args:
+        uv: (B, K, 2) crop pixels.
+        K_crop: (B, 3, 3) or (3, 3).
+
+    Returns:
+        Tensor: (B, K, 3) with last coordinate 1, so ``X = Xhat * Z``.
+    """
+    B = uv.shape[0]
+    K_inv = torch.linalg.inv(K_crop.to(uv).expand(B, 3, 3))
+    uv1 = torch.cat([uv, torch.ones_like(uv[..., :1])], dim=-1)
+    xhat = uv1 @ K_inv.transpose(1, 2)
+    # K_crop's last row is (0, 0, 1) for any affine crop, making the third
+    # coordinate 1 already; dividing keeps X = Xhat * Z exact otherwise.
+    w = xhat[..., 2:]
+    w = torch.where(w.abs() < eps, torch.full_like(w, eps), w)
+    return xhat / w
+
+
+def root_depth_closed_form(xhat: Tensor,
+                           z_rel: Tensor,
+                           ref_bone: Sequence[int] = (9, 10),
+                           eps: float = 1e-8) -> Tensor:
+    """Root depth ``Z_root / b`` from the unit length of the reference bone.
+
+    Iqbal et al., ECCV 2018, eq. 6-7 as DESIGN.md section 4 writes it: with
+    ``(x, y)`` of ``Xhat`` and ``z = z_rel`` of the bone's joints n and m,
+    solve ``a z^2 + b z + c = 0`` and take the larger root.
+
+    Degenerate inputs stay finite: ``a`` (zero when both joints lie on one
+    ray) is clamped to ``eps`` and a negative discriminant (no depth makes
+    the bone unit length, e.g. for noisy predictions) to 0, which gives the
+    depth of closest approach ``-b / 2a``. When the bone points almost along
+    the viewing ray both roots can be positive and the true depth the
+    smaller; the larger is still returned, as in the paper (the refinement
+    MLP of :class:`Hand25DHead` is there to correct such cases).
+
+    Args:
+        xhat: (B, K, 3) rays from :func:`backproject`.
+        z_rel: (B, K) relative depths in bone units.
+        ref_bone: joint indices (n, m) of the reference bone.
+
+    Returns:
+        Tensor: (B,) root depth in bone units.
+    """
+    n, m = ref_bone
+    xn, yn, zn = xhat[:, n, 0], xhat[:, n, 1], z_rel[:, n]
+    xm, ym, zm = xhat[:, m, 0], xhat[:, m, 1], z_rel[:, m]
+    a = (xn - xm)**2 + (yn - ym)**2
+    b = 2 * (zn * (xn**2 + yn**2 - xn * xm - yn * ym) + zm *
+             (xm**2 + ym**2 - xn * xm - yn * ym))
+    c = ((xn * zn - xm * zm)**2 + (yn * zn - ym * zm)**2 + (zn - zm)**2 - 1)
+    disc = (b**2 - 4 * a * c).clamp(min=0)
+    return (-b + disc.sqrt()) / (2 * a.clamp(min=eps))
+
+
+def decode_25d(uv: Tensor,
+               z_rel: Tensor,
+               K_crop: Tensor,
+               bone_length: Tensor,
+               z_root: Optional[Tensor] = None,
+               ref_bone: Sequence[int] = (9, 10)) -> Tensor:
+    """2.5-D representation back to camera-frame joints in metres.
+
+    ``X_j = Xhat_j * (z_rel_j + z_root) * b``, with each joint's ray taken
+    from its own ``uv``; the root itself need not be a joint.
+
+    Args:
+        uv: (B, K, 2) crop pixels.
+        z_rel: (B, K) depths relative to the root, bone units.
+        K_crop: (B, 3, 3) or (3, 3).
+        bone_length: (B,) or scalar, metres.
+        z_root: (B,) root depth in bone units; None solves it with
+            :func:`root_depth_closed_form`.
+        ref_bone: joint indices of the unit-length reference bone.
+
+    Returns:
+        Tensor: (B, K, 3) metres.
+    """
+    xhat = backproject(uv, K_crop)
+    if z_root is None:
+        z_root = root_depth_closed_form(xhat, z_rel, ref_bone)
+    b = _bone(torch.as_tensor(bone_length).to(uv), uv.shape[0])
+    depth = (z_rel + z_root.reshape(-1, 1)) * b
+    return xhat * depth[..., None]
+
+
+def _to_tensor(x, dtype: torch.dtype) -> Tensor:
+    return torch.as_tensor(np.asarray(x), dtype=dtype)
+
+
+class Hand25DCodec:
+    """Encode camera-frame hand joints as 2.5-D targets and decode them.
+
+    Encoded items (Iqbal et al., ECCV 2018; PeCLR's fine-tuning head):
+
+        - uv: (K, 2) joint projections in crop pixels
+        - z_rel: (K,) ``(Z_j - Z_root) / b``
+        - z_root: () ``Z_root / b``
+
+    where ``b`` is the length of the reference bone (FreiHAND's ``scale``).
+
+    Args:
+        input_size: (W, H) of the crop; :meth:`normalize_uv` divides by it.
+        root: ``'palm'`` (midpoint of joints 0 and 9 in 3-D, as the released
+            PeCLR model) or a joint index.
+        ref_bone: (n, m) joint indices of the reference bone.
+        num_keypoints: K.
+    """
+
+    def __init__(self,
+                 input_size: Tuple[int, int] = (224, 224),
+                 root: Root = 'palm',
+                 ref_bone: Tuple[int, int] = (9, 10),
+                 num_keypoints: int = 21) -> None:
+        root_weights(root, num_keypoints)  # validates root early
+        if len(ref_bone) != 2 or not all(0 <= j < num_keypoints
+                                         for j in ref_bone):
+            raise ValueError(f'ref_bone must be two joint indices, '
+                             f'got {ref_bone}')
+        self.input_size = tuple(input_size)
+        self.root = root
+        self.ref_bone = tuple(int(j) for j in ref_bone)
+        self.num_keypoints = num_keypoints
+
+    def encode(self, keypoints_3d: np.ndarray, K_crop: np.ndarray,
+               bone_length: Union[float, np.ndarray]) -> dict:
+        """Encode (K, 3) or (B, K, 3) camera-frame joints in metres.
+
+        Returns:
+            dict: ``uv``, ``z_rel``, ``z_root`` as NumPy arrays, without the
+            batch axis when the input had none.
+        """
+        xyz = np.asarray(keypoints_3d)
+        dtype = _torch_float(xyz.dtype)
+        xyz_t, single = _batched(_to_tensor(xyz, dtype), 2)
+        out = encode_25d(xyz_t, _to_tensor(K_crop, dtype),
+                         _to_tensor(bone_length, dtype), self.root)
+        return {
+            k: (v[0] if single else v).numpy()
+            for k, v in out.items()
+        }
+
+    def decode(self,
+               uv: np.ndarray,
+               z_rel: np.ndarray,
+               K_crop: np.ndarray,
+               bone_length: Union[float, np.ndarray],
+               z_root: Optional[Union[float, np.ndarray]] = None
+               ) -> np.ndarray:
+        """Decode (K, 2) or (B, K, 2) ``uv`` and ``z_rel`` to metres.
+
+        Args:
+            z_root: None solves the root depth in closed form.
+
+        Returns:
+            np.ndarray: (K, 3) or (B, K, 3) camera-frame joints in metres.
+        """
+        uv = np.asarray(uv)
+        dtype = _torch_float(uv.dtype)
+        uv_t, single = _batched(_to_tensor(uv, dtype), 2)
+        z_rel_t = _to_tensor(z_rel, dtype).reshape(uv_t.shape[:2])
+        if z_root is not None:
+            z_root = _to_tensor(z_root, dtype).reshape(-1)
+        xyz = decode_25d(uv_t, z_rel_t, _to_tensor(K_crop, dtype),
+                         _to_tensor(bone_length, dtype), z_root,
+                         self.ref_bone)
+        return (xyz[0] if single else xyz).numpy()
+
+    def normalize_uv(self, uv: Tensor) -> Tensor:
+        """Crop pixels to [0, 1] by the input size (works on arrays too)."""
+        return uv / uv.new_tensor(self.input_size) if isinstance(
+            uv, Tensor) else uv / np.asarray(self.input_size, uv.dtype)
+
+    def denormalize_uv(self, uv: Tensor) -> Tensor:
+        """Inverse of :meth:`normalize_uv`."""
+        return uv * uv.new_tensor(self.input_size) if isinstance(
+            uv, Tensor) else uv * np.asarray(self.input_size, uv.dtype)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(input_size={self.input_size}, '
+                f'root={self.root!r}, ref_bone={self.ref_bone}, '
+                f'num_keypoints={self.num_keypoints})')
+
+
+def _torch_float(dtype: np.dtype) -> torch.dtype:
+    """float32 stays float32; everything else computes in float64."""
+    return torch.float32 if dtype == np.float32 else torch.float64
+
+
+if KEYPOINT_CODECS is not None:
+    KEYPOINT_CODECS.register_module(module=Hand25DCodec)

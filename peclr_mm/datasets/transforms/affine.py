@@ -1,0 +1,218 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""Affine-tracking geometric transforms.
+
+The geometry of a view is composed as matrices and the image is resampled
+once, by :class:`WarpView`: ``warp_mat = A . C`` with ``C`` the canonical
+crop (:class:`HandCanonicalCrop`) and ``A = T(t) . R(theta) . S(s)`` the
+random similarity about the view centre (:class:`RandomSimilarity`).
+"""
+from typing import Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mmpose.registry import TRANSFORMS
+from ...utils.affine import (compose, crop_intrinsics, crop_matrix,
+                             similarity_about, transform_points)
+
+__all__ = ['HandCanonicalCrop', 'RandomSimilarity', 'WarpView']
+
+
+def _to_pair(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
+    if isinstance(size, int):
+        return size, size
+    w, h = size
+    if w != h:
+        raise ValueError(f'views are square; got input_size {size}')
+    return int(w), int(h)
+
+
+@TRANSFORMS.register_module()
+class HandCanonicalCrop(BaseTransform):
+    """The canonical square crop around the hand, as a matrix (no resample).
+
+    The box comes from the 2-D keypoints when the sample has them, else from
+    its bbox, else it is the whole image (``source='auto'``); it is made
+    square on its longer side and enlarged by ``padding``.
+
+    Required Keys:
+        - img_shape
+        - keypoints (optional), bbox (optional)
+
+    Added Keys:
+        - crop_mat (2x3 float64), crop_center, crop_size, input_size
+
+    Args:
+        input_size (int | tuple): side of the square view in pixels.
+        padding (float): box side = padding * longer side of the keypoint or
+            bbox extent. Not applied to the whole-image box.
+        source (str): ``'auto'``, ``'keypoints'``, ``'bbox'`` or ``'image'``.
+    """
+
+    def __init__(self,
+                 input_size: Union[int, Sequence[int]] = 128,
+                 padding: float = 1.25,
+                 source: str = 'auto'):
+        if source not in ('auto', 'keypoints', 'bbox', 'image'):
+            raise ValueError(f'unknown crop source {source!r}')
+        self.input_size = _to_pair(input_size)
+        self.padding = padding
+        self.source = source
+
+    def _box(self, results: dict) -> Tuple[np.ndarray, float]:
+        source = self.source
+        if source == 'auto':
+            if results.get('keypoints') is not None:
+                source = 'keypoints'
+            elif results.get('bbox') is not None:
+                source = 'bbox'
+            else:
+                source = 'image'
+        if source == 'image':
+            h, w = results['img_shape'][:2]
+            return np.array([w / 2., h / 2.]), float(max(w, h))
+        if source == 'keypoints':
+            kpts = np.asarray(results['keypoints'], np.float64).reshape(-1, 2)
+            vis = results.get('keypoints_visible')
+            if vis is not None:
+                kpts = kpts[np.asarray(vis).reshape(-1) > 0]
+            if len(kpts) == 0:
+                raise ValueError(f'{results.get("img_path")}: no visible '
+                                 'keypoints to crop around')
+            lo, hi = kpts.min(0), kpts.max(0)
+        else:
+            box = np.asarray(results['bbox'], np.float64).reshape(-1, 4)[0]
+            lo, hi = box[:2], box[2:]
+        side = float(max(hi - lo)) * self.padding
+        return (lo + hi) / 2., max(side, 1.)
+
+    def transform(self, results: dict) -> dict:
+        center, size = self._box(results)
+        results['crop_center'] = center
+        results['crop_size'] = size
+        results['crop_mat'] = crop_matrix(center, size, self.input_size[0])
+        results['input_size'] = self.input_size
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(input_size={self.input_size}, '
+                f'padding={self.padding}, source={self.source!r})')
+
+
+@TRANSFORMS.register_module()
+class RandomSimilarity(BaseTransform):
+    """Draw the view's augmentation ``A = T(t) . R(theta) . S(s)`` about the
+    view centre (DESIGN.md section 2). Nothing is resampled here.
+
+    The defaults are the paper's: rotation uniform in +-45 degrees, crop
+    margin in [0.9, 1.5] (the box is ``margin`` times the canonical one, so
+    the magnification is ``s = 1 / margin``), content shift uniform up to
+    14 px at 128 px per axis.
+
+    Required Keys:
+        - input_size (from :class:`HandCanonicalCrop`)
+
+    Added Keys:
+        - aug_mat (2x3 float64), theta (degrees), s, shift (t / view size)
+
+    Args:
+        rotate (float): maximum absolute rotation in degrees.
+        margin_range (tuple): range of the crop margin; ``s = 1 / margin``.
+        shift (float): maximum absolute content shift per axis as a fraction
+            of the view size.
+        prob (float): probability of drawing a non-identity augmentation.
+    """
+
+    def __init__(self,
+                 rotate: float = 45.,
+                 margin_range: Tuple[float, float] = (0.9, 1.5),
+                 shift: float = 14. / 128.,
+                 prob: float = 1.):
+        if margin_range[0] <= 0 or margin_range[0] > margin_range[1]:
+            raise ValueError(f'bad margin_range {margin_range}')
+        self.rotate = rotate
+        self.margin_range = tuple(margin_range)
+        self.shift = shift
+        self.prob = prob
+
+    def transform(self, results: dict) -> dict:
+        size = results['input_size'][0]
+        if np.random.rand() < self.prob:
+            theta = float(np.random.uniform(-self.rotate, self.rotate))
+            s = 1. / float(np.random.uniform(*self.margin_range))
+            shift = np.random.uniform(-self.shift, self.shift, size=2)
+        else:
+            theta, s, shift = 0., 1., np.zeros(2)
+        results['theta'] = theta
+        results['s'] = s
+        results['shift'] = shift
+        results['aug_mat'] = similarity_about((size / 2., size / 2.), theta,
+                                              s, shift * size)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(rotate={self.rotate}, '
+                f'margin_range={self.margin_range}, shift={self.shift}, '
+                f'prob={self.prob})')
+
+
+@TRANSFORMS.register_module()
+class WarpView(BaseTransform):
+    """Resample the image once with ``warp_mat = A . C``.
+
+    Moves the 2-D keypoints by the same matrix and, when the sample has a
+    camera, composes it into the crop's intrinsics.
+
+    Required Keys:
+        - img, crop_mat, input_size
+        - aug_mat (optional; identity when absent)
+        - keypoints (optional), K (optional)
+
+    Modified Keys:
+        - img, img_shape
+
+    Added Keys:
+        - warp_mat (2x3 float32), theta, s, shift (identity values when no
+          augmentation was drawn), transformed_keypoints, K_crop
+
+    Args:
+        interpolation (str): ``'bilinear'`` or ``'nearest'``.
+        border_value (int): constant fill outside the source image.
+    """
+
+    _INTERP = dict(bilinear=cv2.INTER_LINEAR, nearest=cv2.INTER_NEAREST)
+
+    def __init__(self, interpolation: str = 'bilinear',
+                 border_value: int = 0):
+        if interpolation not in self._INTERP:
+            raise ValueError(f'unknown interpolation {interpolation!r}')
+        self.interpolation = interpolation
+        self.border_value = border_value
+
+    def transform(self, results: dict) -> dict:
+        w, h = results['input_size']
+        aug = results.get('aug_mat')
+        if aug is None:
+            aug = np.eye(3)[:2]
+            results.update(theta=0., s=1., shift=np.zeros(2), aug_mat=aug)
+        warp = compose(aug, results['crop_mat'])
+        results['img'] = cv2.warpAffine(
+            results['img'],
+            warp, (w, h),
+            flags=self._INTERP[self.interpolation],
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(self.border_value, ) * 3)
+        results['img_shape'] = (h, w)
+        results['warp_mat'] = warp.astype(np.float32)
+        if results.get('keypoints') is not None:
+            results['transformed_keypoints'] = transform_points(
+                results['keypoints'], warp).astype(np.float32)
+        if results.get('K') is not None:
+            results['K_crop'] = crop_intrinsics(results['K'],
+                                                warp).astype(np.float32)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(interpolation='
+                f'{self.interpolation!r}, border_value={self.border_value})')

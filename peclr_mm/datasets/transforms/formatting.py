@@ -1,0 +1,91 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""Packers that carry each view's geometry to the model."""
+from typing import Sequence
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmcv.transforms import to_tensor
+
+from mmpose.datasets.transforms import PackPoseInputs
+from mmpose.registry import TRANSFORMS
+
+__all__ = ['PackPeCLRInputs', 'PackHand3DInputs']
+
+
+def _image_to_tensor(img: np.ndarray):
+    if img.ndim == 2:
+        img = img[..., None]
+    return to_tensor(np.ascontiguousarray(img.transpose(2, 0, 1)))
+
+
+@TRANSFORMS.register_module()
+class PackPeCLRInputs(BaseTransform):
+    """Pack the views of :class:`MultiViewWithGeometry` for mmpretrain's
+    ``SelfSupDataPreprocessor``.
+
+    Required Keys:
+        - img (list of views), views
+
+    Added Keys:
+        - inputs (list of CHW uint8 tensors, one per view)
+        - data_samples (``mmpretrain.structures.DataSample``) whose metainfo
+          holds ``view_theta`` (V,), ``view_s`` (V,), ``view_shift`` (V, 2)
+          and ``view_warp_mat`` (V, 2, 3) as float32 arrays, plus
+          ``meta_keys``.
+
+    Args:
+        meta_keys (Sequence[str]): sample keys copied into the metainfo.
+    """
+
+    def __init__(self,
+                 meta_keys: Sequence[str] = ('img_path', 'img_id',
+                                             'sample_id', 'ori_shape')):
+        self.meta_keys = tuple(meta_keys)
+
+    def transform(self, results: dict) -> dict:
+        from mmpretrain.structures import DataSample
+        views = results['views']
+        sample = DataSample()
+        sample.set_metainfo(
+            dict(
+                view_theta=np.array([v['theta'] for v in views], np.float32),
+                view_s=np.array([v['s'] for v in views], np.float32),
+                view_shift=np.stack([v['shift'] for v in views]).astype(
+                    np.float32),
+                view_warp_mat=np.stack([v['warp_mat'] for v in views]),
+                **{k: results[k]
+                   for k in self.meta_keys if k in results}))
+        return dict(
+            inputs=[_image_to_tensor(v['img']) for v in views],
+            data_samples=sample)
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(meta_keys={self.meta_keys})'
+
+
+@TRANSFORMS.register_module()
+class PackHand3DInputs(PackPoseInputs):
+    """mmpose's ``PackPoseInputs`` that also carries the 3-D joints and the
+    geometry the 2.5-D head needs (``warp_mat``, ``K``, ``K_crop``,
+    ``bone_length``).
+
+    Added to ``gt_instances``: ``keypoints_3d`` (1, 21, 3) metres and
+    ``transformed_keypoints`` (crop pixels).
+    """
+
+    instance_mapping_table = dict(
+        PackPoseInputs.instance_mapping_table,
+        keypoints_3d='keypoints_3d',
+        transformed_keypoints='transformed_keypoints')
+
+    def __init__(self,
+                 meta_keys: Sequence[str] = ('id', 'img_id', 'img_path',
+                                             'sample_id', 'version',
+                                             'ori_shape', 'img_shape',
+                                             'input_size', 'warp_mat', 'K',
+                                             'K_crop', 'bone_length', 'theta',
+                                             's', 'shift', 'crop_center',
+                                             'crop_size', 'dataset_name'),
+                 pack_transformed: bool = False):
+        super().__init__(
+            meta_keys=tuple(meta_keys), pack_transformed=pack_transformed)

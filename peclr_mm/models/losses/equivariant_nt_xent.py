@@ -1,0 +1,172 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""The equivariant latent step and NT-Xent of PeCLR (DESIGN.md section 3).
+
+`PeCLR <https://arxiv.org/abs/2106.05953>`_ undoes each view's geometric
+augmentation on the projection, read as ``m = D / 2`` points in 2-D, before
+the contrastive loss compares the views.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.distributed as torch_dist
+import torch.nn.functional as F
+from mmengine.dist import get_rank, get_world_size
+
+__all__ = [
+    'undo_view_geometry', 'nt_xent', 'equivariant_nt_xent', 'gather_with_grad'
+]
+
+
+def undo_view_geometry(proj: torch.Tensor,
+                       theta: torch.Tensor,
+                       shift: torch.Tensor,
+                       scale: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Undo a view's similarity on its latent points; return unit rows.
+
+    Args:
+        proj (Tensor): (B, D) raw projections, D even.
+        theta (Tensor): (B,) rotation of each view in degrees (OpenCV sign).
+        shift (Tensor): (B, 2) content translation as a fraction of the view
+            size (``t / S``).
+        scale (Tensor, optional): (B,) magnification; ``None`` leaves scale
+            alone, as in the paper.
+
+    Returns:
+        Tensor: (B, D) L2-normalised latent vectors.
+    """
+    if proj.dim() != 2 or proj.size(1) % 2:
+        raise ValueError('proj must be (B, D) with D even, got '
+                         f'{tuple(proj.shape)}')
+    z = F.normalize(proj, dim=1).view(proj.size(0), -1, 2)
+    theta = theta.to(z).view(-1, 1)
+    shift = shift.to(z).view(-1, 1, 2)
+    extent = (z.amax(dim=1, keepdim=True) -
+              z.amin(dim=1, keepdim=True)).detach()
+    z = z - shift * extent
+    centre = z.mean(dim=1, keepdim=True).detach()
+    rad = torch.deg2rad(-theta)
+    a, b = torch.cos(rad), torch.sin(rad)
+    dx, dy = (z - centre).unbind(-1)
+    offset = torch.stack([a * dx + b * dy, -b * dx + a * dy], dim=-1)
+    if scale is not None:
+        offset = offset / scale.to(z).view(-1, 1, 1)
+    z = offset + centre
+    return F.normalize(z.flatten(1), dim=1)
+
+
+class _GatherWithGrad(torch.autograd.Function):
+    """all_gather whose backward sums every process's gradient for the local
+    slice (mmpretrain's ``GatherLayer`` keeps only the local one, which is
+    right only when every process computes the whole loss)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        out = [torch.empty_like(x) for _ in range(get_world_size())]
+        torch_dist.all_gather(out, x.contiguous())
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx, *grads: torch.Tensor) -> torch.Tensor:
+        grad = torch.stack(grads)
+        torch_dist.all_reduce(grad)
+        return grad[get_rank()]
+
+
+def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``x`` from all processes (rank order) with gradients."""
+    if get_world_size() == 1:
+        return x
+    return torch.cat(_GatherWithGrad.apply(x), dim=0)
+
+
+def nt_xent(q1: torch.Tensor,
+            q2: torch.Tensor,
+            temperature: float = 0.5,
+            gather: bool = False) -> Tuple[torch.Tensor, dict]:
+    """NT-Xent with in-batch negatives (2N - 2 per anchor).
+
+    ``L = -(1/2N) sum_i log(exp(sim(i, pos(i))/T) / sum_{k != i}
+    exp(sim(i, k)/T))``, computed as a cross-entropy.
+
+    Args:
+        q1, q2 (Tensor): (N, D) unit vectors of views 1 and 2 of N images.
+        temperature (float): T.
+        gather (bool): in distributed runs, compare the local anchors with
+            the views of all processes. The returned loss then has the value
+            of the global loss and, once DDP averages gradients, the
+            gradient of the global loss.
+
+    Returns:
+        tuple: the loss and detached statistics ``pos_sim``, ``neg_sim``.
+    """
+    n = q1.size(0)
+    world = get_world_size() if gather else 1
+    local = torch.cat([q1, q2], dim=0)
+    if world > 1:
+        keys = torch.cat(
+            [gather_with_grad(q1), gather_with_grad(q2)], dim=0)
+        start = get_rank() * n
+        total = keys.size(0) // 2
+        rows = torch.cat([
+            torch.arange(start, start + n),
+            torch.arange(total + start, total + start + n)
+        ]).to(q1.device)
+    else:
+        keys, total = local, n
+        rows = torch.arange(2 * n, device=q1.device)
+    sim = local @ keys.t()
+    pos = (rows + total) % (2 * total)
+    logits = sim / temperature
+    logits = logits.masked_fill(
+        F.one_hot(rows, 2 * total).bool(), float('-inf'))
+    # Sum over local anchors, divided by the global number of anchors: the
+    # per-process parts add up to the global loss.
+    loss = F.cross_entropy(logits, pos, reduction='sum') / (2 * total)
+    with torch.no_grad():
+        pos_sim = sim.gather(1, pos[:, None]).mean()
+        neg_mask = torch.ones_like(sim, dtype=torch.bool)
+        anchors = torch.arange(2 * n, device=sim.device)
+        neg_mask[anchors, rows] = False
+        neg_mask[anchors, pos] = False
+        neg_sim = sim[neg_mask].mean()
+    if world > 1:
+        with torch.no_grad():
+            stats = torch.stack([loss, pos_sim, neg_sim])
+            torch_dist.all_reduce(stats)
+            stats[1:] /= world
+        # Value: the global loss; gradient: world x the local part, which
+        # DDP's averaging turns into the gradient of the global loss.
+        loss = world * loss + (stats[0] - world * loss).detach()
+        pos_sim, neg_sim = stats[1], stats[2]
+    return loss, dict(pos_sim=pos_sim, neg_sim=neg_sim)
+
+
+def equivariant_nt_xent(proj1: torch.Tensor,
+                        proj2: torch.Tensor,
+                        theta1: torch.Tensor,
+                        theta2: torch.Tensor,
+                        shift1: torch.Tensor,
+                        shift2: torch.Tensor,
+                        temperature: float = 0.5,
+                        scale1: Optional[torch.Tensor] = None,
+                        scale2: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """PeCLR's loss for one batch (the public function of DESIGN.md §3).
+
+    Args:
+        proj1, proj2 (Tensor): (N, D) raw projections of views 1 and 2.
+        theta1, theta2 (Tensor): (N,) rotations in degrees.
+        shift1, shift2 (Tensor): (N, 2) content translations as fractions of
+            the view size (``t / S``).
+        temperature (float): NT-Xent temperature.
+        scale1, scale2 (Tensor, optional): (N,) magnifications; ``None``
+            does not undo scale (the paper).
+
+    Returns:
+        Tensor: the scalar loss.
+    """
+    if proj1.shape != proj2.shape:
+        raise ValueError(f'proj1 {tuple(proj1.shape)} and proj2 '
+                         f'{tuple(proj2.shape)} differ')
+    q1 = undo_view_geometry(proj1, theta1, shift1, scale1)
+    q2 = undo_view_geometry(proj2, theta2, shift2, scale2)
+    return nt_xent(q1, q2, temperature)[0]

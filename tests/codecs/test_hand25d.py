@@ -1,0 +1,217 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+import numpy as np
+import pytest
+import torch
+
+from peclr_mm.codecs.hand25d import (Hand25DCodec, backproject, decode_25d,
+                                     encode_25d, root_depth_closed_form)
+from peclr_mm.utils.affine import (compose, crop_intrinsics, crop_matrix,
+                                   similarity_about, transform_points)
+
+ROOTS = ['palm', 0, 9]
+TOL = {np.float64: 1e-9, np.float32: 1e-5}
+
+
+def random_hands(rng, n=16):
+    """Random hands in front of random cameras, cropped with random
+    rotation + scale + translation warps.
+
+    Returns xyz (n, 21, 3) metres, K (n, 3, 3), warp (n, 2, 3), K_crop,
+    bone (n,).
+    """
+    root = np.stack([
+        rng.uniform(-0.15, 0.15, n),
+        rng.uniform(-0.15, 0.15, n),
+        rng.uniform(0.3, 1.2, n)
+    ], 1)
+    xyz = root[:, None] + rng.normal(scale=0.04, size=(n, 21, 3))
+    # A 3 cm reference bone. When it points almost along the viewing ray both
+    # roots of the quadratic are positive and the true depth may be the
+    # smaller one (the closed form's known ambiguity), so keep it > 45 deg
+    # off the ray, as for real hands at the crop centre.
+    for i in range(n):
+        ray = xyz[i, 9] / np.linalg.norm(xyz[i, 9])
+        while True:
+            d = rng.normal(size=3)
+            d /= np.linalg.norm(d)
+            if abs(d @ ray) < 0.7:
+                break
+        xyz[i, 10] = xyz[i, 9] + rng.uniform(0.02, 0.04) * d
+    K = np.zeros((n, 3, 3))
+    K[:, 0, 0] = rng.uniform(300, 700, n)
+    K[:, 1, 1] = K[:, 0, 0] * rng.uniform(0.95, 1.05, n)
+    K[:, 0, 2] = rng.uniform(90, 130, n)
+    K[:, 1, 2] = rng.uniform(90, 130, n)
+    K[:, 2, 2] = 1
+    warps = []
+    for i in range(n):
+        uv = xyz[i] @ K[i].T
+        uv = uv[:, :2] / uv[:, 2:]
+        crop = crop_matrix(uv.mean(0), 1.3 * np.ptp(uv, 0).max(), 224)
+        aug = similarity_about((112, 112), rng.uniform(-180, 180),
+                               rng.uniform(0.6, 1.6), rng.uniform(-30, 30, 2))
+        warps.append(compose(aug, crop))
+    warp = np.stack(warps)
+    bone = np.linalg.norm(xyz[:, 9] - xyz[:, 10], axis=-1)
+    return xyz, K, warp, crop_intrinsics(K, warp), bone
+
+
+@pytest.mark.parametrize('dtype', [np.float64, np.float32])
+@pytest.mark.parametrize('root', ROOTS)
+def test_round_trip_closed_form(dtype, root):
+    rng = np.random.default_rng(0)
+    xyz, K, warp, K_crop, bone = random_hands(rng)
+    xyz, K_crop, bone = (a.astype(dtype) for a in (xyz, K_crop, bone))
+    codec = Hand25DCodec(root=root)
+    enc = codec.encode(xyz, K_crop, bone)
+    assert enc['uv'].dtype == dtype
+    assert enc['uv'].shape == (16, 21, 2)
+    assert enc['z_rel'].shape == (16, 21)
+    assert enc['z_root'].shape == (16, )
+    # uv are the crop-pixel projections: original projection, then the warp
+    uv_img = np.einsum('nij,nkj->nki', K, xyz.astype(np.float64))
+    uv_img = uv_img[..., :2] / uv_img[..., 2:]
+    uv_crop = np.stack([transform_points(p, w) for p, w in zip(uv_img, warp)])
+    np.testing.assert_allclose(enc['uv'], uv_crop, atol=1e-6 * 1e3)
+    # closed-form root depth (z_root not given)
+    out = codec.decode(enc['uv'], enc['z_rel'], K_crop, bone)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, xyz, rtol=0, atol=TOL[dtype])
+    # given root depth
+    out = codec.decode(enc['uv'], enc['z_rel'], K_crop, bone, enc['z_root'])
+    np.testing.assert_allclose(out, xyz, rtol=0, atol=TOL[dtype])
+
+
+@pytest.mark.parametrize('root', ROOTS)
+def test_root_definition(root):
+    rng = np.random.default_rng(1)
+    xyz, _, _, K_crop, bone = random_hands(rng, 4)
+    enc = Hand25DCodec(root=root).encode(xyz, K_crop, bone)
+    if root == 'palm':
+        z_root = (xyz[:, 0, 2] + xyz[:, 9, 2]) / 2
+        np.testing.assert_allclose(enc['z_rel'][:, 0], -enc['z_rel'][:, 9])
+    else:
+        z_root = xyz[:, root, 2]
+        np.testing.assert_array_equal(enc['z_rel'][:, root], 0)
+    np.testing.assert_allclose(enc['z_root'], z_root / bone)
+    np.testing.assert_allclose(enc['z_rel'],
+                               (xyz[..., 2] - z_root[:, None]) / bone[:, None])
+
+
+def test_single_sample_matches_batch():
+    rng = np.random.default_rng(2)
+    xyz, _, _, K_crop, bone = random_hands(rng, 3)
+    codec = Hand25DCodec()
+    batch = codec.encode(xyz, K_crop, bone)
+    one = codec.encode(xyz[1], K_crop[1], float(bone[1]))
+    assert one['uv'].shape == (21, 2) and one['z_root'].shape == ()
+    for k in one:
+        np.testing.assert_allclose(one[k], batch[k][1])
+    out = codec.decode(one['uv'], one['z_rel'], K_crop[1], bone[1])
+    assert out.shape == (21, 3)
+    np.testing.assert_allclose(out, xyz[1], atol=1e-9)
+
+
+@pytest.mark.parametrize('root', ROOTS)
+def test_closed_form_equals_true_root_depth(root):
+    rng = np.random.default_rng(3)
+    xyz, _, _, K_crop, bone = random_hands(rng, 32)
+    xyz_t, K_t = torch.from_numpy(xyz), torch.from_numpy(K_crop)
+    enc = encode_25d(xyz_t, K_t, torch.from_numpy(bone), root)
+    xhat = backproject(enc['uv'], K_t)
+    torch.testing.assert_close(xhat[..., :2], xyz_t[..., :2] / xyz_t[..., 2:])
+    z_root = root_depth_closed_form(xhat, enc['z_rel'], (9, 10))
+    torch.testing.assert_close(z_root, enc['z_root'], rtol=0, atol=1e-9)
+    # the other root of the quadratic is a different (smaller) depth, so the
+    # test fails if the smaller root were taken
+    assert (enc['z_root'] > 0).all()
+
+
+def test_other_reference_bone():
+    rng = np.random.default_rng(4)
+    xyz, _, _, K_crop, _ = random_hands(rng, 8)
+    bone = np.linalg.norm(xyz[:, 0] - xyz[:, 1], axis=-1)
+    codec = Hand25DCodec(root=0, ref_bone=(0, 1))
+    enc = codec.encode(xyz, K_crop, bone)
+    out = codec.decode(enc['uv'], enc['z_rel'], K_crop, bone)
+    np.testing.assert_allclose(out, xyz, atol=1e-9)
+    # the wrong bone length gives a different root depth
+    wrong = codec.decode(enc['uv'], enc['z_rel'], K_crop, bone * 1.5)
+    assert np.abs(wrong - xyz).max() > 1e-3
+
+
+def test_degenerate_inputs_are_finite():
+    rng = np.random.default_rng(5)
+    xyz, _, _, K_crop, bone = random_hands(rng, 4)
+    codec = Hand25DCodec()
+    enc = codec.encode(xyz, K_crop, bone)
+    # negative discriminant: relative depths no unit bone can satisfy
+    z_rel = enc['z_rel'].copy()
+    z_rel[:, 9], z_rel[:, 10] = 2., -2.
+    xhat = backproject(torch.from_numpy(enc['uv']), torch.from_numpy(K_crop))
+    zn, zm = z_rel[:, 9], z_rel[:, 10]
+    x, y = xhat[..., 0].numpy(), xhat[..., 1].numpy()
+    a = (x[:, 9] - x[:, 10])**2 + (y[:, 9] - y[:, 10])**2
+    b = 2 * (zn * (x[:, 9]**2 + y[:, 9]**2 - x[:, 9] * x[:, 10] -
+                   y[:, 9] * y[:, 10]) + zm *
+             (x[:, 10]**2 + y[:, 10]**2 - x[:, 9] * x[:, 10] -
+              y[:, 9] * y[:, 10]))
+    c = ((x[:, 9] * zn - x[:, 10] * zm)**2 +
+         (y[:, 9] * zn - y[:, 10] * zm)**2 + (zn - zm)**2 - 1)
+    assert (b**2 - 4 * a * c < 0).all()
+    z_root = root_depth_closed_form(xhat, torch.from_numpy(z_rel))
+    np.testing.assert_allclose(z_root.numpy(), -b / (2 * a))
+    assert np.isfinite(codec.decode(enc['uv'], z_rel, K_crop, bone)).all()
+    # both reference joints on one ray: a == 0
+    uv = enc['uv'].copy()
+    uv[:, 10] = uv[:, 9]
+    assert np.isfinite(codec.decode(uv, enc['z_rel'], K_crop, bone)).all()
+    # joints behind the camera and on the camera plane
+    behind = xyz.copy()
+    behind[:, :5, 2] *= -1
+    behind[:, 5, 2] = 0.
+    enc = codec.encode(behind, K_crop, bone)
+    assert all(np.isfinite(v).all() for v in enc.values())
+    out = codec.decode(enc['uv'], enc['z_rel'], K_crop, bone)
+    assert np.isfinite(out).all()
+    # all-zero network output
+    out = codec.decode(
+        np.zeros((4, 21, 2)), np.zeros((4, 21)), K_crop, np.zeros(4))
+    assert np.isfinite(out).all()
+
+
+def test_invalid_arguments():
+    with pytest.raises(ValueError, match='root'):
+        Hand25DCodec(root='wrist')
+    with pytest.raises(ValueError, match='root'):
+        Hand25DCodec(root=21)
+    with pytest.raises(ValueError, match='ref_bone'):
+        Hand25DCodec(ref_bone=(9, 30))
+
+
+def test_registered_and_uv_normalisation():
+    from mmpose.registry import KEYPOINT_CODECS
+    codec = KEYPOINT_CODECS.build(
+        dict(type='Hand25DCodec', input_size=(256, 192), root=9))
+    assert isinstance(codec, Hand25DCodec) and codec.root == 9
+    uv = torch.tensor([[256., 96.]])
+    torch.testing.assert_close(codec.normalize_uv(uv), torch.tensor([[1.,
+                                                                       .5]]))
+    torch.testing.assert_close(codec.denormalize_uv(codec.normalize_uv(uv)),
+                               uv)
+    np.testing.assert_allclose(codec.normalize_uv(uv.numpy()), [[1., .5]])
+
+
+def test_decode_is_differentiable():
+    rng = np.random.default_rng(6)
+    xyz, _, _, K_crop, bone = random_hands(rng, 2)
+    enc = encode_25d(
+        torch.from_numpy(xyz), torch.from_numpy(K_crop),
+        torch.from_numpy(bone))
+    uv = enc['uv'].requires_grad_()
+    z_rel = enc['z_rel'].requires_grad_()
+    out = decode_25d(uv, z_rel, torch.from_numpy(K_crop),
+                     torch.from_numpy(bone))
+    out.sum().backward()
+    assert torch.isfinite(uv.grad).all() and uv.grad.abs().sum() > 0
+    assert torch.isfinite(z_rel.grad).all()

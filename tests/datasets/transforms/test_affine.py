@@ -1,0 +1,167 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+import cv2
+import numpy as np
+import pytest
+from mmcv.transforms import Compose
+
+from peclr_mm.datasets.transforms import (HandCanonicalCrop,
+                                          RandomSimilarity, WarpView)
+from peclr_mm.utils.affine import (compose, crop_intrinsics, crop_matrix,
+                                   decompose_similarity, invert,
+                                   similarity_about, transform_points)
+
+
+def _blob_image(points, size=(240, 320), sigma=2.0):
+    """A float image with one Gaussian dot per point (x, y)."""
+    h, w = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    img = np.zeros((h, w), np.float64)
+    for x, y in points:
+        img += np.exp(-((xx - x)**2 + (yy - y)**2) / (2 * sigma**2))
+    return img
+
+
+def _centroid(img):
+    yy, xx = np.mgrid[0:img.shape[0], 0:img.shape[1]]
+    m = img.sum()
+    return np.array([(xx * img).sum() / m, (yy * img).sum() / m])
+
+
+def _view_pipeline(size=128, padding=1.25, **sim):
+    return Compose([
+        HandCanonicalCrop(input_size=size, padding=padding),
+        RandomSimilarity(**sim),
+        WarpView()
+    ])
+
+
+def test_similarity_matches_opencv():
+    for theta, s, t in [(30., 1.2, (3., -4.)), (-45., 0.8, (0., 0.)),
+                        (0., 1., (10., 2.))]:
+        ours = similarity_about((64., 50.), theta, s, t)
+        ref = cv2.getRotationMatrix2D((64., 50.), theta, s)
+        ref[:, 2] += t
+        np.testing.assert_allclose(ours, ref, atol=1e-12)
+        th, sc, sh = decompose_similarity(ours, (64., 50.))
+        assert th == pytest.approx(theta)
+        assert sc == pytest.approx(s)
+        np.testing.assert_allclose(sh, t, atol=1e-9)
+
+
+def test_compose_invert_round_trip():
+    rng = np.random.default_rng(0)
+    a = similarity_about((10, 20), 33., 1.3, (4, 5))
+    c = crop_matrix((100, 90), 80., 128)
+    pts = rng.uniform(0, 200, (10, 2))
+    both = compose(a, c)
+    np.testing.assert_allclose(
+        transform_points(pts, both),
+        transform_points(transform_points(pts, c), a),
+        atol=1e-9)
+    np.testing.assert_allclose(
+        transform_points(transform_points(pts, both), invert(both)),
+        pts,
+        atol=1e-9)
+    with pytest.raises(ValueError, match='similarity'):
+        decompose_similarity(np.array([[1., 0.2, 0.], [0., 1., 0.]]),
+                             (0, 0))
+
+
+def test_crop_matches_mmpose_warp_matrix():
+    from mmpose.structures.bbox import get_warp_matrix
+    ours = crop_matrix((120., 80.), 96., 128)
+    ref = get_warp_matrix(
+        np.array([120., 80.]), np.array([96., 96.]), 0., (128, 128))
+    np.testing.assert_allclose(ours, ref, atol=1e-4)
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_dot_lands_where_warp_mat_says(seed):
+    """A dot drawn on the source lands in the view where warp_mat maps it,
+    within half a pixel (bilinear resampling of a Gaussian blob)."""
+    np.random.seed(seed)
+    rng = np.random.default_rng(seed)
+    kpts = rng.uniform([100, 80], [220, 160], (21, 2))
+    dot = kpts.mean(0) + rng.uniform(-15, 15, 2)
+    img = _blob_image([dot])
+    pipe = _view_pipeline(
+        rotate=45., margin_range=(0.9, 1.5), shift=14. / 128.)
+    out = pipe(
+        dict(
+            img=(img * 1000).astype(np.float32),
+            img_shape=img.shape,
+            keypoints=kpts[None]))
+    expected = transform_points(dot, out['warp_mat'])
+    found = _centroid(out['img'].astype(np.float64))
+    assert np.abs(found - expected).max() < 0.5, (found, expected)
+    np.testing.assert_allclose(
+        out['transformed_keypoints'][0],
+        transform_points(kpts, out['warp_mat']),
+        atol=1e-3)
+
+
+def test_warp_mat_is_similarity_after_crop():
+    np.random.seed(3)
+    kpts = np.random.uniform(50, 150, (1, 21, 2))
+    size = 128
+    out = _view_pipeline(size=size)(
+        dict(
+            img=np.zeros((224, 224, 3), np.uint8),
+            img_shape=(224, 224),
+            keypoints=kpts))
+    aug = similarity_about((size / 2, size / 2), out['theta'], out['s'],
+                           np.asarray(out['shift']) * size)
+    np.testing.assert_allclose(
+        out['warp_mat'], compose(aug, out['crop_mat']), atol=1e-4)
+    # The recorded numbers are the paper's ranges.
+    assert abs(out['theta']) <= 45.
+    assert 1 / 1.5 <= out['s'] <= 1 / 0.9
+    assert np.all(np.abs(out['shift']) <= 14. / 128.)
+    # The canonical crop is a square around the keypoints.
+    lo, hi = kpts[0].min(0), kpts[0].max(0)
+    np.testing.assert_allclose(out['crop_center'], (lo + hi) / 2)
+    assert out['crop_size'] == pytest.approx(max(hi - lo) * 1.25)
+
+
+def test_crop_sources():
+    base = dict(img=np.zeros((100, 200, 3), np.uint8), img_shape=(100, 200))
+    whole = HandCanonicalCrop(input_size=64)(dict(base))
+    np.testing.assert_allclose(whole['crop_center'], [100, 50])
+    assert whole['crop_size'] == 200
+    boxed = HandCanonicalCrop(input_size=64, padding=2.)(
+        dict(base, bbox=np.array([[10., 20., 50., 40.]])))
+    np.testing.assert_allclose(boxed['crop_center'], [30, 30])
+    assert boxed['crop_size'] == 80
+    with pytest.raises(ValueError, match='crop source'):
+        HandCanonicalCrop(source='face')
+
+
+def test_k_crop_projects_onto_transformed_keypoints():
+    rng = np.random.default_rng(1)
+    xyz = rng.uniform([-0.05, -0.05, 0.5], [0.05, 0.05, 0.7], (21, 3))
+    K = np.array([[500., 0, 112], [0, 500., 112], [0, 0, 1]])
+    uvw = xyz @ K.T
+    uv = uvw[:, :2] / uvw[:, 2:]
+    np.random.seed(1)
+    out = _view_pipeline()(
+        dict(
+            img=np.zeros((224, 224, 3), np.uint8),
+            img_shape=(224, 224),
+            keypoints=uv[None],
+            K=K))
+    uvw = xyz @ out['K_crop'].T
+    np.testing.assert_allclose(
+        uvw[:, :2] / uvw[:, 2:],
+        out['transformed_keypoints'][0],
+        atol=1e-2)
+    np.testing.assert_allclose(
+        out['K_crop'], crop_intrinsics(K, out['warp_mat']), atol=1e-3)
+
+
+def test_identity_when_no_augmentation():
+    img = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
+    out = Compose([HandCanonicalCrop(input_size=64), WarpView()])(
+        dict(img=img, img_shape=(64, 64)))
+    np.testing.assert_array_equal(out['img'], img)
+    assert out['theta'] == 0 and out['s'] == 1
+    np.testing.assert_allclose(out['warp_mat'], np.eye(3)[:2])

@@ -1,0 +1,84 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""Test (and evaluate) a checkpoint with a stock mmengine runner.
+
+The command line is mmpose's ``tools/test.py``; ``mim test peclr_mm CONFIG
+--checkpoint CKPT`` runs this script.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import mmengine
+from mmengine.config import Config, DictAction
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+try:
+    import peclr_mm  # noqa: F401 (registers modules and the safe loader)
+except ImportError:  # running from a checkout without installing
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    import peclr_mm  # noqa: F401
+from peclr_mm.utils.checkpoint import check_checkpoint_matches  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='peclr_mm test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', help='the directory to save evaluation results')
+    parser.add_argument('--out', help='save the metrics to this json file')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        default={},
+        help='override settings of the config, key=value pairs')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg, args):
+    cfg.launcher = args.launcher
+    cfg.load_from = args.checkpoint
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main():
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = Runner.from_cfg(cfg)
+    # A checkpoint of another model would otherwise load with warnings and
+    # evaluate random weights.
+    check_checkpoint_matches(runner.model, args.checkpoint)
+    if args.out:
+
+        class SaveMetricHook(Hook):
+
+            def after_test_epoch(self, _, metrics=None):
+                if metrics is not None:
+                    mmengine.dump(metrics, args.out)
+
+        runner.register_hook(SaveMetricHook(), 'LOWEST')
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
