@@ -61,10 +61,11 @@ def _numpy_globals() -> List[Any]:
 
 
 #: Exactly what mmengine writes: the message hub's ``HistoryBuffer`` (and the
-#: four statistics methods it pickles through ``getattr``) and NumPy arrays,
-#: dtypes and scalars (history values, dataset meta such as OKS sigmas).
+#: four statistics methods it pickles through ``getattr``), NumPy arrays,
+#: dtypes and scalars (history values, dataset meta such as OKS sigmas) and
+#: ``bytes``, which pickle protocol 2 names for an empty byte string.
 SAFE_GLOBALS: List[Union[Any, tuple]] = [
-    HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'),
+    HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'), bytes,
     *_numpy_globals()
 ]
 

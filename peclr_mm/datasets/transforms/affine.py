@@ -34,11 +34,13 @@ class HandCanonicalCrop(BaseTransform):
 
     The box comes from the 2-D keypoints when the sample has them, else from
     its bbox, else it is the whole image (``source='auto'``); it is made
-    square on its longer side and enlarged by ``padding``.
+    square on its longer side and enlarged by ``padding``. A left hand
+    (``is_left``) is mirrored about the box centre into a right hand, so the
+    crop matrix then has a negative determinant.
 
     Required Keys:
         - img_shape
-        - keypoints (optional), bbox (optional)
+        - keypoints (optional), bbox (optional), is_left (optional)
 
     Added Keys:
         - crop_mat (2x3 float64), crop_center, crop_size, input_size
@@ -91,7 +93,11 @@ class HandCanonicalCrop(BaseTransform):
         center, size = self._box(results)
         results['crop_center'] = center
         results['crop_size'] = size
-        results['crop_mat'] = crop_matrix(center, size, self.input_size[0])
+        crop = crop_matrix(center, size, self.input_size[0])
+        if results.get('is_left', False):
+            mirror = np.array([[-1., 0., 2. * center[0]], [0., 1., 0.]])
+            crop = compose(crop, mirror)
+        results['crop_mat'] = crop
         results['input_size'] = self.input_size
         return results
 

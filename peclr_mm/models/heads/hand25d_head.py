@@ -1,0 +1,217 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""The 2.5-D regression head PeCLR fine-tunes on FreiHAND."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from mmpose.models.heads.base_head import BaseHead
+from mmpose.registry import KEYPOINT_CODECS, MODELS
+from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
+from peclr_mm.codecs.hand25d import (Hand25DCodec, backproject, decode_25d,
+                                     encode_25d, root_depth_closed_form,
+                                     root_weights)
+
+
+def _as_tensor(x, ref: Tensor) -> Tensor:
+    """Array, tensor or number as a tensor of ``ref``'s dtype and device."""
+    if isinstance(x, Tensor):
+        return x.detach().to(ref)
+    return ref.new_tensor(np.asarray(x, dtype=np.float64))
+
+
+@MODELS.register_module()
+class Hand25DHead(BaseHead):
+    """2.5-D hand pose head (Iqbal et al., ECCV 2018) with the root-depth
+    refinement of the released PeCLR model (Spurr et al., ICCV 2021).
+
+    The last feature map is average-pooled and an MLP regresses, per joint,
+    ``uv`` normalised by the input size and ``z_rel`` (depth relative to the
+    root, in reference-bone units). The root depth is solved in closed form
+    from the unit-length reference bone, then corrected by a residual MLP
+    (3K+1 -> 128 -> 128 -> 1, BatchNorm1d and LeakyReLU) fed with ``z_rel``,
+    the rays' ``(x, y)`` and the closed-form value. Camera-frame joints
+    follow as ``X = Xhat * (z_rel + z_root) * b``.
+
+    The loss is L1 on ``uv`` (normalised), ``z_rel`` and ``z_root``, with
+    targets encoded on the fly from ``gt_instances.keypoints_3d`` and the
+    data samples' ``K_crop`` and ``bone_length`` metainfo.
+
+    Args:
+        in_channels: channels of the last feature map.
+        num_keypoints: K.
+        hidden_dims: widths of hidden layers (Linear + ReLU) before the
+            output layer; ``()`` is the released model's single linear layer.
+        codec: :class:`Hand25DCodec` config (``input_size``, ``root``,
+            ``ref_bone``).
+        loss_weights: weights of the ``uv``, ``z_rel`` and ``z_root`` terms.
+        zroot_range: the closed-form root depth (bone units) is clamped to
+            this range before refinement, as in the released model; None
+            leaves it unclamped.
+        init_cfg: initialisation; the last layer of the refinement MLP is
+            always zeroed so training starts from the closed form.
+    """
+
+    default_init_cfg = dict(type='Normal', layer=['Linear'], std=0.01, bias=0)
+
+    def __init__(self,
+                 in_channels: int,
+                 num_keypoints: int = 21,
+                 hidden_dims: Sequence[int] = (),
+                 codec: ConfigType = dict(type='Hand25DCodec'),
+                 loss_weights: Sequence[float] = (1., 5., 1.),
+                 zroot_range: Optional[Tuple[float, float]] = (4., 50.),
+                 init_cfg: OptConfigType = None) -> None:
+        if init_cfg is None:
+            init_cfg = self.default_init_cfg
+        super().__init__(init_cfg)
+        if len(loss_weights) != 3:
+            raise ValueError('loss_weights must be (uv, z_rel, z_root), '
+                             f'got {loss_weights}')
+        self.in_channels = in_channels
+        self.num_keypoints = num_keypoints
+        self.codec: Hand25DCodec = KEYPOINT_CODECS.build(codec) if isinstance(
+            codec, dict) else codec
+        if self.codec.num_keypoints != num_keypoints:
+            raise ValueError(f'codec has {self.codec.num_keypoints} '
+                             f'keypoints, head {num_keypoints}')
+        self.loss_weights = tuple(float(w) for w in loss_weights)
+        self.zroot_range = tuple(zroot_range) if zroot_range else None
+
+        layers: List[nn.Module] = []
+        channels = in_channels
+        for width in hidden_dims:
+            layers += [nn.Linear(channels, width), nn.ReLU(inplace=True)]
+            channels = width
+        layers.append(nn.Linear(channels, num_keypoints * 3))
+        self.regressor = nn.Sequential(*layers)
+
+        self.root_refiner = nn.Sequential(
+            nn.Linear(num_keypoints * 3 + 1, 128), nn.BatchNorm1d(128),
+            nn.LeakyReLU(), nn.Linear(128, 128), nn.BatchNorm1d(128),
+            nn.LeakyReLU(), nn.Linear(128, 1))
+        self.register_buffer(
+            'root_coef',
+            root_weights(self.codec.root, num_keypoints, torch.float32),
+            persistent=False)
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        nn.init.zeros_(self.root_refiner[-1].weight)
+        nn.init.zeros_(self.root_refiner[-1].bias)
+
+    def forward(self, feats: Union[Tensor, Sequence[Tensor]]
+                ) -> Tuple[Tensor, Tensor]:
+        """Regress normalised ``uv`` (B, K, 2) and ``z_rel`` (B, K).
+
+        ``z_rel`` is shifted so that the root's own relative depth is zero
+        (for the palm: ``z_rel[0] + z_rel[9] == 0``), as the released model
+        zeroes its root entry.
+        """
+        x = feats[-1] if isinstance(feats, (list, tuple)) else feats
+        if x.dim() == 4:
+            x = F.adaptive_avg_pool2d(x, 1)
+        out = self.regressor(x.flatten(1)).view(-1, self.num_keypoints, 3)
+        z_rel = out[..., 2]
+        z_rel = z_rel - (z_rel @ self.root_coef.to(z_rel))[:, None]
+        return out[..., :2], z_rel
+
+    def root_depth(self, uv: Tensor, z_rel: Tensor,
+                   K_crop: Tensor) -> Tuple[Tensor, Tensor]:
+        """Closed-form root depth and its refinement, in bone units.
+
+        Args:
+            uv: (B, K, 2) normalised by the input size.
+            z_rel: (B, K).
+            K_crop: (B, 3, 3).
+
+        Returns:
+            tuple: ``(z_root_closed_form, z_root)``, each (B,); the closed
+            form is detached, as in the released model.
+        """
+        xhat = backproject(self.codec.denormalize_uv(uv), K_crop)
+        z_cf = root_depth_closed_form(xhat, z_rel, self.codec.ref_bone)
+        z_cf = z_cf.detach()
+        if self.zroot_range is not None:
+            z_cf = z_cf.clamp(*self.zroot_range)
+        feat = torch.cat([z_rel, xhat[..., :2].flatten(1), z_cf[:, None]], 1)
+        return z_cf, z_cf + self.root_refiner(feat)[:, 0]
+
+    def decode_xyz(self, uv: Tensor, z_rel: Tensor, z_root: Tensor,
+                   K_crop: Tensor, bone_length: Tensor) -> Tensor:
+        """Camera-frame joints (B, K, 3) in metres from normalised ``uv``."""
+        return decode_25d(
+            self.codec.denormalize_uv(uv), z_rel, K_crop, bone_length, z_root,
+            self.codec.ref_bone)
+
+    def _geometry(self, batch_data_samples: OptSampleList,
+                  ref: Tensor) -> Tuple[Tensor, Tensor]:
+        """``K_crop`` (B, 3, 3) and ``bone_length`` (B,) from the metainfo."""
+        K_crop, bone = [], []
+        for sample in batch_data_samples:
+            meta = sample.metainfo
+            size = meta.get('input_size')
+            if size is not None and tuple(size) != self.codec.input_size:
+                raise ValueError(f'data sample input_size {tuple(size)} != '
+                                 f'codec input_size {self.codec.input_size}')
+            K_crop.append(_as_tensor(meta['K_crop'], ref).reshape(3, 3))
+            bone.append(_as_tensor(meta['bone_length'], ref).reshape(()))
+        return torch.stack(K_crop), torch.stack(bone)
+
+    def predict(self,
+                feats: Union[Tensor, Sequence[Tensor]],
+                batch_data_samples: OptSampleList,
+                test_cfg: ConfigType = {}) -> List[InstanceData]:
+        """Predict camera-frame joints.
+
+        Returns:
+            list[InstanceData]: per sample ``keypoints_3d`` (1, K, 3) metres
+            in the camera frame, ``keypoints`` (1, K, 2) crop pixels and
+            ``keypoint_scores`` (1, K) ones.
+        """
+        if test_cfg.get('flip_test', False):
+            raise NotImplementedError(
+                f'{self.__class__.__name__} does not support flip_test')
+        uv, z_rel = self.forward(feats)
+        K_crop, bone = self._geometry(batch_data_samples, uv)
+        _, z_root = self.root_depth(uv, z_rel, K_crop)
+        xyz = self.decode_xyz(uv, z_rel, z_root, K_crop, bone)
+        uv_px = self.codec.denormalize_uv(uv)
+        xyz, uv_px = xyz.detach().cpu().numpy(), uv_px.detach().cpu().numpy()
+        return [
+            InstanceData(
+                keypoints=uv_px[i:i + 1],
+                keypoints_3d=xyz[i:i + 1],
+                keypoint_scores=np.ones((1, self.num_keypoints), np.float32))
+            for i in range(len(xyz))
+        ]
+
+    def loss(self,
+             feats: Union[Tensor, Sequence[Tensor]],
+             batch_data_samples: OptSampleList,
+             train_cfg: ConfigType = {}) -> Dict[str, Tensor]:
+        """L1 losses on ``uv``, ``z_rel`` and ``z_root`` and the batch's
+        ``mpjpe_mm`` (logged, not optimised)."""
+        uv, z_rel = self.forward(feats)
+        K_crop, bone = self._geometry(batch_data_samples, uv)
+        gt = torch.stack([
+            _as_tensor(s.gt_instances.keypoints_3d,
+                       uv).reshape(self.num_keypoints, 3)
+            for s in batch_data_samples
+        ])
+        target = encode_25d(gt, K_crop, bone, self.codec.root)
+        _, z_root = self.root_depth(uv, z_rel, K_crop)
+
+        w_uv, w_zrel, w_zroot = self.loss_weights
+        losses = dict(
+            loss_uv=w_uv *
+            F.l1_loss(uv, self.codec.normalize_uv(target['uv'])),
+            loss_zrel=w_zrel * F.l1_loss(z_rel, target['z_rel']),
+            loss_zroot=w_zroot * F.l1_loss(z_root, target['z_root']))
+        with torch.no_grad():
+            xyz = self.decode_xyz(uv, z_rel, z_root, K_crop, bone)
+            losses['mpjpe_mm'] = (xyz - gt).norm(dim=-1).mean() * 1000
+        return losses
