@@ -40,7 +40,9 @@ model = dict(
         hid_channels=512,
         out_channels=128,
         num_layers=2,
-        with_avg_pool=True),
+        with_avg_pool=True,
+        # SyncBN (the neck's default) needs GPUs once distributed.
+        norm_cfg=dict(type='BN1d')),
     temperature=0.5,
     equivariant=True)
 

@@ -5,6 +5,5 @@ from .submission import load_freihand_submission, write_freihand_submission
 
 __all__ = [
     'FREIHAND_THRESHOLDS', 'align_w_scale', 'freihand_scores',
-    'FreiHand3DMetric', 'load_freihand_submission',
-    'write_freihand_submission'
+    'FreiHand3DMetric', 'load_freihand_submission', 'write_freihand_submission'
 ]

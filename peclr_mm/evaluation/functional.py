@@ -85,9 +85,9 @@ def _measures(dist: np.ndarray) -> Dict[str, np.ndarray]:
     thresholds = FREIHAND_THRESHOLDS
     # pck[j, k] = mean(dist[:, j] <= thresholds[k]), counted on sorted data
     ranked = np.sort(dist, axis=0)
-    pck = np.stack([
-        np.searchsorted(col, thresholds, side='right') for col in ranked.T
-    ]) / len(dist)
+    pck = np.stack(
+        [np.searchsorted(col, thresholds, side='right')
+         for col in ranked.T]) / len(dist)
     norm = _trapezoid(np.ones_like(thresholds), thresholds)
     auc = _trapezoid(pck, thresholds, axis=1) / norm
     return dict(

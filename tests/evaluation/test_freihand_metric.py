@@ -119,6 +119,7 @@ def test_wrong_shape_named():
     samples = data_samples(pred, gt, ids)
     samples[0]['pred_instances']['keypoints_3d'] = np.zeros((2, 21, 3))
     metric = METRICS.build(dict(type='FreiHand3DMetric'))
-    with pytest.raises(ValueError, match=r'pred_instances.keypoints_3d.*'
-                       r'\(1, 21, 3\)'):
+    with pytest.raises(
+            ValueError, match=r'pred_instances.keypoints_3d.*'
+            r'\(1, 21, 3\)'):
         metric.process([], samples)

@@ -65,9 +65,10 @@ class OfficialEvalUtil:
                 [self._get_pck(part_id, t) for t in thresholds])
             pck_curve_all.append(pck_curve)
             auc_all.append(_trapz(pck_curve, thresholds) / norm_factor)
-        return (np.mean(epe_mean_all), np.mean(epe_median_all),
-                np.mean(auc_all), np.mean(np.array(pck_curve_all), 0),
-                thresholds, np.array(epe_mean_all))
+        return (np.mean(epe_mean_all),
+                np.mean(epe_median_all), np.mean(auc_all),
+                np.mean(np.array(pck_curve_all),
+                        0), thresholds, np.array(epe_mean_all))
 
 
 def official_scores(pred, gt):
@@ -101,17 +102,17 @@ def random_rotations(rng, num):
 
 def assert_matches_official(pred, gt):
     ours = freihand_scores(pred, gt)
-    for prefix, (mean, median, auc, pck, thr, per_joint) in zip(
-            ('', 'pa_'), official_scores(pred, gt)):
+    official = dict(zip(('', 'pa_'), official_scores(pred, gt)))
+    for prefix, (mean, median, auc, pck, thr, per_joint) in official.items():
+        close = dict(rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(ours[f'{prefix}epe_mm'], mean * 1e3,
-                                   rtol=1e-12, atol=1e-12)
+                                   **close)
         np.testing.assert_allclose(ours[f'{prefix}epe_median_mm'],
-                                   median * 1e3, rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(ours[f'{prefix}auc'], auc, rtol=1e-12)
-        np.testing.assert_allclose(ours[f'{prefix}pck_curve'], pck,
-                                   atol=1e-12)
+                                   median * 1e3, **close)
+        np.testing.assert_allclose(ours[f'{prefix}auc'], auc, **close)
+        np.testing.assert_allclose(ours[f'{prefix}pck_curve'], pck, **close)
         np.testing.assert_allclose(ours[f'per_joint_{prefix}epe_mm'],
-                                   per_joint * 1e3, rtol=1e-12, atol=1e-12)
+                                   per_joint * 1e3, **close)
         np.testing.assert_allclose(ours['thresholds_mm'], thr * 1e3)
     return ours
 
@@ -210,8 +211,7 @@ def test_constant_offset_gives_analytic_scores():
 
 def test_thresholds_are_official():
     ours = freihand_scores(np.zeros((1, 21, 3)), np.ones((1, 21, 3)))
-    np.testing.assert_allclose(ours['thresholds_mm'],
-                               np.linspace(0, 50, 100))
+    np.testing.assert_allclose(ours['thresholds_mm'], np.linspace(0, 50, 100))
     assert ours['pck_curve'].shape == ours['pa_pck_curve'].shape == (100, )
     assert ours['per_joint_epe_mm'].shape == (21, )
 
@@ -220,8 +220,8 @@ def test_accepts_float32_and_lists():
     gt = random_hands(np.random.default_rng(6), 5)
     pred = gt + 0.003
     ref = freihand_scores(pred, gt)
-    ours = freihand_scores(pred.astype(np.float32).tolist(),
-                           gt.astype(np.float32))
+    ours = freihand_scores(
+        pred.astype(np.float32).tolist(), gt.astype(np.float32))
     np.testing.assert_allclose(ours['epe_mm'], ref['epe_mm'], rtol=1e-4)
 
 
@@ -235,8 +235,8 @@ def test_fast_for_full_evaluation_set():
 
 
 # ---- validation -------------------------------------------------------------
-@pytest.mark.parametrize('shape', [(4, 20, 3), (4, 21, 2), (21, 3),
-                                   (0, 21, 3), (2, 4, 21, 3)])
+@pytest.mark.parametrize('shape', [(4, 20, 3), (4, 21, 2), (21, 3), (0, 21, 3),
+                                   (2, 4, 21, 3)])
 @pytest.mark.parametrize('name', ['pred_xyz', 'gt_xyz'])
 def test_rejects_bad_shapes(shape, name):
     good = np.ones((4, 21, 3))

@@ -8,9 +8,9 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from peclr_mm.evaluation import (load_freihand_submission,
-                                 write_freihand_submission)
+from peclr_mm.evaluation import load_freihand_submission
 from peclr_mm.evaluation import submission as submission_module
+from peclr_mm.evaluation import write_freihand_submission
 
 
 def hands(num=7, seed=0, points=21):
@@ -65,17 +65,16 @@ def test_zip_holds_pred_json_at_root(tmp_path):
     xyz = hands()
     json_path = str(tmp_path / 'out' / 'anything.json')
     zip_path = str(tmp_path / 'out' / 'submit.zip')
-    assert write_freihand_submission(json_path, xyz,
-                                     zip_path=zip_path) == zip_path
+    assert write_freihand_submission(
+        json_path, xyz, zip_path=zip_path) == zip_path
     with zipfile.ZipFile(zip_path) as zf:
         assert zf.namelist() == ['pred.json']
         with open(json_path, 'rb') as f:
             assert zf.read('pred.json') == f.read()
     xyz_back, _ = load_freihand_submission(zip_path)
     np.testing.assert_array_equal(xyz_back, xyz)
-    assert sorted(os.listdir(tmp_path / 'out')) == [
-        'anything.json', 'submit.zip'
-    ]
+    assert sorted(os.listdir(tmp_path /
+                             'out')) == ['anything.json', 'submit.zip']
 
 
 def test_millimetres_refused(tmp_path):
@@ -141,12 +140,11 @@ def test_load_errors(tmp_path):
         load_freihand_submission(
             _dump(tmp_path, [[xyz[0], xyz[1][:5]], [[[0] * 3] * 778] * 2]))
     with pytest.raises(ValueError, match='2 samples.*1'):
-        load_freihand_submission(
-            _dump(tmp_path, [xyz, [[[0] * 3] * 778]]))
+        load_freihand_submission(_dump(tmp_path, [xyz, [[[0] * 3] * 778]]))
     with pytest.raises(ValueError, match='metres'):
         load_freihand_submission(
-            _dump(tmp_path, [(np.array(xyz) * 1e3).tolist(),
-                             [[[0] * 3] * 778] * 2]))
+            _dump(tmp_path,
+                  [(np.array(xyz) * 1e3).tolist(), [[[0] * 3] * 778] * 2]))
 
     zip_path = tmp_path / 'wrong.zip'
     with zipfile.ZipFile(zip_path, 'w') as zf:

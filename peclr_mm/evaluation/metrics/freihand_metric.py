@@ -14,9 +14,14 @@ from ..submission import write_freihand_submission
 __all__ = ['FreiHand3DMetric']
 
 # FreiHAND joint order: wrist, then four joints per finger, base to tip.
-_FINGERS = (('wrist', [0]), ('thumb', [1, 2, 3, 4]), ('index', [5, 6, 7, 8]),
-            ('middle', [9, 10, 11, 12]), ('ring', [13, 14, 15, 16]),
-            ('pinky', [17, 18, 19, 20]))
+_FINGERS = {
+    'wrist': [0],
+    'thumb': [1, 2, 3, 4],
+    'index': [5, 6, 7, 8],
+    'middle': [9, 10, 11, 12],
+    'ring': [13, 14, 15, 16],
+    'pinky': [17, 18, 19, 20],
+}
 
 
 def _to_numpy(value, what: str) -> np.ndarray:
@@ -167,7 +172,7 @@ class FreiHand3DMetric(BaseMetric):
             f'{"all":<10}{scores["epe_mm"]:>10.2f}'
             f'{scores["pa_epe_mm"]:>11.2f}',
         ]
-        for finger, joints in _FINGERS:
+        for finger, joints in _FINGERS.items():
             epe = scores['per_joint_epe_mm'][joints].mean()
             pa_epe = scores['per_joint_pa_epe_mm'][joints].mean()
             lines.append(f'{finger:<10}{epe:>10.2f}{pa_epe:>11.2f}')
