@@ -9,7 +9,6 @@ import os
 import os.path as osp
 import shutil
 import sys
-
 from setuptools import find_packages, setup
 
 ROOT = osp.dirname(osp.abspath(__file__))
@@ -38,8 +37,9 @@ def add_mim_extension() -> None:
     ``peclr_mm/.mim``."""
     if any(cmd in sys.argv for cmd in ('develop', 'editable_wheel')):
         mode = 'symlink'
-    elif any(cmd in sys.argv
-             for cmd in ('sdist', 'bdist_wheel', 'install', 'build')):
+    elif any(
+            cmd in sys.argv
+            for cmd in ('sdist', 'bdist_wheel', 'install', 'build')):
         mode = 'copy'
     else:
         return

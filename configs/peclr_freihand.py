@@ -78,7 +78,6 @@ param_scheduler = [
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(interval=10, max_keep_ckpts=3))
+    logger=dict(interval=50), checkpoint=dict(interval=10, max_keep_ckpts=3))
 env_cfg = dict(dist_cfg=dict(backend='nccl'))
 auto_scale_lr = dict(enable=False, base_batch_size=batch_size)

@@ -21,8 +21,7 @@ view_pipeline = [
 ]
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(
-        type='MultiViewWithGeometry', num_views=2, transforms=view_pipeline),
+    dict(type='MultiViewWithGeometry', num_views=2, transforms=view_pipeline),
     dict(type='PackPeCLRInputs'),
 ]
 

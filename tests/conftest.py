@@ -10,3 +10,33 @@ import peclr_mm  # noqa: F401 (registers every module)
 
 init_default_scope('mmpose')
 os.environ.setdefault('OMP_NUM_THREADS', '2')
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory):
+    """24 training annotations x 2 versions and 8 evaluation images in the
+    FreiHAND layout, from the project's generator."""
+    from peclr_mm.datasets.synthetic import generate_freihand
+    root = tmp_path_factory.mktemp('data') / 'synthetic_freihand'
+    generate_freihand(str(root), num_train=24, num_eval=8, versions=2, seed=0)
+    return str(root)
+
+
+def tiny_pretrain_cfg(data_root: str, work_dir: str, max_epochs: int = 1):
+    """The CPU demo pretraining config, shrunk to seconds."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(
+        os.path.join(
+            os.path.dirname(os.path.dirname(__file__)), 'configs',
+            'peclr_resnet18_demo_synthetic.py'))
+    cfg.work_dir = work_dir
+    cfg.train_dataloader.dataset.data_root = data_root
+    cfg.train_dataloader.batch_size = 8
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
+    cfg.train_dataloader.dataset.pipeline[1].transforms[0].input_size = 32
+    cfg.train_cfg.max_epochs = max_epochs
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1., by_epoch=True)]
+    cfg.default_hooks.logger.interval = 1
+    cfg.log_level = 'WARNING'
+    return cfg

@@ -33,9 +33,12 @@ def check() -> dict:
     if keep.tolist() != [0, 2]:
         raise RuntimeError(f'mmcv.ops.nms returned {keep.tolist()}')
 
-    versions = dict(python=sys.version.split()[0], numpy=np.__version__,
-                    torch=torch.__version__,
-                    torchvision=torchvision.__version__, mmcv=mmcv.__version__)
+    versions = dict(
+        python=sys.version.split()[0],
+        numpy=np.__version__,
+        torch=torch.__version__,
+        torchvision=torchvision.__version__,
+        mmcv=mmcv.__version__)
     for name in ('mmengine', 'mmdet', 'mmpretrain', 'mmpose', 'mim'):
         importlib.import_module(name)
     for dist in ('mmengine', 'mmdet', 'mmpretrain', 'mmpose', 'openmim'):
@@ -55,12 +58,13 @@ def main() -> int:
         versions = check()
     except Exception as exc:  # report any failure as a failed install
         if not args.quiet:
-            print(f'verify_env: FAILED: {type(exc).__name__}: {exc}',
-                  file=sys.stderr)
+            print(
+                f'verify_env: FAILED: {type(exc).__name__}: {exc}',
+                file=sys.stderr)
         return 1
     if not args.quiet:
-        print('verify_env: OK ' +
-              ' '.join(f'{k}={v}' for k, v in versions.items()))
+        print('verify_env: OK ' + ' '.join(f'{k}={v}'
+                                           for k, v in versions.items()))
     return 0
 
 

@@ -157,8 +157,9 @@ def root_depth_closed_form(xhat: Tensor,
     xn, yn, zn = xhat[:, n, 0], xhat[:, n, 1], z_rel[:, n]
     xm, ym, zm = xhat[:, m, 0], xhat[:, m, 1], z_rel[:, m]
     a = (xn - xm)**2 + (yn - ym)**2
-    b = 2 * (zn * (xn**2 + yn**2 - xn * xm - yn * ym) + zm *
-             (xm**2 + ym**2 - xn * xm - yn * ym))
+    b = 2 * (
+        zn * (xn**2 + yn**2 - xn * xm - yn * ym) + zm *
+        (xm**2 + ym**2 - xn * xm - yn * ym))
     c = ((xn * zn - xm * zm)**2 + (yn * zn - ym * zm)**2 + (zn - zm)**2 - 1)
     disc = (b**2 - 4 * a * c).clamp(min=0)
     return (-b + disc.sqrt()) / (2 * a.clamp(min=eps))
@@ -246,18 +247,15 @@ class Hand25DCodec:
         xyz_t, single = _batched(_to_tensor(xyz, dtype), 2)
         out = encode_25d(xyz_t, _to_tensor(K_crop, dtype),
                          _to_tensor(bone_length, dtype), self.root)
-        return {
-            k: (v[0] if single else v).numpy()
-            for k, v in out.items()
-        }
+        return {k: (v[0] if single else v).numpy() for k, v in out.items()}
 
     def decode(self,
                uv: np.ndarray,
                z_rel: np.ndarray,
                K_crop: np.ndarray,
                bone_length: Union[float, np.ndarray],
-               z_root: Optional[Union[float, np.ndarray]] = None
-               ) -> np.ndarray:
+               z_root: Optional[Union[float,
+                                      np.ndarray]] = None) -> np.ndarray:
         """Decode (K, 2) or (B, K, 2) ``uv`` and ``z_rel`` to metres.
 
         Args:
@@ -273,8 +271,7 @@ class Hand25DCodec:
         if z_root is not None:
             z_root = _to_tensor(z_root, dtype).reshape(-1)
         xyz = decode_25d(uv_t, z_rel_t, _to_tensor(K_crop, dtype),
-                         _to_tensor(bone_length, dtype), z_root,
-                         self.ref_bone)
+                         _to_tensor(bone_length, dtype), z_root, self.ref_bone)
         return (xyz[0] if single else xyz).numpy()
 
     def normalize_uv(self, uv: Tensor) -> Tensor:

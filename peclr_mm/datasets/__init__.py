@@ -1,6 +1,5 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-from .freihand3d import (FreiHand3DDataset, load_freihand_annotations,
-                         project)
+from .freihand3d import FreiHand3DDataset, load_freihand_annotations, project
 from .samplers import BalancedSourceSampler
 from .transforms import *  # noqa: F401,F403
 from .unlabeled import HandImageFolder, YouTube3DHandsDataset

@@ -15,7 +15,6 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
-
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS
 
@@ -88,12 +87,14 @@ def load_freihand_annotations(data_root: str, split: str) -> dict:
     scale = _as_array(
         _read_json(paths['scale'], 'bone 9-10 lengths, N floats'),
         paths['scale'], 'scale', ())
-    lengths = {key: len(val) for key, val in
-               (('xyz', xyz), ('K', K), ('scale', scale))}
+    lengths = {
+        key: len(val)
+        for key, val in (('xyz', xyz), ('K', K), ('scale', scale))
+    }
     if len(set(lengths.values())) != 1:
-        raise ValueError(
-            'FreiHAND annotation files disagree in length: ' + ', '.join(
-                f'{paths[k]} has {n}' for k, n in lengths.items()))
+        raise ValueError('FreiHAND annotation files disagree in length: ' +
+                         ', '.join(f'{paths[k]} has {n}'
+                                   for k, n in lengths.items()))
     if np.any(xyz[..., 2] <= 0):
         bad = int(np.argwhere(xyz[..., 2] <= 0)[0, 0])
         raise ValueError(f'{paths["xyz"]}: sample {bad} has a joint at or '

@@ -6,9 +6,8 @@ from typing import Iterator, Optional
 import numpy as np
 from mmengine.dataset import ConcatDataset
 from mmengine.dist import get_dist_info, sync_random_seed
-from torch.utils.data import Sampler
-
 from mmpose.registry import DATA_SAMPLERS
+from torch.utils.data import Sampler
 
 __all__ = ['BalancedSourceSampler']
 

@@ -64,11 +64,12 @@ _REF_BONE = 0.045  # length of bone 9-10 at size 1
 # Drawing: bones as (parent, child, radius in metres at size 1, is tip).
 _FINGER_RADII = np.array([0.0095, 0.0085, 0.0077])
 _FINGER_WIDTH = np.array([1.0, 1.05, 0.97, 0.85])
-_BONES = [(0, 1, 0.016, False), (1, 2, 0.0125, False),
-          (2, 3, 0.0105, False), (3, 4, 0.0095, True)] + [
-              (5 + 4 * f + i, 6 + 4 * f + i,
-               float(_FINGER_RADII[i] * _FINGER_WIDTH[f]), i == 2)
-              for f in range(4) for i in range(3)]
+_BONES = [
+    (0, 1, 0.016, False), (1, 2, 0.0125, False), (2, 3, 0.0105, False),
+    (3, 4, 0.0095, True)
+] + [(5 + 4 * f + i, 6 + 4 * f + i, float(
+    _FINGER_RADII[i] * _FINGER_WIDTH[f]), i == 2) for f in range(4)
+     for i in range(3)]
 _PALM_HALF_THICKNESS = 0.011
 _SHIFT = 4  # fixed-point bits of the OpenCV drawing calls
 _ONE = 1 << _SHIFT
@@ -76,7 +77,8 @@ _ONE = 1 << _SHIFT
 # Skin palette (BGR), light to dark; a tone is drawn between neighbours.
 _SKIN = np.array([[196, 224, 255], [160, 190, 235], [140, 172, 224],
                   [100, 140, 200], [66, 134, 198], [50, 95, 160],
-                  [36, 85, 141], [37, 56, 90]], dtype=np.float64)
+                  [36, 85, 141], [37, 56, 90]],
+                 dtype=np.float64)
 _NOISE_TILE: Optional[np.ndarray] = None
 
 
@@ -127,8 +129,7 @@ def _articulate(rng: np.random.Generator, size: float) -> np.ndarray:
     cmc_abd = rng.uniform(-25, 20)
     mcp = np.clip(60 * c + rng.normal(0, 10), -10, 70)
     ip = np.clip(80 * c + rng.normal(0, 12), -20, 90)
-    frame = _rot(2, -40) @ _rot(1, -50) @ _rot(2, cmc_abd) @ _rot(
-        0, cmc_flex)
+    frame = _rot(2, -40) @ _rot(1, -50) @ _rot(2, cmc_abd) @ _rot(0, cmc_flex)
     for j, (flex, length) in enumerate(zip((0.0, mcp, ip), bones)):
         frame = frame @ _rot(0, flex)
         xyz[2 + j] = xyz[1 + j] + frame[:, 1] * length
@@ -220,8 +221,8 @@ def _capsule(img: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: float,
     """Fill a tapered capsule: discs of radius r0, r1 joined by a
     quadrilateral."""
     for p, r in ((p0, r0), (p1, r1)):
-        cv2.circle(img, tuple(_fixed(p).tolist()), int(round(r * _ONE)),
-                   value, -1, cv2.LINE_8, _SHIFT)
+        cv2.circle(img, tuple(_fixed(p).tolist()), int(round(r * _ONE)), value,
+                   -1, cv2.LINE_8, _SHIFT)
     d = p1 - p0
     length = float(np.hypot(d[0], d[1]))
     if length > 1e-6:
@@ -250,8 +251,10 @@ def _layout(xyz: np.ndarray, K: np.ndarray, size: int) -> _Layout:
         xyz[5] + side * 0.008 * scale, xyz[9], xyz[13],
         xyz[17] - side * 0.009 * scale, xyz[1]
     ])
-    slab = np.concatenate([rim + normal * _PALM_HALF_THICKNESS * scale,
-                           rim - normal * _PALM_HALF_THICKNESS * scale])
+    slab = np.concatenate([
+        rim + normal * _PALM_HALF_THICKNESS * scale,
+        rim - normal * _PALM_HALF_THICKNESS * scale
+    ])
     hull = cv2.convexHull(_project(slab, K).astype(np.float32))[:, 0]
     centroid = hull.mean(axis=0)
 
@@ -330,8 +333,8 @@ def _background(rng: np.random.Generator, size: int,
     colours = rng.uniform(0, 255, (grid, grid, 3))
     if rng.random() < 0.1:  # skin-coloured surroundings: the hard case
         colours = colours * 0.3 + skin * 0.7
-    img = cv2.resize(colours.astype(np.uint8), (size, size),
-                     interpolation=cv2.INTER_CUBIC)
+    img = cv2.resize(
+        colours.astype(np.uint8), (size, size), interpolation=cv2.INTER_CUBIC)
     if rng.random() < 0.4:
         texture = _crop_noise(rng, size, int(rng.integers(16, 96)))
         amp = rng.uniform(0.2, 0.8)
@@ -351,8 +354,8 @@ def _background(rng: np.random.Generator, size: int,
             cv2.circle(img, centre, int(rng.integers(3, 60)), colour, thick)
         elif kind == 2:
             axes = tuple(int(a) for a in rng.integers(3, 70, 2))
-            cv2.ellipse(img, centre, axes, float(rng.uniform(0, 180)), 0,
-                        360, colour, thick)
+            cv2.ellipse(img, centre, axes, float(rng.uniform(0, 180)), 0, 360,
+                        colour, thick)
         elif kind == 3:
             end = tuple(int(c) for c in rng.integers(-20, size + 20, 2))
             cv2.line(img, centre, end, colour, int(rng.integers(1, 16)))
@@ -380,16 +383,16 @@ def _paint(layout: _Layout, rng: np.random.Generator) -> np.ndarray:
     outline_gain = rng.uniform(0.4, 0.7)
     lut = np.zeros((256, 3))
     mid = layout.depths.mean()
-    for i, (kind, axis, depth) in enumerate(
-            zip(layout.kinds, layout.axes, layout.depths)):
+    for i, (kind, axis,
+            depth) in enumerate(zip(layout.kinds, layout.axes, layout.depths)):
         if kind == 'palm':
             colour = palm_side if layout.palm_front else skin
             lit = abs(float(np.dot(axis, light)))
         else:
             colour = skin
             lit = np.sqrt(max(0.0, 1.0 - float(np.dot(axis, light))**2))
-        body = colour * (ambient + diffuse * lit) * (
-            1.0 + depth_gain * (mid - depth))
+        body = colour * (ambient + diffuse * lit) * (1.0 + depth_gain *
+                                                     (mid - depth))
         lut[3 * i + 1] = body * outline_gain
         lut[3 * i + 2] = body
         lut[3 * i + 3] = body * 1.12 + 10
@@ -400,8 +403,8 @@ def _paint(layout: _Layout, rng: np.random.Generator) -> np.ndarray:
     amp = rng.uniform(0.03, 0.2)
     img = cv2.addWeighted(img, 1.0, grain, amp, -128 * amp)
     img = cv2.GaussianBlur(img, (3, 3), rng.uniform(0.4, 1.0))
-    return cv2.convertScaleAbs(img, alpha=rng.uniform(0.8, 1.2),
-                               beta=rng.uniform(-20, 20))
+    return cv2.convertScaleAbs(
+        img, alpha=rng.uniform(0.8, 1.2), beta=rng.uniform(-20, 20))
 
 
 def render_hand(xyz: np.ndarray,
@@ -459,8 +462,8 @@ def _work(job: tuple) -> Tuple[int, np.ndarray, np.ndarray]:
                 f.write(buf.tobytes())
         xyzs.append(xyz)
         Ks.append(K)
-    return start, np.array(xyzs).reshape(-1, 21, 3), np.array(Ks).reshape(
-        -1, 3, 3)
+    return start, np.array(xyzs).reshape(-1, 21,
+                                         3), np.array(Ks).reshape(-1, 3, 3)
 
 
 def _init_worker() -> None:
@@ -485,16 +488,16 @@ def _dump(path: str, obj) -> None:
         json.dump(obj, f)
 
 
-def generate_freihand(
-        out_dir: str,
-        num_train: int,
-        num_eval: int,
-        versions: int = 4,
-        seed: int = 0,
-        workers: int = 1,
-        overwrite: bool = False,
-        quality: int = JPEG_QUALITY,
-        progress: Optional[Callable[[int, int], None]] = None) -> Dict:
+def generate_freihand(out_dir: str,
+                      num_train: int,
+                      num_eval: int,
+                      versions: int = 4,
+                      seed: int = 0,
+                      workers: int = 1,
+                      overwrite: bool = False,
+                      quality: int = JPEG_QUALITY,
+                      progress: Optional[Callable[[int, int],
+                                                  None]] = None) -> Dict:
     """Write a synthetic data set in the FreiHAND layout.
 
     The set is built in a hidden sibling folder and moved to ``out_dir`` in
@@ -524,11 +527,10 @@ def generate_freihand(
             without ``overwrite``.
         ValueError: a count or the seed is invalid.
     """
-    for name, value, low in (('num_train', num_train, 0), ('num_eval',
-                                                           num_eval, 0),
-                             ('versions', versions, 1), ('seed', seed, 0),
-                             ('workers', workers, 1), ('quality', quality,
-                                                       1)):
+    for name, value, low in (('num_train', num_train, 0),
+                             ('num_eval', num_eval, 0), ('versions', versions,
+                                                         1), ('seed', seed, 0),
+                             ('workers', workers, 1), ('quality', quality, 1)):
         if not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f'{name} must be an integer >= {low}, got '
                              f'{value!r}')
@@ -549,17 +551,16 @@ def generate_freihand(
             num, vers = counts[split]
             os.makedirs(osp.join(tmp, split, 'rgb'))
             chunk = max(1, min(64, -(-num // (4 * workers))))
-            jobs += [(tmp, split, split_id, s, min(s + chunk, num), num,
-                      vers, int(seed), int(quality))
-                     for s in range(0, num, chunk)]
+            jobs += [(tmp, split, split_id, s, min(s + chunk, num), num, vers,
+                      int(seed), int(quality)) for s in range(0, num, chunk)]
         results: Dict[str, list] = dict(training=[], evaluation=[])
         done = 0
         if workers == 1:
             pool = None
             outputs = map(_work, jobs)
         else:
-            method = ('fork' if 'fork' in multiprocessing.get_all_start_methods()
-                      else None)
+            method = ('fork' if 'fork'
+                      in multiprocessing.get_all_start_methods() else None)
             pool = multiprocessing.get_context(method).Pool(
                 workers, initializer=_init_worker)
             outputs = pool.imap(_work, jobs)
@@ -575,8 +576,8 @@ def generate_freihand(
                 pool.join()
         for split, _ in _SPLITS:
             parts = sorted(results[split], key=lambda r: r[0])
-            xyz = np.concatenate([p[1] for p in parts] or
-                                 [np.zeros((0, 21, 3))])
+            xyz = np.concatenate([p[1] for p in parts]
+                                 or [np.zeros((0, 21, 3))])
             K = np.concatenate([p[2] for p in parts] or [np.zeros((0, 3, 3))])
             xyz_list = xyz.tolist()
             # The scale is computed from the values as stored, so readers
@@ -597,6 +598,11 @@ def generate_freihand(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     seconds = time.perf_counter() - start_time
-    return dict(out_dir=out_dir, num_train=num_train, num_eval=num_eval,
-                versions=versions, num_images=total, seconds=seconds,
-                images_per_s=total / max(seconds, 1e-9))
+    return dict(
+        out_dir=out_dir,
+        num_train=num_train,
+        num_eval=num_eval,
+        versions=versions,
+        num_images=total,
+        seconds=seconds,
+        images_per_s=total / max(seconds, 1e-9))

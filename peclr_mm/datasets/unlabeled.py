@@ -7,7 +7,6 @@ from typing import List, Optional
 
 import numpy as np
 from mmengine.dataset import BaseDataset
-
 from mmpose.registry import DATASETS
 
 __all__ = ['HandImageFolder', 'YouTube3DHandsDataset']
@@ -48,7 +47,9 @@ class HandImageFolder(BaseDataset):
 
     METAINFO = dict(dataset_name='hand_image_folder')
 
-    def __init__(self, data_root: str, box_file: Optional[str] = None,
+    def __init__(self,
+                 data_root: str,
+                 box_file: Optional[str] = None,
                  **kwargs):
         self.box_file = box_file
         super().__init__(data_root=data_root, **kwargs)
@@ -136,8 +137,7 @@ class YouTube3DHandsDataset(BaseDataset):
                 continue
             data_list.append(
                 dict(
-                    img_path=osp.join(self.data_root,
-                                      images[a['image_id']]),
+                    img_path=osp.join(self.data_root, images[a['image_id']]),
                     img_id=int(a['image_id']),
                     id=i,
                     bbox=np.concatenate([lo, hi])[None],

@@ -3,6 +3,4 @@ from .atomic_checkpoint import atomic_save_checkpoint
 from .cpu_dist import init_dist_pytorch_cpu_aware
 from .lars_adam import LARSAdam
 
-__all__ = [
-    'atomic_save_checkpoint', 'init_dist_pytorch_cpu_aware', 'LARSAdam'
-]
+__all__ = ['atomic_save_checkpoint', 'init_dist_pytorch_cpu_aware', 'LARSAdam']

@@ -21,7 +21,7 @@ __all__ = ['atomic_save_checkpoint']
 def atomic_save_checkpoint(checkpoint, filename, *args, **kwargs):
     if '://' in str(filename) or kwargs.get('file_client_args') or (
             kwargs.get('backend_args') or {}).get('backend',
-                                                   'local') != 'local':
+                                                  'local') != 'local':
         return _save_checkpoint(checkpoint, filename, *args, **kwargs)
     tmp = f'{filename}.tmp'
     try:

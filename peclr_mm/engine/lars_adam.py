@@ -7,9 +7,8 @@ mmpretrain's ``LARS`` wraps SGD; PeCLR wrapped Adam (pl_bolts'
 from typing import Iterable
 
 import torch
-from torch.optim import Adam
-
 from mmpose.registry import OPTIMIZERS
+from torch.optim import Adam
 
 __all__ = ['LARSAdam']
 

@@ -13,9 +13,8 @@ from typing import Sequence, Tuple
 import numpy as np
 
 __all__ = [
-    'to_homogeneous', 'compose', 'invert', 'transform_points',
-    'crop_matrix', 'similarity_about', 'decompose_similarity',
-    'crop_intrinsics'
+    'to_homogeneous', 'compose', 'invert', 'transform_points', 'crop_matrix',
+    'similarity_about', 'decompose_similarity', 'crop_intrinsics'
 ]
 
 
@@ -91,9 +90,8 @@ def similarity_about(center: Sequence[float],
                      [-b, a, b * cx + (1 - a) * cy + shift[1]]])
 
 
-def decompose_similarity(
-        mat: np.ndarray,
-        center: Sequence[float]) -> Tuple[float, float, np.ndarray]:
+def decompose_similarity(mat: np.ndarray, center: Sequence[float]
+                         ) -> Tuple[float, float, np.ndarray]:
     """Inverse of :func:`similarity_about`: ``(theta, scale, shift)``.
 
     Raises:

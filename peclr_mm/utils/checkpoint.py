@@ -134,8 +134,10 @@ def check_checkpoint_matches(model: torch.nn.Module,
                          f'{type(ckpt).__name__})')
     module = getattr(model, 'module', model)
     expected = module.state_dict()
-    state = {k[7:] if k.startswith('module.') else k: v
-             for k, v in state.items()}
+    state = {
+        k[7:] if k.startswith('module.') else k: v
+        for k, v in state.items()
+    }
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     shape = [
@@ -153,6 +155,6 @@ def check_checkpoint_matches(model: torch.nn.Module,
                         if len(keys) > max_listed else '')
                 parts.append(f'{len(keys)} {what}: '
                              f'{", ".join(keys[:max_listed])}{more}')
-        raise ValueError(
-            f'checkpoint {filename} does not match the model '
-            f'{type(module).__name__} of the config: ' + '; '.join(parts))
+        raise ValueError(f'checkpoint {filename} does not match the model '
+                         f'{type(module).__name__} of the config: ' +
+                         '; '.join(parts))

@@ -152,10 +152,11 @@ def test_degenerate_inputs_are_finite():
     zn, zm = z_rel[:, 9], z_rel[:, 10]
     x, y = xhat[..., 0].numpy(), xhat[..., 1].numpy()
     a = (x[:, 9] - x[:, 10])**2 + (y[:, 9] - y[:, 10])**2
-    b = 2 * (zn * (x[:, 9]**2 + y[:, 9]**2 - x[:, 9] * x[:, 10] -
-                   y[:, 9] * y[:, 10]) + zm *
-             (x[:, 10]**2 + y[:, 10]**2 - x[:, 9] * x[:, 10] -
-              y[:, 9] * y[:, 10]))
+    b = 2 * (
+        zn *
+        (x[:, 9]**2 + y[:, 9]**2 - x[:, 9] * x[:, 10] - y[:, 9] * y[:, 10]) +
+        zm *
+        (x[:, 10]**2 + y[:, 10]**2 - x[:, 9] * x[:, 10] - y[:, 9] * y[:, 10]))
     c = ((x[:, 9] * zn - x[:, 10] * zm)**2 +
          (y[:, 9] * zn - y[:, 10] * zm)**2 + (zn - zm)**2 - 1)
     assert (b**2 - 4 * a * c < 0).all()
@@ -195,10 +196,10 @@ def test_registered_and_uv_normalisation():
         dict(type='Hand25DCodec', input_size=(256, 192), root=9))
     assert isinstance(codec, Hand25DCodec) and codec.root == 9
     uv = torch.tensor([[256., 96.]])
-    torch.testing.assert_close(codec.normalize_uv(uv), torch.tensor([[1.,
-                                                                       .5]]))
-    torch.testing.assert_close(codec.denormalize_uv(codec.normalize_uv(uv)),
-                               uv)
+    torch.testing.assert_close(
+        codec.normalize_uv(uv), torch.tensor([[1., .5]]))
+    torch.testing.assert_close(
+        codec.denormalize_uv(codec.normalize_uv(uv)), uv)
     np.testing.assert_allclose(codec.normalize_uv(uv.numpy()), [[1., .5]])
 
 

@@ -60,8 +60,10 @@ def _yt3d(tmp_path, verts_shape=(778, 3)):
     (tmp_path / 'yt.json').write_text(
         json.dumps(
             dict(
-                images=[dict(id=0, name='x/0.png'),
-                        dict(id=1, name='x/1.png')],
+                images=[
+                    dict(id=0, name='x/0.png'),
+                    dict(id=1, name='x/1.png')
+                ],
                 annotations=anns)))
     return anns
 
@@ -74,9 +76,7 @@ def test_youtube3dhands_boxes_from_vertices(tmp_path):
     info = ds.get_data_info(1)
     v = np.asarray(anns[1]['vertices'])
     np.testing.assert_allclose(
-        info['bbox'][0],
-        np.r_[v[:, :2].min(0), v[:, :2].max(0)],
-        rtol=1e-6)
+        info['bbox'][0], np.r_[v[:, :2].min(0), v[:, :2].max(0)], rtol=1e-6)
     assert info['is_left'] and info['img_path'].endswith('x/1.png')
 
 
@@ -89,12 +89,12 @@ def test_youtube3dhands_bad_vertices(tmp_path):
 def test_left_hand_is_mirrored_into_the_crop():
     img = np.zeros((100, 100, 3), np.uint8)
     img[40:60, 20:30] = 255  # a bar left of the box centre
-    res = dict(img=img, img_shape=(100, 100), bbox=np.array([[0, 0, 100,
-                                                              100.]]))
-    right = WarpView()(HandCanonicalCrop(input_size=100, padding=1.)(
-        dict(res)))
-    left = WarpView()(HandCanonicalCrop(input_size=100, padding=1.)(
-        dict(res, is_left=True)))
+    res = dict(
+        img=img, img_shape=(100, 100), bbox=np.array([[0, 0, 100, 100.]]))
+    right = WarpView()(
+        HandCanonicalCrop(input_size=100, padding=1.)(dict(res)))
+    left = WarpView()(
+        HandCanonicalCrop(input_size=100, padding=1.)(dict(res, is_left=True)))
     # Mirrored about the box centre x = 50: view(x) = source(100 - x).
     np.testing.assert_allclose(
         left['img'][:, 1:], right['img'][:, ::-1][:, :-1], atol=1)

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 from mmengine.structures import InstanceData
-
 from mmpose.registry import METRICS
 from mmpose.structures import PoseDataSample
+
 from peclr_mm.evaluation import freihand_scores, load_freihand_submission
 
 

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 from mmengine.structures import InstanceData
-
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
+
 from peclr_mm.codecs.hand25d import encode_25d
 from peclr_mm.models.heads import Hand25DHead
 from peclr_mm.utils.affine import (compose, crop_intrinsics, crop_matrix,
@@ -21,7 +21,11 @@ def make_samples(n, seed=0, size=SIZE):
     samples = []
     for _ in range(n):
         xyz = rng.normal(scale=0.03, size=(21, 3))
-        xyz += [rng.uniform(-.1, .1), rng.uniform(-.1, .1), rng.uniform(.3, .9)]
+        xyz += [
+            rng.uniform(-.1, .1),
+            rng.uniform(-.1, .1),
+            rng.uniform(.3, .9)
+        ]
         direction = np.array([rng.uniform(-1, 1), rng.uniform(-1, 1), 0.3])
         xyz[10] = xyz[9] + 0.03 * direction / np.linalg.norm(direction)
         xyz = xyz.astype(np.float32).astype(np.float64)
@@ -29,9 +33,8 @@ def make_samples(n, seed=0, size=SIZE):
         uv = xyz @ K.T
         uv = uv[:, :2] / uv[:, 2:]
         warp = compose(
-            similarity_about((size[0] / 2, size[1] / 2),
-                             rng.uniform(-90, 90), rng.uniform(0.8, 1.2),
-                             rng.uniform(-5, 5, 2)),
+            similarity_about((size[0] / 2, size[1] / 2), rng.uniform(-90, 90),
+                             rng.uniform(0.8, 1.2), rng.uniform(-5, 5, 2)),
             crop_matrix(uv.mean(0), 1.5 * np.ptp(uv, 0).max(), size[0]))
         sample = PoseDataSample(
             metainfo=dict(
@@ -81,8 +84,9 @@ def test_loss_keys_and_decrease():
     history = []
     for _ in range(30):
         losses = head.loss(feats, samples)
-        assert set(losses) == {'loss_uv', 'loss_zrel', 'loss_zroot',
-                               'mpjpe_mm'}
+        assert set(losses) == {
+            'loss_uv', 'loss_zrel', 'loss_zroot', 'mpjpe_mm'
+        }
         assert not losses['mpjpe_mm'].requires_grad
         total = sum(v for k, v in losses.items() if k.startswith('loss'))
         optim.zero_grad()
@@ -110,14 +114,15 @@ def test_loss_weights_and_values():
     uv, _ = head.forward(feats)
     _, _, _, enc = targets(head, samples)
     expected = (uv.double() - enc['uv'] / 64).abs().mean()
-    torch.testing.assert_close(base['loss_uv'].double(), expected,
-                               rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        base['loss_uv'].double(), expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize('root', ['palm', 0, 9])
 def test_decode_path_recovers_ground_truth(root):
-    head = build_head(codec=dict(
-        type='Hand25DCodec', input_size=SIZE, root=root)).double().eval()
+    head = build_head(
+        codec=dict(type='Hand25DCodec', input_size=SIZE,
+                   root=root)).double().eval()
     samples = make_samples(6, seed=1)
     gt, K_crop, bone, enc = targets(head, samples)
     uv = enc['uv'] / 64
@@ -158,8 +163,8 @@ def test_predict_shapes_and_consistency():
 
 @pytest.mark.parametrize('root', ['palm', 9])
 def test_forward_root_relative_depth(root):
-    head = build_head(codec=dict(
-        type='Hand25DCodec', input_size=SIZE, root=root))
+    head = build_head(
+        codec=dict(type='Hand25DCodec', input_size=SIZE, root=root))
     _, z_rel = head.forward([torch.randn(5, 32, 3, 3)])
     if root == 'palm':
         torch.testing.assert_close(z_rel[:, 0], -z_rel[:, 9])

@@ -6,13 +6,13 @@ once, by :class:`WarpView`: ``warp_mat = A . C`` with ``C`` the canonical
 crop (:class:`HandCanonicalCrop`) and ``A = T(t) . R(theta) . S(s)`` the
 random similarity about the view centre (:class:`RandomSimilarity`).
 """
-from typing import Optional, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmpose.registry import TRANSFORMS
+
 from ...utils.affine import (compose, crop_intrinsics, crop_matrix,
                              similarity_about, transform_points)
 
@@ -153,8 +153,8 @@ class RandomSimilarity(BaseTransform):
         results['theta'] = theta
         results['s'] = s
         results['shift'] = shift
-        results['aug_mat'] = similarity_about((size / 2., size / 2.), theta,
-                                              s, shift * size)
+        results['aug_mat'] = similarity_about((size / 2., size / 2.), theta, s,
+                                              shift * size)
         return results
 
     def __repr__(self) -> str:
@@ -189,8 +189,7 @@ class WarpView(BaseTransform):
 
     _INTERP = dict(bilinear=cv2.INTER_LINEAR, nearest=cv2.INTER_NEAREST)
 
-    def __init__(self, interpolation: str = 'bilinear',
-                 border_value: int = 0):
+    def __init__(self, interpolation: str = 'bilinear', border_value: int = 0):
         if interpolation not in self._INTERP:
             raise ValueError(f'unknown interpolation {interpolation!r}')
         self.interpolation = interpolation

@@ -5,7 +5,6 @@ from typing import Tuple
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmpose.registry import TRANSFORMS
 
 __all__ = ['HSVJitter']

@@ -3,9 +3,7 @@
 from typing import Sequence
 
 import numpy as np
-from mmcv.transforms import BaseTransform
-from mmcv.transforms import to_tensor
-
+from mmcv.transforms import BaseTransform, to_tensor
 from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.registry import TRANSFORMS
 
@@ -38,8 +36,8 @@ class PackPeCLRInputs(BaseTransform):
     """
 
     def __init__(self,
-                 meta_keys: Sequence[str] = ('img_path', 'img_id',
-                                             'sample_id', 'ori_shape')):
+                 meta_keys: Sequence[str] = ('img_path', 'img_id', 'sample_id',
+                                             'ori_shape')):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
@@ -50,8 +48,8 @@ class PackPeCLRInputs(BaseTransform):
             dict(
                 view_theta=np.array([v['theta'] for v in views], np.float32),
                 view_s=np.array([v['s'] for v in views], np.float32),
-                view_shift=np.stack([v['shift'] for v in views]).astype(
-                    np.float32),
+                view_shift=np.stack([v['shift']
+                                     for v in views]).astype(np.float32),
                 view_warp_mat=np.stack([v['warp_mat'] for v in views]),
                 **{k: results[k]
                    for k in self.meta_keys if k in results}))

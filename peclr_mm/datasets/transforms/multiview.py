@@ -4,7 +4,6 @@ import copy
 from typing import List, Sequence
 
 from mmcv.transforms import BaseTransform, Compose
-
 from mmpose.registry import TRANSFORMS
 
 __all__ = ['MultiViewWithGeometry']

@@ -6,8 +6,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
-
 from mmpose.registry import METRICS
+
 from ..functional import NUM_JOINTS, freihand_scores
 from ..submission import write_freihand_submission
 

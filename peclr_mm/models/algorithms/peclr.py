@@ -4,9 +4,9 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmpose.registry import MODELS
 from mmpretrain.models.selfsup import BaseSelfSupervisor
 
-from mmpose.registry import MODELS
 from ..losses import nt_xent, undo_view_geometry
 
 __all__ = ['PeCLR']
@@ -17,9 +17,8 @@ def _stack_meta(data_samples: list, key: str,
     try:
         values = np.stack([s.metainfo[key] for s in data_samples])
     except KeyError as exc:
-        raise KeyError(
-            f'data sample has no {key!r}: pack the views with '
-            'MultiViewWithGeometry + PackPeCLRInputs') from exc
+        raise KeyError(f'data sample has no {key!r}: pack the views with '
+                       'MultiViewWithGeometry + PackPeCLRInputs') from exc
     return torch.from_numpy(values).to(device)
 
 

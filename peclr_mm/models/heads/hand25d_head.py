@@ -6,11 +6,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.structures import InstanceData
-from torch import Tensor, nn
-
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.registry import KEYPOINT_CODECS, MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
+from torch import Tensor, nn
+
 from peclr_mm.codecs.hand25d import (Hand25DCodec, backproject, decode_25d,
                                      encode_25d, root_depth_closed_form,
                                      root_weights)
@@ -103,8 +103,8 @@ class Hand25DHead(BaseHead):
         nn.init.zeros_(self.root_refiner[-1].weight)
         nn.init.zeros_(self.root_refiner[-1].bias)
 
-    def forward(self, feats: Union[Tensor, Sequence[Tensor]]
-                ) -> Tuple[Tensor, Tensor]:
+    def forward(self, feats: Union[Tensor,
+                                   Sequence[Tensor]]) -> Tuple[Tensor, Tensor]:
         """Regress normalised ``uv`` (B, K, 2) and ``z_rel`` (B, K).
 
         ``z_rel`` is shifted so that the root's own relative depth is zero

@@ -103,8 +103,7 @@ def nt_xent(q1: torch.Tensor,
     world = get_world_size() if gather else 1
     local = torch.cat([q1, q2], dim=0)
     if world > 1:
-        keys = torch.cat(
-            [gather_with_grad(q1), gather_with_grad(q2)], dim=0)
+        keys = torch.cat([gather_with_grad(q1), gather_with_grad(q2)], dim=0)
         start = get_rank() * n
         total = keys.size(0) // 2
         rows = torch.cat([

@@ -6,10 +6,10 @@ from typing import Optional
 
 import numpy as np
 import torch
-
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.registry import MODELS
 from mmpose.utils.typing import InstanceList, PixelDataList, SampleList
+
 from peclr_mm.utils.affine import invert, transform_points
 
 

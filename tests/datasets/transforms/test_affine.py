@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from mmcv.transforms import Compose
 
-from peclr_mm.datasets.transforms import (HandCanonicalCrop,
-                                          RandomSimilarity, WarpView)
+from peclr_mm.datasets.transforms import (HandCanonicalCrop, RandomSimilarity,
+                                          WarpView)
 from peclr_mm.utils.affine import (compose, crop_intrinsics, crop_matrix,
                                    decompose_similarity, invert,
                                    similarity_about, transform_points)
@@ -63,8 +63,7 @@ def test_compose_invert_round_trip():
         pts,
         atol=1e-9)
     with pytest.raises(ValueError, match='similarity'):
-        decompose_similarity(np.array([[1., 0.2, 0.], [0., 1., 0.]]),
-                             (0, 0))
+        decompose_similarity(np.array([[1., 0.2, 0.], [0., 1., 0.]]), (0, 0))
 
 
 def test_crop_matches_mmpose_warp_matrix():
@@ -128,8 +127,9 @@ def test_crop_sources():
     whole = HandCanonicalCrop(input_size=64)(dict(base))
     np.testing.assert_allclose(whole['crop_center'], [100, 50])
     assert whole['crop_size'] == 200
-    boxed = HandCanonicalCrop(input_size=64, padding=2.)(
-        dict(base, bbox=np.array([[10., 20., 50., 40.]])))
+    boxed = HandCanonicalCrop(
+        input_size=64, padding=2.)(
+            dict(base, bbox=np.array([[10., 20., 50., 40.]])))
     np.testing.assert_allclose(boxed['crop_center'], [30, 30])
     assert boxed['crop_size'] == 80
     with pytest.raises(ValueError, match='crop source'):
@@ -151,17 +151,16 @@ def test_k_crop_projects_onto_transformed_keypoints():
             K=K))
     uvw = xyz @ out['K_crop'].T
     np.testing.assert_allclose(
-        uvw[:, :2] / uvw[:, 2:],
-        out['transformed_keypoints'][0],
-        atol=1e-2)
+        uvw[:, :2] / uvw[:, 2:], out['transformed_keypoints'][0], atol=1e-2)
     np.testing.assert_allclose(
         out['K_crop'], crop_intrinsics(K, out['warp_mat']), atol=1e-3)
 
 
 def test_identity_when_no_augmentation():
     img = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
-    out = Compose([HandCanonicalCrop(input_size=64), WarpView()])(
-        dict(img=img, img_shape=(64, 64)))
+    out = Compose([HandCanonicalCrop(input_size=64),
+                   WarpView()])(
+                       dict(img=img, img_shape=(64, 64)))
     np.testing.assert_array_equal(out['img'], img)
     assert out['theta'] == 0 and out['s'] == 1
     np.testing.assert_allclose(out['warp_mat'], np.eye(3)[:2])

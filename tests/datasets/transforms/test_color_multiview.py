@@ -56,8 +56,7 @@ def test_multiview_keeps_geometry_and_packs_it():
     assert [t.shape for t in packed['inputs']] == [(3, 64, 64)] * 2
     assert packed['inputs'][0].dtype == torch.uint8
     meta = packed['data_samples'].metainfo
-    np.testing.assert_allclose(meta['view_theta'],
-                               [v1['theta'], v2['theta']])
+    np.testing.assert_allclose(meta['view_theta'], [v1['theta'], v2['theta']])
     np.testing.assert_allclose(meta['view_s'], [v1['s'], v2['s']])
     assert meta['view_shift'].shape == (2, 2)
     assert meta['view_warp_mat'].shape == (2, 2, 3)

@@ -12,9 +12,9 @@ import torch
 from mmengine.dist import get_rank, get_world_size, init_dist
 from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import init_default_scope
+from mmpose.registry import MODELS
 
 import peclr_mm  # noqa: F401
-from mmpose.registry import MODELS
 
 N = 8
 
@@ -41,16 +41,16 @@ def build():
 def batch():
     from mmpretrain.structures import DataSample
     g = torch.Generator().manual_seed(1)
-    views = [torch.randint(0, 255, (N, 3, 32, 32), generator=g)
-             for _ in range(2)]
+    views = [
+        torch.randint(0, 255, (N, 3, 32, 32), generator=g) for _ in range(2)
+    ]
     samples = []
     for _ in range(N):
         s = DataSample()
         s.set_metainfo(
             dict(
                 view_theta=(torch.rand(2, generator=g) * 90 - 45).numpy(),
-                view_shift=(torch.rand(2, 2, generator=g) * 0.2 -
-                            0.1).numpy(),
+                view_shift=(torch.rand(2, 2, generator=g) * 0.2 - 0.1).numpy(),
                 view_s=torch.ones(2).numpy()))
         samples.append(s)
     return views, samples

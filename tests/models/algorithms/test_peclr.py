@@ -8,9 +8,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from mmpretrain.structures import DataSample
-
 from mmpose.registry import MODELS
+from mmpretrain.structures import DataSample
 
 WORKER = osp.join(osp.dirname(__file__), 'dist_worker.py')
 
@@ -102,12 +101,14 @@ def test_two_processes_match_one(tmp_path):
     same (DDP-averaged) gradients as 1 process on the same global batch."""
     env = dict(os.environ, OMP_NUM_THREADS='1')
     one = tmp_path / 'one.pth'
-    subprocess.run([sys.executable, WORKER, str(one)], check=True, env=env,
+    subprocess.run([sys.executable, WORKER, str(one)],
+                   check=True,
+                   env=env,
                    timeout=300)
     two = tmp_path / 'two.pth'
     subprocess.run([
-        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
-        '2', '--master_port',
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+        '--master_port',
         str(_free_port()), WORKER,
         str(two)
     ],

@@ -13,8 +13,8 @@ from peclr_mm.models.losses import (equivariant_nt_xent, nt_xent,
 def _reference(proj1, proj2, theta1, theta2, shift1, shift2, T=0.5):
     """DESIGN.md section 3, transcribed point by point with Python loops."""
     latents = []
-    for proj, theta, shift in ((proj1, theta1, shift1),
-                               (proj2, theta2, shift2)):
+    for proj, theta, shift in ((proj1, theta1, shift1), (proj2, theta2,
+                                                         shift2)):
         for i in range(proj.shape[0]):
             p = proj[i] / np.linalg.norm(proj[i])
             pts = p.reshape(-1, 2).copy()
@@ -45,14 +45,12 @@ def _batch(n=6, d=128, seed=0):
     g = torch.Generator().manual_seed(seed)
     return (torch.randn(n, d, generator=g, dtype=torch.float64),
             torch.randn(n, d, generator=g, dtype=torch.float64),
-            torch.empty(n, dtype=torch.float64).uniform_(-45, 45,
-                                                         generator=g),
-            torch.empty(n, dtype=torch.float64).uniform_(-45, 45,
-                                                         generator=g),
-            torch.empty(n, 2, dtype=torch.float64).uniform_(
-                -0.1, 0.1, generator=g),
-            torch.empty(n, 2, dtype=torch.float64).uniform_(
-                -0.1, 0.1, generator=g))
+            torch.empty(n, dtype=torch.float64).uniform_(-45, 45, generator=g),
+            torch.empty(n, dtype=torch.float64).uniform_(-45, 45, generator=g),
+            torch.empty(n, 2,
+                        dtype=torch.float64).uniform_(-0.1, 0.1, generator=g),
+            torch.empty(n, 2,
+                        dtype=torch.float64).uniform_(-0.1, 0.1, generator=g))
 
 
 def test_matches_transcription_of_design():
@@ -136,5 +134,5 @@ def test_gradients_and_errors():
     with pytest.raises(ValueError, match='differ'):
         equivariant_nt_xent(p1, p2[:3], t1, t2, s1, s2)
     with pytest.raises(ValueError, match='even'):
-        undo_view_geometry(torch.randn(2, 5), torch.zeros(2),
-                           torch.zeros(2, 2))
+        undo_view_geometry(
+            torch.randn(2, 5), torch.zeros(2), torch.zeros(2, 2))

@@ -1,0 +1,23 @@
+# peclr_mm: every command sets up .venv first (idempotent, seconds when done).
+PY := .venv/bin/python
+SRC := peclr_mm tools tests configs setup.py
+
+.PHONY: setup test demo lint format
+
+setup:
+	bash tools/setup_env.sh
+
+test: setup
+	$(PY) -m pytest tests -q
+
+demo: setup
+	bash tools/run_demo.sh
+
+lint: setup
+	$(PY) -m flake8 $(SRC)
+	$(PY) -m isort --check-only --diff $(SRC)
+	$(PY) -m yapf --diff --recursive $(SRC)
+
+format: setup
+	$(PY) -m isort $(SRC)
+	$(PY) -m yapf --in-place --recursive $(SRC)

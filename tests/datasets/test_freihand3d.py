@@ -1,0 +1,121 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from peclr_mm.datasets import FreiHand3DDataset, project
+
+
+def _ds(root, **kw):
+    return FreiHand3DDataset(data_root=root, pipeline=[], **kw)
+
+
+def test_indices_and_versions(synthetic_root):
+    ds = _ds(synthetic_root)
+    assert len(ds) == 48  # 24 annotations x 2 versions
+    xyz = np.array(
+        json.load(open(os.path.join(synthetic_root, 'training_xyz.json'))))
+    K = np.array(
+        json.load(open(os.path.join(synthetic_root, 'training_K.json'))))
+    for i in (0, 5, 24, 47):
+        info = ds.get_data_info(i)
+        k, v = info['sample_id'], info['version']
+        assert info['img_id'] == k + 24 * v
+        assert info['img_path'].endswith(f'{k + 24 * v:08d}.jpg')
+        assert os.path.isfile(info['img_path'])
+        np.testing.assert_allclose(info['keypoints_3d'][0], xyz[k], rtol=1e-6)
+        uvw = xyz[k] @ K[k].T
+        np.testing.assert_allclose(
+            info['keypoints'][0], uvw[:, :2] / uvw[:, 2:], rtol=1e-5)
+        lo, hi = info['keypoints'][0].min(0), info['keypoints'][0].max(0)
+        np.testing.assert_allclose(info['bbox'][0], np.r_[lo, hi])
+        assert info['bone_length'] == pytest.approx(
+            np.linalg.norm(xyz[k][9] - xyz[k][10]), rel=1e-5)
+    only1 = _ds(synthetic_root, versions=[1])
+    assert len(only1) == 24 and only1.get_data_info(0)['img_id'] == 24
+    ev = _ds(synthetic_root, split='evaluation')
+    assert len(ev) == 8 and ev.get_data_info(3)['version'] == 0
+    assert ds.metainfo['num_keypoints'] == 21
+
+
+def test_subsets_are_seeded(synthetic_root):
+    a = _ds(synthetic_root, subset=0.25, subset_seed=1, versions=[0])
+    b = _ds(synthetic_root, subset=0.25, subset_seed=1, versions=[0])
+    c = _ds(synthetic_root, subset=0.25, subset_seed=2, versions=[0])
+    ids = [a.get_data_info(i)['sample_id'] for i in range(len(a))]
+    assert len(a) == 6
+    assert ids == [b.get_data_info(i)['sample_id'] for i in range(len(b))]
+    assert ids != [c.get_data_info(i)['sample_id'] for i in range(len(c))]
+    # All versions of a kept annotation are kept.
+    both = _ds(synthetic_root, subset=5, subset_seed=1)
+    assert len(both) == 10
+    with pytest.raises(ValueError, match='subset count'):
+        _ds(synthetic_root, subset=100)
+    with pytest.raises(ValueError, match='versions'):
+        _ds(synthetic_root, versions=[2])
+
+
+def test_unlabeled_mode(synthetic_root):
+    info = _ds(synthetic_root, with_labels=False).get_data_info(0)
+    assert 'keypoints' not in info and 'K' not in info
+
+
+def test_projection_helper():
+    xyz = np.array([[0.1, -0.2, 2.0]])
+    K = np.array([[100., 0, 10], [0, 200., 20], [0, 0, 1]])
+    np.testing.assert_allclose(project(xyz, K), [[15., 0.]])
+
+
+@pytest.fixture
+def broken(synthetic_root, tmp_path):
+    root = tmp_path / 'fh'
+    shutil.copytree(synthetic_root, root)
+    return root
+
+
+def _edit(path, fn):
+    data = json.load(open(path))
+    json.dump(fn(data), open(path, 'w'))
+
+
+def test_missing_annotation_file(broken):
+    os.remove(broken / 'training_K.json')
+    with pytest.raises(FileNotFoundError, match='training_K.json'):
+        _ds(str(broken))
+
+
+def test_mismatched_lengths(broken):
+    _edit(broken / 'training_scale.json', lambda d: d[:-1])
+    with pytest.raises(
+            ValueError, match=r'disagree.*training_scale.json has 23'):
+        _ds(str(broken))
+
+
+def test_wrong_shaped_K(broken):
+    _edit(broken / 'training_K.json', lambda d: [k[:2] for k in d])
+    with pytest.raises(ValueError, match=r'training_K.json.*field K.*3, 3'):
+        _ds(str(broken))
+
+
+def test_wrong_shaped_xyz(broken):
+    _edit(broken / 'training_xyz.json', lambda d: [x[:20] for x in d])
+    with pytest.raises(ValueError, match=r'training_xyz.json.*21, 3'):
+        _ds(str(broken))
+
+
+def test_images_do_not_fit_annotations(broken):
+    os.remove(broken / 'training' / 'rgb' / '00000003.jpg')
+    with pytest.raises(ValueError, match='not a multiple'):
+        _ds(str(broken))
+
+
+def test_corrupt_image_names_the_file(broken):
+    from mmpose.datasets.transforms import LoadImage
+    path = broken / 'training' / 'rgb' / '00000001.jpg'
+    path.write_bytes(b'not a jpeg')
+    info = _ds(str(broken)).get_data_info(1)
+    with pytest.raises(Exception, match='00000001.jpg'):
+        LoadImage()(info)

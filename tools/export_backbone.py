@@ -1,0 +1,64 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""Export the encoder of a PeCLR (or fine-tuned) checkpoint for any mmpose
+config.
+
+    python tools/export_backbone.py work_dirs/peclr/epoch_100.pth \
+        peclr_resnet50_backbone.pth
+
+The output is ``{'state_dict': backbone weights, 'meta': ...}`` with the
+``backbone.`` prefix removed, so ``init_cfg=dict(type='Pretrained',
+checkpoint=OUT)`` on the backbone of any mmpose config loads it.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from collections import OrderedDict
+
+import torch
+
+try:
+    import peclr_mm  # noqa: F401
+except ImportError:
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    import peclr_mm  # noqa: F401
+from peclr_mm.utils.checkpoint import safe_torch_load  # noqa: E402
+
+
+def export_backbone(src: str, dst: str, prefix: str = 'backbone.') -> int:
+    """Write the ``prefix`` weights of ``src`` to ``dst``; return how many.
+
+    Raises:
+        ValueError: ``src`` holds no weights under ``prefix``.
+    """
+    ckpt = safe_torch_load(src, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt)
+    out = OrderedDict(
+        (k[len(prefix):], v) for k, v in state.items() if k.startswith(prefix))
+    if not out:
+        found = sorted({k.split('.')[0] for k in state})[:8]
+        raise ValueError(f'{src}: no weights start with {prefix!r} (top-level '
+                         f'names: {", ".join(found)})')
+    meta = dict(source=osp.abspath(src), prefix=prefix)
+    if isinstance(ckpt.get('meta'), dict):
+        for key in ('epoch', 'iter', 'mmengine_version', 'seed'):
+            if key in ckpt['meta']:
+                meta[key] = ckpt['meta'][key]
+    tmp = f'{dst}.tmp'
+    torch.save(dict(state_dict=out, meta=meta), tmp)
+    os.replace(tmp, dst)
+    return len(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('src', help='pretraining or fine-tuning checkpoint')
+    parser.add_argument('dst', help='output backbone checkpoint')
+    parser.add_argument('--prefix', default='backbone.')
+    args = parser.parse_args()
+    n = export_backbone(args.src, args.dst, args.prefix)
+    print(f'wrote {n} tensors of {args.prefix!r} to {args.dst}')
+
+
+if __name__ == '__main__':
+    main()
