@@ -40,3 +40,37 @@ def tiny_pretrain_cfg(data_root: str, work_dir: str, max_epochs: int = 1):
     cfg.default_hooks.logger.interval = 1
     cfg.log_level = 'WARNING'
     return cfg
+
+
+def tiny_finetune_cfg(data_root: str,
+                      work_dir: str,
+                      pretrained: str = None,
+                      max_epochs: int = 1,
+                      size: int = 32):
+    """The CPU demo fine-tuning config, shrunk to seconds."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(
+        os.path.join(
+            os.path.dirname(os.path.dirname(__file__)), 'configs',
+            'hand25d_resnet18_demo_synthetic.py'))
+    cfg.work_dir = work_dir
+    cfg.model.head.codec.input_size = (size, size)
+    cfg.model.backbone.init_cfg = None if pretrained is None else dict(
+        type='Pretrained', checkpoint=pretrained, prefix='backbone.')
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dl = cfg[loader]
+        dl.batch_size = 8
+        dl.num_workers = 0
+        dl.persistent_workers = False
+        dl.dataset.data_root = data_root
+        for t in dl.dataset.pipeline:
+            if t['type'] == 'HandCanonicalCrop':
+                t['input_size'] = size
+    cfg.train_cfg.max_epochs = max_epochs
+    cfg.train_cfg.val_interval = max_epochs
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1., by_epoch=True)]
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=1, save_best=None)
+    cfg.default_hooks.logger.interval = 1
+    cfg.log_level = 'WARNING'
+    return cfg

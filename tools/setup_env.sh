@@ -49,8 +49,7 @@ if [ ! -x "$PY" ]; then
 fi
 
 echo "setup: torch pair, build tools and runtime requirements"
-# setuptools < 82 keeps pkg_resources, which mmcv 2.1.0's setup.py imports.
-quiet_pip install -q 'setuptools<82' wheel ninja
+quiet_pip install -q -r requirements/build.txt
 quiet_pip install -q -r requirements/torch.txt
 quiet_pip install -q -c requirements/torch.txt \
   -r requirements/runtime.txt -r requirements/tests.txt
@@ -83,8 +82,9 @@ fi
 
 echo "setup: OpenMMLab packages (--no-deps) and peclr_mm"
 quiet_pip install -q --no-deps -r requirements/openmmlab.txt
-# A setup.py develop install (not PEP 660) so that mim resolves the
-# package to this checkout, where peclr_mm/.mim links configs and tools.
+# A setup.py develop install (not PEP 660, see requirements/build.txt) so
+# that mim resolves the package to this checkout, where peclr_mm/.mim links
+# configs and tools.
 quiet_pip install -q --no-deps --no-build-isolation --no-use-pep517 -e .
 
 "$PY" tools/verify_env.py

@@ -1,0 +1,137 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""Pretrain -> fine-tune -> test through stock runners, tools and mim."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmpose.registry import MODELS
+from peclr_mm.utils.checkpoint import safe_torch_load
+from tests.conftest import tiny_finetune_cfg, tiny_pretrain_cfg
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+@pytest.fixture(scope='module')
+def pipeline_run(synthetic_root, tmp_path_factory):
+    base = tmp_path_factory.mktemp('e2e')
+    pre = str(base / 'pretrain')
+    Runner.from_cfg(tiny_pretrain_cfg(synthetic_root, pre, 1)).train()
+    pre_ckpt = osp.join(pre, 'epoch_1.pth')
+    ft = str(base / 'finetune')
+    cfg = tiny_finetune_cfg(synthetic_root, ft, pre_ckpt, max_epochs=1)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    cfg_path = str(base / 'finetune_cfg.py')
+    cfg.dump(cfg_path)
+    return dict(
+        pre_ckpt=pre_ckpt,
+        ft_ckpt=osp.join(ft, 'epoch_1.pth'),
+        cfg=cfg_path,
+        runner=runner,
+        base=base)
+
+
+def test_finetuning_starts_from_the_pretrained_encoder(pipeline_run):
+    pre = safe_torch_load(pipeline_run['pre_ckpt'])['state_dict']
+    cfg = Config.fromfile(pipeline_run['cfg'])
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    for k, v in model.backbone.state_dict().items():
+        torch.testing.assert_close(v, pre['backbone.' + k], msg=k)
+
+
+def _run(args, **kw):
+    env = dict(os.environ, OMP_NUM_THREADS='2')
+    return subprocess.run(
+        args,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        **kw)
+
+
+def test_tools_test_prints_scores(pipeline_run):
+    out_json = str(pipeline_run['base'] / 'metrics.json')
+    res = _run([
+        sys.executable, 'tools/test.py', pipeline_run['cfg'],
+        pipeline_run['ft_ckpt'], '--work-dir',
+        str(pipeline_run['base'] / 'test'), '--out', out_json
+    ])
+    assert res.returncode == 0, res.stderr[-3000:]
+    log = res.stdout + res.stderr
+    for key in ('freihand/EPE', 'freihand/PA-EPE', 'freihand/AUC'):
+        assert key in log
+    import json
+    metrics = json.load(open(out_json))
+    assert 0 < metrics['freihand/PA-EPE'] < 200
+    assert 0 <= metrics['freihand/AUC'] <= 1
+
+
+def test_mim_test(pipeline_run):
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    res = _run([
+        mim, 'test', 'peclr_mm', pipeline_run['cfg'], '--checkpoint',
+        pipeline_run['ft_ckpt'], '--work-dir',
+        str(pipeline_run['base'] / 'mim_test')
+    ])
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    log = res.stdout + res.stderr
+    assert 'freihand/PA-EPE' in log and 'freihand/AUC' in log
+
+
+def test_checkpoint_of_another_model_is_refused(pipeline_run):
+    res = _run([
+        sys.executable, 'tools/test.py', pipeline_run['cfg'],
+        pipeline_run['pre_ckpt'], '--work-dir',
+        str(pipeline_run['base'] / 'wrong')
+    ])
+    assert res.returncode != 0
+    assert 'does not match the model' in res.stderr
+    assert 'epoch_1.pth' in res.stderr
+
+
+def test_stock_mmpose_config_starts_from_peclr_backbone(pipeline_run,
+                                                        tmp_path):
+    """A config shipped with mmpose, plus custom_imports and an init_cfg,
+    starts from an exported PeCLR backbone."""
+    from mmpose.models.backbones import ResNet
+    # A ResNet-50 PeCLR checkpoint (random weights; the layout is real).
+    peclr = MODELS.build(
+        dict(
+            type='PeCLR',
+            backbone=dict(type='ResNet', depth=50),
+            neck=dict(
+                type='mmpretrain.NonLinearNeck',
+                in_channels=2048,
+                hid_channels=512,
+                out_channels=128,
+                norm_cfg=dict(type='BN1d'))))
+    ckpt = str(tmp_path / 'peclr_r50.pth')
+    torch.save({'state_dict': peclr.state_dict(), 'meta': {}}, ckpt)
+    exported = str(tmp_path / 'backbone.pth')
+    res = _run(
+        [sys.executable, 'tools/export_backbone.py', ckpt, exported])
+    assert res.returncode == 0, res.stderr
+    cfg_file = tmp_path / 'stock.py'
+    cfg_file.write_text(f"""
+_base_ = ['mmpose::hand_2d_keypoint/topdown_heatmap/freihand2d/'
+          'td-hm_res50_8xb64-100e_freihand2d-224x224.py']
+custom_imports = dict(imports=['peclr_mm'], allow_failed_imports=False)
+model = dict(backbone=dict(init_cfg=dict(type='Pretrained',
+                                         checkpoint={exported!r})))
+""")
+    cfg = Config.fromfile(str(cfg_file))
+    model = MODELS.build(cfg.model)
+    assert isinstance(model.backbone, ResNet)
+    model.init_weights()
+    ref = peclr.backbone.state_dict()
+    for k, v in model.backbone.state_dict().items():
+        torch.testing.assert_close(v, ref[k], msg=k)
