@@ -5,6 +5,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -135,3 +136,36 @@ model = dict(backbone=dict(init_cfg=dict(type='Pretrained',
     ref = peclr.backbone.state_dict()
     for k, v in model.backbone.state_dict().items():
         torch.testing.assert_close(v, ref[k], msg=k)
+
+
+def test_inference_tool(pipeline_run, synthetic_root, tmp_path):
+    import cv2
+    import json
+    img = osp.join(synthetic_root, 'evaluation', 'rgb', '00000002.jpg')
+    out = tmp_path / 'infer'
+    res = _run([
+        sys.executable, 'tools/infer.py', pipeline_run['cfg'],
+        pipeline_run['ft_ckpt'], img, '--out-dir',
+        str(out), '--recrop', '--K', '600', '600', '112', '112'
+    ])
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'bone length assumed' in res.stdout
+    pred = json.load(open(out / '00000002.json'))
+    xyz = np.array(pred['keypoints_3d_m'])
+    uv = np.array(pred['keypoints_2d_px'])
+    assert xyz.shape == (21, 3) and uv.shape == (21, 2)
+    assert pred['K'][0][0] == 600 and pred['passes'] == 2
+    # The 2-D joints are the projections of the 3-D joints with K: the head
+    # decodes 3-D along the rays of its crop-pixel uv.
+    front = xyz[:, 2] > 0.05
+    proj = xyz @ np.array(pred['K']).T
+    np.testing.assert_allclose(
+        proj[front, :2] / proj[front, 2:], uv[front], atol=0.05)
+    picture = cv2.imread(str(out / '00000002.png'))
+    assert picture is not None and picture.shape[1] > picture.shape[0]
+    bad = _run([
+        sys.executable, 'tools/infer.py', pipeline_run['cfg'],
+        pipeline_run['ft_ckpt'],
+        str(tmp_path / 'missing.jpg')
+    ])
+    assert bad.returncode != 0 and 'missing.jpg' in bad.stderr

@@ -95,7 +95,7 @@ def _rot(axis: int, deg: float) -> np.ndarray:
 def _random_rotation(rng: np.random.Generator) -> np.ndarray:
     """Uniformly distributed rotation matrix (from a random unit
     quaternion)."""
-    w, x, y, z = rng.normal(size=4) / 1.0
+    w, x, y, z = rng.normal(size=4)
     n = np.sqrt(w * w + x * x + y * y + z * z)
     w, x, y, z = w / n, x / n, y / n, z / n
     return np.array(
@@ -181,7 +181,7 @@ def sample_hand(rng: np.random.Generator,
     span = rng.uniform(75.0, 190.0)
     offset = rng.uniform(-1.0, 1.0, 2)
     centre = (size - 1) / 2.0 if size % 2 else size / 2.0
-    extent = joints[:, :2].ptp(axis=0).max()
+    extent = np.ptp(joints[:, :2], axis=0).max()
     margin = 4.0
     for _ in range(20):
         focal = float(np.clip(span * root_z / extent, *FOCAL_RANGE))

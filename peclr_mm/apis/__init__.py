@@ -1,0 +1,5 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+from .inference import (DEFAULT_BONE_LENGTH, default_intrinsics,
+                        inference_hand3d)
+
+__all__ = ['inference_hand3d', 'default_intrinsics', 'DEFAULT_BONE_LENGTH']

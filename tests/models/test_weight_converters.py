@@ -1,0 +1,133 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+import importlib.util
+import os.path as osp
+from collections import OrderedDict
+
+import pytest
+import torch
+import torchvision
+from mmpose.models.backbones import ResNet
+from torch import nn
+
+from peclr_mm.models.utils import (IncompatibleWeightsError,
+                                   convert_torchvision_resnet)
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'convert_peclr_weights',
+        osp.join(ROOT, 'tools', 'convert_peclr_weights.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def tv_resnet50():
+    """A random torchvision ResNet-50 with non-trivial BN statistics."""
+    torch.manual_seed(0)
+    model = torchvision.models.resnet50(weights=None)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.1, 0.1)
+    return model.eval()
+
+
+def tv_layer4(model, x):
+    x = model.maxpool(model.relu(model.bn1(model.conv1(x))))
+    for name in ('layer1', 'layer2', 'layer3', 'layer4'):
+        x = getattr(model, name)(x)
+    return x
+
+
+def released_layouts(model):
+    """The three layouts of the PeCLR release (see weight_converters)."""
+    sd = model.state_dict()
+    plain = OrderedDict(sd)
+    finetuned = OrderedDict(('backend_model.' + k, v) for k, v in sd.items())
+    finetuned['backend_model.fc.weight'] = torch.randn(64, 2048)
+    finetuned['backend_model.fc.bias'] = torch.randn(64)
+    finetuned['zroot_ref.zroot_ref.0.weight'] = torch.randn(128, 64)
+    index = {
+        'conv1': 0,
+        'bn1': 1,
+        'layer1': 4,
+        'layer2': 5,
+        'layer3': 6,
+        'layer4': 7
+    }
+    lightning = OrderedDict()
+    for k, v in sd.items():
+        head, _, rest = k.partition('.')
+        if head in index:
+            lightning[f'module.encoder.features.{index[head]}.{rest}'] = v
+    lightning['module.encoder.final_layer.0.weight'] = torch.randn(64, 2048)
+    lightning['module.projection_head.0.weight'] = torch.randn(512, 2048)
+    return dict(plain=plain, finetuned=finetuned, lightning=lightning)
+
+
+@pytest.mark.parametrize('layout', ['plain', 'finetuned', 'lightning'])
+def test_converted_resnet50_gives_identical_features(tv_resnet50, layout):
+    src = {'state_dict': released_layouts(tv_resnet50)[layout]}
+    converted = convert_torchvision_resnet(src, depth=50)
+    assert not any(k.startswith('fc.') for k in converted)
+    mm = ResNet(depth=50)
+    mm.load_state_dict(converted, strict=True)
+    mm.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        expected = tv_layer4(tv_resnet50, x)
+        out = mm(x)[-1]
+    assert out.shape == expected.shape == (2, 2048, 2, 2)
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_tool_output_loads_with_pretrained_init_cfg(tv_resnet50, tmp_path):
+    src, dst = str(tmp_path / 'peclr_rn50.pth'), str(tmp_path / 'out.pth')
+    torch.save({'state_dict': released_layouts(tv_resnet50)['finetuned']}, src)
+    assert load_tool().main([src, dst, '--depth', '50']) == 0
+    ckpt = torch.load(dst, weights_only=True)
+    assert set(ckpt) == {'state_dict', 'meta'}
+    assert all(k.startswith('backbone.') for k in ckpt['state_dict'])
+    assert ckpt['meta']['source'] == 'peclr_rn50.pth'
+    mm = ResNet(
+        depth=50,
+        init_cfg=dict(type='Pretrained', checkpoint=dst, prefix='backbone.'))
+    mm.init_weights()
+    mm.eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(mm(x)[-1], tv_layer4(tv_resnet50, x), atol=1e-5)
+
+
+def test_refuses_other_depths_and_non_resnets(tv_resnet50, tmp_path, capsys):
+    rn18 = torchvision.models.resnet18(weights=None).state_dict()
+    with pytest.raises(
+            IncompatibleWeightsError,
+            match=r'not a ResNet-50: \d+ missing keys \['
+            r'.*layer1\.0\.conv3\.weight.*unexpected'):
+        convert_torchvision_resnet(rn18, depth=50)
+    with pytest.raises(
+            IncompatibleWeightsError,
+            match=r'not a ResNet-101: \d+ missing.*layer3\.6'):
+        convert_torchvision_resnet(tv_resnet50.state_dict(), depth=101)
+    with pytest.raises(IncompatibleWeightsError, match='no ResNet found'):
+        convert_torchvision_resnet({'encoder.0.weight': torch.zeros(3)})
+    bad = dict(tv_resnet50.state_dict())
+    bad['layer4.0.conv2.weight'] = torch.zeros(512, 512, 1, 1)
+    with pytest.raises(
+            IncompatibleWeightsError,
+            match=r'1 shape mismatches \[layer4\.0\.conv2'):
+        convert_torchvision_resnet(bad, depth=50)
+    # the tool names the file and the keys, and writes nothing
+    src, dst = str(tmp_path / 'rn18.pth'), str(tmp_path / 'out.pth')
+    torch.save({'state_dict': rn18}, src)
+    assert load_tool().main([src, dst, '--depth', '50']) == 1
+    err = capsys.readouterr().err
+    assert src in err and 'missing keys' in err and 'unexpected' in err
+    assert not osp.exists(dst)
