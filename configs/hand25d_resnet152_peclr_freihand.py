@@ -2,5 +2,4 @@
 _base_ = ['./_base_/hand25d_freihand.py']
 
 pretrained = 'work_dirs/peclr_resnet152_freihand/epoch_100.pth'
-model = dict(
-    backbone=dict(depth=152, init_cfg=dict(checkpoint=pretrained)))
+model = dict(backbone=dict(depth=152, init_cfg=dict(checkpoint=pretrained)))

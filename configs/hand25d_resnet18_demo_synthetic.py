@@ -46,12 +46,7 @@ val_dataloader = dict(
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-2,
-        by_epoch=False,
-        begin=0,
-        end=50),
+    dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=50),
     dict(
         type='CosineAnnealingLR',
         T_max=max_epochs,

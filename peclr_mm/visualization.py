@@ -9,8 +9,8 @@ __all__ = ['HAND_LINKS', 'FINGER_COLORS', 'draw_hand3d']
 
 #: FreiHAND's skeleton: wrist to each finger's base, then base to tip.
 HAND_LINKS = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8),
-              (0, 9), (9, 10), (10, 11), (11, 12), (0, 13), (13, 14),
-              (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20)]
+              (0, 9), (9, 10), (10, 11), (11, 12), (0, 13), (13, 14), (14, 15),
+              (15, 16), (0, 17), (17, 18), (18, 19), (19, 20)]
 #: One colour per finger (thumb, index, middle, ring, pinky), RGB in [0, 1].
 FINGER_COLORS = [(1., .5, 0.), (.9, .1, .9), (.1, .5, 1.), (1., .1, .1),
                  (.1, .8, .1)]
@@ -58,8 +58,7 @@ def draw_hand3d(img_bgr: np.ndarray,
     ax3.view_init(elev=-70, azim=-90)
     centre = xyz.mean(0)
     half = max(np.ptp(xyz, axis=0).max() / 2, 10)
-    for setter, c in zip((ax3.set_xlim, ax3.set_ylim, ax3.set_zlim),
-                         centre):
+    for setter, c in zip((ax3.set_xlim, ax3.set_ylim, ax3.set_zlim), centre):
         setter(c - half, c + half)
     ax3.set_xlabel('x mm')
     ax3.set_ylabel('y mm')

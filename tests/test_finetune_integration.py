@@ -10,8 +10,8 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
-
 from mmpose.registry import MODELS
+
 from peclr_mm.utils.checkpoint import safe_torch_load
 from tests.conftest import tiny_finetune_cfg, tiny_pretrain_cfg
 
@@ -99,11 +99,12 @@ def test_checkpoint_of_another_model_is_refused(pipeline_run):
     assert 'epoch_1.pth' in res.stderr
 
 
-def test_stock_mmpose_config_starts_from_peclr_backbone(pipeline_run,
-                                                        tmp_path):
+def test_stock_mmpose_config_starts_from_peclr_backbone(
+        pipeline_run, tmp_path):
     """A config shipped with mmpose, plus custom_imports and an init_cfg,
     starts from an exported PeCLR backbone."""
     from mmpose.models.backbones import ResNet
+
     # A ResNet-50 PeCLR checkpoint (random weights; the layout is real).
     peclr = MODELS.build(
         dict(
@@ -118,8 +119,7 @@ def test_stock_mmpose_config_starts_from_peclr_backbone(pipeline_run,
     ckpt = str(tmp_path / 'peclr_r50.pth')
     torch.save({'state_dict': peclr.state_dict(), 'meta': {}}, ckpt)
     exported = str(tmp_path / 'backbone.pth')
-    res = _run(
-        [sys.executable, 'tools/export_backbone.py', ckpt, exported])
+    res = _run([sys.executable, 'tools/export_backbone.py', ckpt, exported])
     assert res.returncode == 0, res.stderr
     cfg_file = tmp_path / 'stock.py'
     cfg_file.write_text(f"""
@@ -139,8 +139,9 @@ model = dict(backbone=dict(init_cfg=dict(type='Pretrained',
 
 
 def test_inference_tool(pipeline_run, synthetic_root, tmp_path):
-    import cv2
     import json
+
+    import cv2
     img = osp.join(synthetic_root, 'evaluation', 'rgb', '00000002.jpg')
     out = tmp_path / 'infer'
     res = _run([

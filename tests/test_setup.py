@@ -62,5 +62,4 @@ def test_mim_finds_the_package_tools():
     root = get_installed_path('peclr_mm')
     assert osp.realpath(root) == osp.join(ROOT, 'peclr_mm')
     assert osp.isfile(osp.join(root, '.mim', 'tools', 'test.py'))
-    assert osp.isfile(osp.join(root, '.mim', 'configs',
-                               'peclr_freihand.py'))
+    assert osp.isfile(osp.join(root, '.mim', 'configs', 'peclr_freihand.py'))

@@ -81,11 +81,11 @@ def main():
     # The headline numbers, whatever the config's log level.
     shown = {
         k: v
-        for k, v in (metrics or {}).items()
-        if '_j' not in k.rsplit('/', 1)[-1]
+        for k, v in (metrics or {}).items() if '_j' not in k.rsplit('/', 1)[-1]
     }
-    print('test: ' + '  '.join(f'{k}: {v:.4f}' if isinstance(v, float) else
-                               f'{k}: {v}' for k, v in shown.items()))
+    print('test: ' +
+          '  '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
+                    for k, v in shown.items()))
 
 
 if __name__ == '__main__':

@@ -88,12 +88,7 @@ test_evaluator = val_evaluator
 
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=lr))
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-2,
-        by_epoch=False,
-        begin=0,
-        end=200),
+    dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=200),
     dict(
         type='CosineAnnealingLR',
         T_max=max_epochs,

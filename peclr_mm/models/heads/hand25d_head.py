@@ -51,6 +51,11 @@ class Hand25DHead(BaseHead):
         zroot_range: the closed-form root depth (bone units) is clamped to
             this range before refinement, as in the released model; None
             leaves it unclamped.
+        refine_scale: the refinement MLP's output is in units of this many
+            bone lengths. Depth errors of the closed form are tens of bone
+            lengths while Adam moves a weight by about its learning rate per
+            step, so an unscaled residual needs thousands of steps to reach
+            them.
         init_cfg: initialisation; the last layer of the refinement MLP is
             always zeroed so training starts from the closed form.
     """
@@ -64,6 +69,7 @@ class Hand25DHead(BaseHead):
                  codec: ConfigType = dict(type='Hand25DCodec'),
                  loss_weights: Sequence[float] = (1., 5., 1.),
                  zroot_range: Optional[Tuple[float, float]] = (4., 50.),
+                 refine_scale: float = 10.,
                  init_cfg: OptConfigType = None) -> None:
         if init_cfg is None:
             init_cfg = self.default_init_cfg
@@ -80,6 +86,7 @@ class Hand25DHead(BaseHead):
                              f'keypoints, head {num_keypoints}')
         self.loss_weights = tuple(float(w) for w in loss_weights)
         self.zroot_range = tuple(zroot_range) if zroot_range else None
+        self.refine_scale = float(refine_scale)
 
         layers: List[nn.Module] = []
         channels = in_channels
@@ -137,8 +144,12 @@ class Hand25DHead(BaseHead):
         z_cf = z_cf.detach()
         if self.zroot_range is not None:
             z_cf = z_cf.clamp(*self.zroot_range)
-        feat = torch.cat([z_rel, xhat[..., :2].flatten(1), z_cf[:, None]], 1)
-        return z_cf, z_cf + self.root_refiner(feat)[:, 0]
+        # Detached inputs: the root-depth loss trains the refiner only, and
+        # its (scaled) gradient does not swamp the uv and z_rel losses.
+        feat = torch.cat([
+            z_rel.detach(), xhat[..., :2].flatten(1).detach(), z_cf[:, None]
+        ], 1)
+        return z_cf, z_cf + self.refine_scale * self.root_refiner(feat)[:, 0]
 
     def decode_xyz(self, uv: Tensor, z_rel: Tensor, z_root: Tensor,
                    K_crop: Tensor, bone_length: Tensor) -> Tensor:
