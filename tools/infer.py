@@ -24,10 +24,9 @@ try:
 except ImportError:
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     import peclr_mm  # noqa: F401
-from peclr_mm.apis import (
-    DEFAULT_BONE_LENGTH,
-    default_intrinsics,  # noqa
-    inference_hand3d)
+
+from peclr_mm.apis import default_intrinsics  # noqa
+from peclr_mm.apis import DEFAULT_BONE_LENGTH, inference_hand3d
 from peclr_mm.visualization import draw_hand3d  # noqa: E402
 
 

@@ -43,17 +43,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', required=True, help='data root to create')
     parser.add_argument(
-        '--num-train', type=int, required=True,
+        '--num-train',
+        type=int,
+        required=True,
         help='training annotations N (N * versions images)')
     parser.add_argument(
         '--num-eval', type=int, required=True, help='evaluation samples')
     parser.add_argument(
-        '--versions', type=int, default=4,
+        '--versions',
+        type=int,
+        default=4,
         help='images per training annotation (FreiHAND: 4)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--workers', type=int, default=1)
     parser.add_argument(
-        '--overwrite', action='store_true',
+        '--overwrite',
+        action='store_true',
         help='replace OUT if it exists and is not empty')
     return parser.parse_args(argv)
 
@@ -70,8 +75,13 @@ def main(argv=None) -> int:
 
     try:
         res = synthetic.generate_freihand(
-            args.out, args.num_train, args.num_eval, versions=args.versions,
-            seed=args.seed, workers=args.workers, overwrite=args.overwrite,
+            args.out,
+            args.num_train,
+            args.num_eval,
+            versions=args.versions,
+            seed=args.seed,
+            workers=args.workers,
+            overwrite=args.overwrite,
             progress=progress)
     except (FileExistsError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)

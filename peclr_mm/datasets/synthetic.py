@@ -466,8 +466,20 @@ def _work(job: tuple) -> Tuple[int, np.ndarray, np.ndarray]:
                                          3), np.array(Ks).reshape(-1, 3, 3)
 
 
-def _init_worker() -> None:
+def _pool(workers: int):
+    """A process pool; forked where possible, so workers need not import
+    the package again."""
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context('fork' if 'fork' in methods else None)
+    # OpenCV's thread pool does not survive a fork (a forked child that
+    # touches it can wait forever), so fork while OpenCV is single-threaded
+    # and the workers never use it.
+    threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
+    try:
+        return ctx.Pool(workers)
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def _check_target(out_dir: str, overwrite: bool) -> bool:
@@ -555,15 +567,8 @@ def generate_freihand(out_dir: str,
                       int(seed), int(quality)) for s in range(0, num, chunk)]
         results: Dict[str, list] = dict(training=[], evaluation=[])
         done = 0
-        if workers == 1:
-            pool = None
-            outputs = map(_work, jobs)
-        else:
-            method = ('fork' if 'fork'
-                      in multiprocessing.get_all_start_methods() else None)
-            pool = multiprocessing.get_context(method).Pool(
-                workers, initializer=_init_worker)
-            outputs = pool.imap(_work, jobs)
+        pool = _pool(workers) if workers > 1 else None
+        outputs = map(_work, jobs) if pool is None else pool.imap(_work, jobs)
         try:
             for job, out in zip(jobs, outputs):
                 results[job[1]].append(out)

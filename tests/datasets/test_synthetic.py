@@ -25,8 +25,10 @@ except ImportError:  # the OpenMMLab stack is missing; the module needs none
     _spec.loader.exec_module(synthetic)
 
 N, M, V = 6, 3, 3
-JSONS = [f'{split}_{key}.json' for split in ('training', 'evaluation')
-         for key in ('xyz', 'K', 'scale')]
+JSONS = [
+    f'{split}_{key}.json' for split in ('training', 'evaluation')
+    for key in ('xyz', 'K', 'scale')
+]
 
 
 def project(xyz, K):
@@ -52,8 +54,8 @@ def test_layout(dataset):
                                                  ['evaluation', 'training'])
     for split, count in (('training', N * V), ('evaluation', M)):
         folder = osp.join(dataset, split, 'rgb')
-        assert sorted(os.listdir(folder)) == [
-            f'{i:08d}.jpg' for i in range(count)]
+        assert sorted(
+            os.listdir(folder)) == [f'{i:08d}.jpg' for i in range(count)]
         for name in os.listdir(folder):
             img = cv2.imread(osp.join(folder, name))
             assert img is not None and img.shape == (224, 224, 3)
@@ -81,9 +83,12 @@ def test_sample_hand_plausible():
     for k in range(200):
         xyz, K = synthetic.sample_hand(np.random.default_rng([9, k]))
         assert xyz.shape == (21, 3) and K.shape == (3, 3)
-        bones = np.linalg.norm(xyz[1:] - xyz[[0, 1, 2, 3, 0, 5, 6, 7, 0, 9,
-                                              10, 11, 0, 13, 14, 15, 0, 17,
-                                              18, 19]], axis=1)
+        bones = np.linalg.norm(
+            xyz[1:] - xyz[[
+                0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15, 0, 17, 18,
+                19
+            ]],
+            axis=1)
         assert np.all((bones > 0.012) & (bones < 0.13))
         assert 0.03 < bones[9] < 0.06  # joints 9-10
         uv = project(xyz, K)
@@ -103,9 +108,9 @@ def test_versions_share_the_hand():
 def test_versions_on_disk(dataset):
     for k in range(N):
         imgs = [
-            cv2.imread(osp.join(dataset, 'training', 'rgb',
-                                f'{k + N * v:08d}.jpg')).astype(int)
-            for v in range(V)
+            cv2.imread(
+                osp.join(dataset, 'training', 'rgb',
+                         f'{k + N * v:08d}.jpg')).astype(int) for v in range(V)
         ]
         for v in range(1, V):
             assert np.abs(imgs[0] - imgs[v]).mean() > 10
@@ -132,8 +137,8 @@ def test_determinism(dataset, tmp_path):
     same = str(tmp_path / 'same')
     synthetic.generate_freihand(same, N, M, versions=V, seed=3, workers=2)
     for name in JSONS:
-        assert filecmp.cmp(osp.join(dataset, name), osp.join(same, name),
-                           shallow=False)
+        assert filecmp.cmp(
+            osp.join(dataset, name), osp.join(same, name), shallow=False)
     for split in ('training', 'evaluation'):
         a, b = (osp.join(d, split, 'rgb') for d in (dataset, same))
         match, mismatch, errors = filecmp.cmpfiles(
@@ -143,7 +148,8 @@ def test_determinism(dataset, tmp_path):
     synthetic.generate_freihand(other, N, M, versions=V, seed=4)
     assert not filecmp.cmp(
         osp.join(dataset, 'training_xyz.json'),
-        osp.join(other, 'training_xyz.json'), shallow=False)
+        osp.join(other, 'training_xyz.json'),
+        shallow=False)
 
 
 def pa_epe_mm(pred, gt):
@@ -199,12 +205,17 @@ def load_tool():
 
 def test_cli(tmp_path, capsys):
     out = tmp_path / 'cli'
-    args = ['--out', str(out), '--num-train', '2', '--num-eval', '1',
-            '--versions', '2', '--seed', '0']
+    args = [
+        '--out',
+        str(out), '--num-train', '2', '--num-eval', '1', '--versions', '2',
+        '--seed', '0'
+    ]
     # Once as a script from the repository root, as users run it.
     proc = subprocess.run(
         [sys.executable, 'tools/make_synthetic_freihand.py', *args],
-        capture_output=True, text=True, cwd=ROOT)
+        capture_output=True,
+        text=True,
+        cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert 'images/s' in proc.stdout
     assert len(os.listdir(out / 'training' / 'rgb')) == 4

@@ -10,6 +10,11 @@ optimiser step (``OptimWrapper.update_params``); data preprocessing is done
 once, outside the timing. Steps of the two models are interleaved
 (A B B A ...) and the median step time of each is reported.
 
+torch runs on one thread by default: on a shared machine, two OpenMP threads
+on two busy cores wait for each other at every op (a ResNet-18 step took
+4.7 s with 2 threads against 0.4-0.6 s with 1 here), which would drown the
+difference being measured.
+
 Separately, the equivariant latent step alone (``undo_view_geometry`` on
 both views' projections, forward and backward) is timed and reported as a
 fraction of the PeCLR step.
@@ -17,7 +22,7 @@ fraction of the PeCLR step.
 Example (from the repository root)::
 
     python tools/benchmarks/bench_step.py
-    python tools/benchmarks/bench_step.py --depth 50 --steps 10
+    python tools/benchmarks/bench_step.py --depth 50
 """
 import argparse
 import os.path as osp
@@ -190,13 +195,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--size', type=int, default=64, help='view size, px')
     parser.add_argument(
-        '--steps', type=int, default=10, help='timed steps per model')
-    parser.add_argument('--warmup', type=int, default=1)
+        '--steps', type=int, default=20, help='timed steps per model')
+    parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument(
         '--threads',
         type=int,
-        default=0,
-        help='torch threads; 0 keeps the default (all cores)')
+        default=1,
+        help='torch threads (default 1; 0 keeps torch\'s default). On a '
+        'shared machine more threads stall on each other at every op')
     parser.add_argument('--lr', type=float, default=1e-4)
     parser.add_argument(
         '--quick',

@@ -11,7 +11,7 @@ labels are scarce.
    (``configs/{peclr,simclr}_resnet18_demo_synthetic.py``);
 3. evaluate three encoders (random init, SimCLR, PeCLR) two ways on labeled
    subsets of the training annotations: the frozen-encoder probe (several
-   seeds) and full fine-tuning (``configs/hand25d_resnet18_demo_synthetic.py``);
+   seeds) and full fine-tuning (`configs/hand25d_resnet18_demo_synthetic.py`);
 4. write ``results.md`` (a table of PA-EPE, EPE and AUC, mean and spread
    over seeds), ``results.json`` and ``pa_epe_vs_labels.png``.
 
@@ -193,8 +193,7 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b: dict,
     return metrics
 
 
-def summarise(rows: list, out: str, budget: str, cmd: str,
-              b: dict) -> None:
+def summarise(rows: list, out: str, budget: str, cmd: str, b: dict) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -257,8 +256,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         '--data', help='an existing FreiHAND-layout root (default: generate)')
     args = parser.parse_args(argv)
-    import peclr_mm  # noqa: F401
     from mmengine.registry import init_default_scope
+
+    import peclr_mm  # noqa: F401
     init_default_scope('mmpose')
     b = BUDGETS[args.budget]
     out = osp.join(args.out, args.budget)
@@ -291,15 +291,19 @@ def main(argv=None) -> int:
                 for enc in ENCODERS:
                     t = time.time()
                     work = osp.join(out, mode, f'{enc}_f{frac:g}_s{seed}')
-                    m = downstream(ckpts[enc], mode, data, work, b, frac,
-                                   seed)
+                    m = downstream(ckpts[enc], mode, data, work, b, frac, seed)
                     rows.append(
                         dict(
-                            m, mode=mode, fraction=frac, seed=seed,
+                            m,
+                            mode=mode,
+                            fraction=frac,
+                            seed=seed,
                             encoder=enc))
-                    print(f'{mode} {enc} fraction {frac} seed {seed}: '
-                          f'PA-EPE {m["freihand/PA-EPE"]:.2f} mm '
-                          f'({time.time() - t:.0f} s)', flush=True)
+                    print(
+                        f'{mode} {enc} fraction {frac} seed {seed}: '
+                        f'PA-EPE {m["freihand/PA-EPE"]:.2f} mm '
+                        f'({time.time() - t:.0f} s)',
+                        flush=True)
     timing['total_s'] = time.time() - t0
     with open(osp.join(out, 'results.json'), 'w') as f:
         json.dump(dict(budget=b, rows=rows, timing=timing), f, indent=1)

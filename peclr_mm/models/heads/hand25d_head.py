@@ -146,9 +146,9 @@ class Hand25DHead(BaseHead):
             z_cf = z_cf.clamp(*self.zroot_range)
         # Detached inputs: the root-depth loss trains the refiner only, and
         # its (scaled) gradient does not swamp the uv and z_rel losses.
-        feat = torch.cat([
-            z_rel.detach(), xhat[..., :2].flatten(1).detach(), z_cf[:, None]
-        ], 1)
+        feat = torch.cat(
+            [z_rel.detach(), xhat[..., :2].flatten(1).detach(), z_cf[:, None]],
+            1)
         return z_cf, z_cf + self.refine_scale * self.root_refiner(feat)[:, 0]
 
     def decode_xyz(self, uv: Tensor, z_rel: Tensor, z_root: Tensor,
