@@ -3,7 +3,7 @@
 # and 64 px views instead of ResNet-50 and 128 px, batch 32 without gradient
 # accumulation, 4 epochs with 1 warm-up epoch; Adam-LARS, lr scaled by
 # sqrt(batch) as in the paper, temperature 0.5, the same augmentations.
-_base_ = ['./_base_/default_runtime.py', './_base_/peclr_pipeline.py']
+_base_ = ['./_base_/default_runtime.py']
 
 data_root = 'data/synthetic_freihand'
 view_size = 64

@@ -19,9 +19,10 @@ import peclr_mm  # noqa: F401
 N = 8
 
 
-def build():
+def tiny_peclr(**kwargs):
+    """A ResNet-18 PeCLR with a small projection, seeded."""
     torch.manual_seed(0)
-    model = MODELS.build(
+    return MODELS.build(
         dict(
             type='PeCLR',
             backbone=dict(type='ResNet', depth=18),
@@ -32,10 +33,14 @@ def build():
                 out_channels=32,
                 num_layers=2,
                 with_avg_pool=True,
-                norm_cfg=dict(type='BN1d'))))
+                norm_cfg=dict(type='BN1d')),
+            **kwargs))
+
+
+def build():
     # BatchNorm statistics are per process unless SyncBN is used; compare
     # the rest of the step with running statistics.
-    return model.eval()
+    return tiny_peclr().eval()
 
 
 def batch():

@@ -8,28 +8,15 @@ import sys
 import numpy as np
 import pytest
 import torch
-from mmpose.registry import MODELS
 from mmpretrain.structures import DataSample
+
+from .dist_worker import tiny_peclr
 
 WORKER = osp.join(osp.dirname(__file__), 'dist_worker.py')
 
 
 def _model(equivariant=True, scale_aware=False):
-    torch.manual_seed(0)
-    return MODELS.build(
-        dict(
-            type='PeCLR',
-            backbone=dict(type='ResNet', depth=18),
-            neck=dict(
-                type='mmpretrain.NonLinearNeck',
-                in_channels=512,
-                hid_channels=64,
-                out_channels=32,
-                num_layers=2,
-                with_avg_pool=True,
-                norm_cfg=dict(type='BN1d')),
-            equivariant=equivariant,
-            scale_aware=scale_aware))
+    return tiny_peclr(equivariant=equivariant, scale_aware=scale_aware)
 
 
 def _data(n=4, size=32, seed=0):
