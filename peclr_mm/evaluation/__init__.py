@@ -1,9 +1,11 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-from .functional import FREIHAND_THRESHOLDS, align_w_scale, freihand_scores
+from .functional import (FREIHAND_THRESHOLDS, align_w_scale, epe_2d,
+                         freihand_scores, root_relative_epe)
 from .metrics import FreiHand3DMetric
 from .submission import load_freihand_submission, write_freihand_submission
 
 __all__ = [
     'FREIHAND_THRESHOLDS', 'align_w_scale', 'freihand_scores',
-    'FreiHand3DMetric', 'load_freihand_submission', 'write_freihand_submission'
+    'root_relative_epe', 'epe_2d', 'FreiHand3DMetric',
+    'load_freihand_submission', 'write_freihand_submission'
 ]

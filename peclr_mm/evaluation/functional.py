@@ -18,7 +18,10 @@ from typing import Dict
 
 import numpy as np
 
-__all__ = ['FREIHAND_THRESHOLDS', 'align_w_scale', 'freihand_scores']
+__all__ = [
+    'FREIHAND_THRESHOLDS', 'align_w_scale', 'freihand_scores',
+    'root_relative_epe', 'epe_2d'
+]
 
 NUM_JOINTS = 21
 
@@ -142,3 +145,65 @@ def freihand_scores(pred_xyz: np.ndarray,
         scores[f'per_joint_{prefix}epe_mm'] = m['epe'] * 1e3
         scores[f'{prefix}pck_curve'] = m['pck'].mean(axis=0)
     return scores
+
+
+def root_relative_epe(pred_xyz: np.ndarray,
+                      gt_xyz: np.ndarray,
+                      root: int = 0) -> float:
+    """Mean joint error after moving both hands' ``root`` joint (default
+    the wrist) onto each other, mm (mmpose's ``MPJPE`` after root
+    alignment). Unlike PA-EPE it keeps the hand's global rotation and
+    scale, which is what an equivariant encoder is expected to get right;
+    unlike EPE it ignores the root depth.
+
+    Args:
+        pred_xyz (np.ndarray): (N, 21, 3) predicted joints, metres.
+        gt_xyz (np.ndarray): (N, 21, 3) ground truth, metres.
+        root (int): index of the joint to align.
+
+    Returns:
+        float: the mean over samples and joints, mm.
+    """
+    pred = _check_xyz(pred_xyz, 'pred_xyz')
+    gt = _check_xyz(gt_xyz, 'gt_xyz')
+    if pred.shape != gt.shape:
+        raise ValueError(f'pred_xyz {pred.shape} and gt_xyz {gt.shape} must '
+                         'have the same shape')
+    if not 0 <= root < NUM_JOINTS:
+        raise ValueError(f'root must be a joint index in [0, {NUM_JOINTS}), '
+                         f'got {root}')
+    rel = (pred - pred[:, root:root + 1]) - (gt - gt[:, root:root + 1])
+    return float(np.linalg.norm(rel, axis=2).mean() * 1e3)
+
+
+def epe_2d(pred_xyz: np.ndarray, gt_xyz: np.ndarray, K: np.ndarray) -> float:
+    """Mean distance between the two hands' projections with each sample's
+    intrinsics, in image pixels (the 2-D error of the paper's ablations).
+
+    Args:
+        pred_xyz (np.ndarray): (N, 21, 3) predicted joints, metres, camera
+            frame.
+        gt_xyz (np.ndarray): (N, 21, 3) ground truth, same frame.
+        K (np.ndarray): (N, 3, 3) intrinsics.
+
+    Returns:
+        float: the mean over samples and joints, pixels.
+    """
+    pred = _check_xyz(pred_xyz, 'pred_xyz')
+    gt = _check_xyz(gt_xyz, 'gt_xyz')
+    K = np.asarray(K, dtype=np.float64)
+    if K.shape != (len(gt), 3, 3):
+        raise ValueError(f'K must have shape ({len(gt)}, 3, 3) (one '
+                         f'intrinsics matrix per sample), got {K.shape}')
+    if pred.shape != gt.shape:
+        raise ValueError(f'pred_xyz {pred.shape} and gt_xyz {gt.shape} must '
+                         'have the same shape')
+
+    def proj(xyz):
+        uvw = np.einsum('nij,nkj->nki', K, xyz)
+        # a predicted joint on or behind the camera plane is projected as
+        # if 1 mm in front of it: a large error instead of a mirrored point
+        return uvw[..., :2] / np.maximum(uvw[..., 2:], 1e-3)
+
+    d = np.linalg.norm(proj(pred) - proj(gt), axis=2)
+    return float(d.mean())

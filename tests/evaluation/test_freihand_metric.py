@@ -6,7 +6,8 @@ from mmengine.structures import InstanceData
 from mmpose.registry import METRICS
 from mmpose.structures import PoseDataSample
 
-from peclr_mm.evaluation import freihand_scores, load_freihand_submission
+from peclr_mm.evaluation import (epe_2d, freihand_scores,
+                                 load_freihand_submission, root_relative_epe)
 
 
 def make_data(num=12, seed=0):
@@ -18,12 +19,14 @@ def make_data(num=12, seed=0):
     return pred, gt, sample_ids
 
 
-def data_samples(pred, gt, sample_ids, with_gt=True):
+def data_samples(pred, gt, sample_ids, with_gt=True, K=None):
     """What mmengine hands to a metric: ``PoseDataSample.to_dict()``."""
     out = []
     for i, (p, g, k) in enumerate(zip(pred, gt, sample_ids)):
-        sample = PoseDataSample(
-            metainfo=dict(sample_id=int(k), img_id=int(k) + 100, id=i))
+        meta = dict(sample_id=int(k), img_id=int(k) + 100, id=i)
+        if K is not None:
+            meta['K'] = K[i]
+        sample = PoseDataSample(metainfo=meta)
         sample.pred_instances = InstanceData(
             keypoints_3d=torch.from_numpy(p[None]).float())
         if with_gt:
@@ -44,7 +47,7 @@ def test_scores_equal_freihand_scores():
     metrics = run(metric, data_samples(pred, gt, ids))
 
     expected = freihand_scores(pred.astype(np.float32), gt)
-    names = ['EPE', 'PA-EPE', 'AUC', 'PA-AUC']
+    names = ['EPE', 'PA-EPE', 'AUC', 'PA-AUC', 'RR-EPE']
     names += [f'EPE_j{j:02d}' for j in range(21)]
     names += [f'PA-EPE_j{j:02d}' for j in range(21)]
     assert sorted(metrics) == sorted(f'freihand/{n}' for n in names)
@@ -57,6 +60,8 @@ def test_scores_equal_freihand_scores():
             expected['per_joint_epe_mm'][j])
         assert metrics[f'freihand/PA-EPE_j{j:02d}'] == pytest.approx(
             expected['per_joint_pa_epe_mm'][j])
+    assert metrics['freihand/RR-EPE'] == pytest.approx(
+        root_relative_epe(pred.astype(np.float32), gt))
     assert all(isinstance(v, float) for v in metrics.values())
     assert 5 < metrics['freihand/EPE'] < 30  # mm, not metres
     assert metric.results == []
@@ -123,3 +128,15 @@ def test_wrong_shape_named():
             ValueError, match=r'pred_instances.keypoints_3d.*'
             r'\(1, 21, 3\)'):
         metric.process([], samples)
+
+
+def test_2d_error_reported_when_samples_carry_K():
+    pred, gt, ids = make_data()
+    K = np.tile(
+        np.array([[500., 0, 112], [0, 480., 112], [0, 0, 1]]), (len(gt), 1, 1))
+    K[:, 0, 0] += np.arange(len(gt))
+    metric = METRICS.build(dict(type='FreiHand3DMetric'))
+    metrics = run(metric, data_samples(pred, gt, ids, K=K))
+    assert metrics['freihand/EPE-2D'] == pytest.approx(
+        epe_2d(pred.astype(np.float32), gt, K))
+    assert metrics['freihand/EPE-2D'] > 0

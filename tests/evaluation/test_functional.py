@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy.linalg import orthogonal_procrustes
 
-from peclr_mm.evaluation import align_w_scale, freihand_scores
+from peclr_mm.evaluation import (align_w_scale, epe_2d, freihand_scores,
+                                 root_relative_epe)
 
 _trapz = getattr(np, 'trapezoid', None) or np.trapz
 
@@ -262,3 +263,42 @@ def test_rejects_non_finite(bad):
 def test_rejects_non_numeric():
     with pytest.raises(ValueError, match='gt_xyz'):
         freihand_scores(np.ones((1, 21, 3)), [['a'] * 3] * 21)
+
+
+def test_root_relative_epe_ignores_translation_keeps_rotation():
+    rng = np.random.default_rng(3)
+    gt = rng.normal(scale=0.04, size=(5, 21, 3)) + [0, 0, 0.7]
+    # a translated hand is perfect once its wrists are aligned
+    assert root_relative_epe(gt + [0.1, -0.2, 0.3], gt) == pytest.approx(
+        0, abs=1e-9)
+    # a rotated one is not (PA-EPE would call it perfect)
+    c, s = np.cos(0.5), np.sin(0.5)
+    R = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+    rotated = (gt - gt[:, :1]) @ R.T + gt[:, :1]
+    rel_gt = gt - gt[:, :1]
+    ref = np.linalg.norm(rel_gt @ R.T - rel_gt, axis=2).mean() * 1e3
+    assert root_relative_epe(rotated, gt) == pytest.approx(ref)
+    assert root_relative_epe(rotated, gt) > 10
+    assert freihand_scores(rotated, gt)['pa_epe_mm'] < 1e-3
+    # another root joint: the reference formula
+    pred = gt + rng.normal(scale=0.01, size=gt.shape)
+    ref9 = np.linalg.norm(
+        (pred - pred[:, 9:10]) - (gt - gt[:, 9:10]), axis=2).mean() * 1e3
+    assert root_relative_epe(pred, gt, root=9) == pytest.approx(ref9)
+    with pytest.raises(ValueError, match='root'):
+        root_relative_epe(pred, gt, root=21)
+
+
+def test_epe_2d_in_pixels():
+    K = np.array([[[500., 0, 100], [0, 400., 120], [0, 0, 1]]] * 2)
+    gt = np.zeros((2, 21, 3))
+    gt[..., 2] = 1.0
+    # a hand scaled about the camera centre projects to the same pixels
+    assert epe_2d(gt * 1.7, gt, K) == pytest.approx(0, abs=1e-9)
+    # 1 cm along x at 1 m with fx = 500: 5 px; along y with fy = 400: 4 px
+    pred = gt.copy()
+    pred[0, :, 0] += 0.01
+    pred[1, :, 1] += 0.01
+    assert epe_2d(pred, gt, K) == pytest.approx(4.5)
+    with pytest.raises(ValueError, match='K must have shape'):
+        epe_2d(pred, gt, K[0])

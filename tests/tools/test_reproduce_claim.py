@@ -2,6 +2,8 @@
 import json
 import os.path as osp
 
+import pytest
+
 from tools.benchmarks.reproduce_claim import main
 
 
@@ -10,13 +12,27 @@ def test_reproduction_protocol_runs_end_to_end(tmp_path):
     out = tmp_path / 'smoke'
     res = json.load(open(out / 'results.json'))
     rows = res['rows']
-    # 3 encoders x (probe + fine-tune) on one fraction and seed
-    assert len(rows) == 6
-    assert {r['encoder'] for r in rows} == {'random', 'simclr', 'peclr'}
+    # the mean-pose reference + 3 encoders x (probe + fine-tune) on one
+    # fraction and seed
+    assert len(rows) == 7
+    assert {r['encoder']
+            for r in rows} == {'mean pose', 'random', 'simclr', 'peclr'}
     for r in rows:
         assert 0 < r['freihand/PA-EPE'] < 500
+        assert 0 < r['freihand/RR-EPE'] < 5000
+        assert r['freihand/EPE-2D'] > 0
+    # the reference sits at the true wrist: its error is all root-relative
+    base, = [r for r in rows if r['mode'] == 'baseline']
+    assert base['freihand/EPE'] == pytest.approx(base['freihand/RR-EPE'])
+    for r in rows:
+        if r['mode'] != 'baseline':
+            assert r['loss_uv_first'] > 0 and r['loss_uv_last'] > 0
     table = (out / 'results.md').read_text()
     assert table.count('| probe |') == 3 and table.count('| finetune |') == 3
+    assert table.count('| mean pose |') == 1
     assert osp.getsize(out / 'pa_epe_vs_labels.png') > 1000
-    # A second call reuses every finished run.
+    # A second call reuses every finished run: the same numbers come back.
     assert main(['--budget', 'smoke', '--out', str(tmp_path)]) == 0
+    again = json.load(open(out / 'results.json'))['rows']
+    assert [r['freihand/PA-EPE']
+            for r in again] == [r['freihand/PA-EPE'] for r in rows]

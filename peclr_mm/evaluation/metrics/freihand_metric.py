@@ -8,7 +8,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmpose.registry import METRICS
 
-from ..functional import NUM_JOINTS, freihand_scores
+from ..functional import NUM_JOINTS, epe_2d, freihand_scores, root_relative_epe
 from ..submission import write_freihand_submission
 
 __all__ = ['FreiHand3DMetric']
@@ -52,7 +52,11 @@ class FreiHand3DMetric(BaseMetric):
 
     Scores come from :func:`peclr_mm.evaluation.freihand_scores`: EPE and
     Procrustes-aligned PA-EPE in mm and the AUC of the PCK curve over
-    0..50 mm, unaligned and aligned, plus per-joint errors.
+    0..50 mm, unaligned and aligned, plus per-joint errors; beyond the
+    server's scores, the root-relative error ``RR-EPE`` (wrist aligned, mm:
+    keeps the global rotation and scale that PA-EPE aligns away) and, when
+    the samples carry their intrinsics ``K`` (metainfo), the 2-D error
+    ``EPE-2D`` of the projections in image pixels.
 
     Each data sample (``PoseDataSample.to_dict()``) must hold
     ``pred_instances['keypoints_3d']`` and, when ``gt_available``,
@@ -100,13 +104,17 @@ class FreiHand3DMetric(BaseMetric):
                 img_id=data_sample.get('img_id'))
             if self.gt_available:
                 result['gt'] = _field(data_sample, 'gt_instances')
+            K = data_sample.get('K')
+            if K is not None:
+                result['K'] = np.asarray(K, dtype=np.float64).reshape(3, 3)
             self.results.append(result)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Score all results; write the submission if asked to.
 
         Returns:
-            dict: ``EPE``, ``PA-EPE`` (mm), ``AUC``, ``PA-AUC``, and
+            dict: ``EPE``, ``PA-EPE``, ``RR-EPE`` (mm), ``AUC``,
+            ``PA-AUC``, ``EPE-2D`` (px, when every sample has ``K``) and
             ``EPE_jXX``, ``PA-EPE_jXX`` (mm) for joints 00..20; empty when
             ``gt_available`` is ``False``.
         """
@@ -123,7 +131,11 @@ class FreiHand3DMetric(BaseMetric):
                 'PA-EPE': scores['pa_epe_mm'],
                 'AUC': scores['auc'],
                 'PA-AUC': scores['pa_auc'],
+                'RR-EPE': root_relative_epe(pred, gt),
             }
+            if all('K' in r for r in results):
+                metrics['EPE-2D'] = epe_2d(pred, gt,
+                                           np.stack([r['K'] for r in results]))
             for name, key in (('EPE', 'per_joint_epe_mm'),
                               ('PA-EPE', 'per_joint_pa_epe_mm')):
                 metrics.update({

@@ -1,0 +1,224 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""How much 2.5-D pose a frozen encoder's pooled features hold, measured
+without any optimiser: a closed-form ridge regression (the exact linear
+probe) from the backbone's average-pooled last feature map to the head's
+targets (normalised ``uv`` and ``z_rel``), scored on the evaluation split
+against the mean of the training targets.
+
+    D=work_dirs/reproduce/small
+    python tools/benchmarks/probe_features.py --data $D/data \\
+        --encoder random --encoder simclr=$D/pretrain_simclr/epoch_2.pth \\
+        --encoder peclr=$D/pretrain_peclr/epoch_2.pth
+
+If no encoder beats the mean here, the gradient-trained probe cannot
+either: the information is not linearly in the features, and the cause is
+the pretraining (or the resolution), not the probe's optimisation.
+Views are the fine-tuning config's test pipeline (no augmentation), so the
+same script runs on real FreiHAND.
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+import time
+
+import numpy as np
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+DEFAULT_CONFIG = 'configs/hand25d_resnet18_demo_synthetic.py'
+
+
+def _parse_encoder(text: str):
+    name, _, path = text.partition('=')
+    if not name:
+        raise argparse.ArgumentTypeError(
+            f'--encoder takes NAME or NAME=CHECKPOINT, got {text!r}')
+    if path and not osp.isfile(path):
+        raise argparse.ArgumentTypeError(
+            f'--encoder {name}: checkpoint {path} does not exist')
+    return name, path or None
+
+
+def load_views(cfg, data: str, split: str, num: int, size: int) -> list:
+    """``num`` packed test-pipeline views of ``split`` (version 0)."""
+    from mmpose.registry import DATASETS
+    dcfg = cfg.test_dataloader.dataset.copy()
+    dcfg.data_root = data
+    dcfg.split = split
+    if split == 'training':
+        dcfg.versions = [0]
+    for t in dcfg.pipeline:
+        if t['type'] == 'HandCanonicalCrop':
+            t['input_size'] = size
+    dataset = DATASETS.build(dcfg)
+    if num > len(dataset):
+        raise ValueError(f'{data}: the {split} split has {len(dataset)} '
+                         f'annotations, {num} asked for')
+    return [dataset[i] for i in range(num)]
+
+
+def targets(views: list, size: int, root: str = 'palm') -> np.ndarray:
+    """(N, 63): ``uv / size`` (42) then ``z_rel`` (21), the head's targets."""
+    import torch
+
+    from peclr_mm.codecs.hand25d import encode_25d
+
+    def stack(key):
+        return torch.stack([
+            torch.as_tensor(np.asarray(v['data_samples'].metainfo[key]))
+            for v in views
+        ]).double()
+
+    K = stack('K_crop').reshape(-1, 3, 3)
+    bone = stack('bone_length').reshape(-1)
+    xyz = torch.stack([
+        torch.as_tensor(
+            np.asarray(v['data_samples'].gt_instances.keypoints_3d)).reshape(
+                21, 3) for v in views
+    ]).double()
+    t = encode_25d(xyz, K, bone, root)
+    return torch.cat([t['uv'].flatten(1) / size, t['z_rel']], 1).numpy()
+
+
+def features(model, views: list, batch_size: int = 100) -> np.ndarray:
+    """Average-pooled last backbone stage, (N, C)."""
+    import torch
+    import torch.nn.functional as F
+    out = []
+    model.eval()
+    with torch.no_grad():
+        for i in range(0, len(views), batch_size):
+            chunk = views[i:i + batch_size]
+            batch = model.data_preprocessor(
+                dict(
+                    inputs=[v['inputs'] for v in chunk],
+                    data_samples=[v['data_samples'] for v in chunk]))
+            f = model.backbone(batch['inputs'])[-1]
+            out.append(F.adaptive_avg_pool2d(f, 1).flatten(1))
+    return torch.cat(out).double().numpy()
+
+
+def ridge_probe(f_train: np.ndarray, y_train: np.ndarray, f_eval: np.ndarray,
+                lam: float) -> np.ndarray:
+    """Ridge regression on standardised features with an unpenalised
+    intercept; returns the evaluation predictions."""
+    mu, sd = f_train.mean(0), f_train.std(0) + 1e-6
+    X, Xe = (f_train - mu) / sd, (f_eval - mu) / sd
+    ym = y_train.mean(0)
+    W = np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]),
+                        X.T @ (y_train - ym))
+    return Xe @ W + ym
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--data', required=True, help='FreiHAND-layout root')
+    parser.add_argument(
+        '--encoder',
+        action='append',
+        type=_parse_encoder,
+        required=True,
+        help='NAME (random init) or NAME=CHECKPOINT (backbone.* weights); '
+        'repeat')
+    parser.add_argument('--config', default=DEFAULT_CONFIG)
+    parser.add_argument('--size', type=int, default=64)
+    parser.add_argument('--num-train', type=int, default=2000)
+    parser.add_argument('--num-eval', type=int, default=500)
+    parser.add_argument(
+        '--labels',
+        type=int,
+        nargs='+',
+        default=[80, 400, 2000],
+        help='labeled training samples per probe')
+    parser.add_argument(
+        '--lambdas', type=float, nargs='+', default=[1e2, 1e3, 1e4])
+    parser.add_argument('--out', help='write the results as json here')
+    args = parser.parse_args(argv)
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+    from mmpose.registry import MODELS
+
+    import peclr_mm  # noqa: F401
+    torch.set_num_threads(1)
+    init_default_scope('mmpose')
+    cfg = Config.fromfile(
+        osp.join(ROOT, args.config) if not osp.isfile(args.config) else args.
+        config)
+    cfg.model.head.codec.input_size = (args.size, args.size)
+    cfg.model.backbone.init_cfg = None
+    if max(args.labels) > args.num_train:
+        parser.error(f'--labels {max(args.labels)} > --num-train '
+                     f'{args.num_train}')
+    t0 = time.time()
+    train = load_views(cfg, args.data, 'training', args.num_train, args.size)
+    ev = load_views(cfg, args.data, 'evaluation', args.num_eval, args.size)
+    y_train, y_eval = targets(train, args.size), targets(ev, args.size)
+    # the mean of the training targets, the probe's floor to beat
+    rows = []
+    for n in args.labels:
+        base = y_train[:n].mean(0)
+        rows.append(
+            dict(
+                encoder='mean',
+                labels=n,
+                lam=None,
+                uv_l1=float(np.abs(base[:42] - y_eval[:, :42]).mean()),
+                zrel_l1=float(np.abs(base[42:] - y_eval[:, 42:]).mean())))
+    for name, ckpt in args.encoder:
+        torch.manual_seed(0)
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        if ckpt:
+            load_checkpoint(
+                model.backbone,
+                ckpt,
+                map_location='cpu',
+                revise_keys=[(r'^backbone\.', '')],
+                logger='silent')
+        f_train, f_eval = features(model, train), features(model, ev)
+        for n in args.labels:
+            for lam in args.lambdas:
+                pred = ridge_probe(f_train[:n], y_train[:n], f_eval, lam)
+                rows.append(
+                    dict(
+                        encoder=name,
+                        labels=n,
+                        lam=lam,
+                        uv_l1=float(
+                            np.abs(pred[:, :42] - y_eval[:, :42]).mean()),
+                        zrel_l1=float(
+                            np.abs(pred[:, 42:] - y_eval[:, 42:]).mean())))
+    lines = [
+        f'Ridge probe of pooled features, {args.size} px, '
+        f'{args.num_eval} evaluation views; L1 of normalised uv and of '
+        'z_rel (bone units); best lambda per cell; ratio = encoder / mean '
+        '(< 1: the features hold pose beyond the prior)', '',
+        '| encoder | labels | uv L1 | uv ratio | z_rel L1 | z_rel ratio |',
+        '|---|---|---|---|---|---|'
+    ]
+    best = {}
+    for r in rows:
+        key = (r['encoder'], r['labels'])
+        if key not in best or r['uv_l1'] + r['zrel_l1'] < best[key][
+                'uv_l1'] + best[key]['zrel_l1']:
+            best[key] = r
+    for (name, n), r in best.items():
+        m = best[('mean', n)]
+        lines.append(f'| {name} | {n} | {r["uv_l1"]:.4f} | '
+                     f'{r["uv_l1"] / m["uv_l1"]:.3f} | {r["zrel_l1"]:.4f} | '
+                     f'{r["zrel_l1"] / m["zrel_l1"]:.3f} |')
+    print('\n'.join(lines))
+    print(f'{time.time() - t0:.0f} s')
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(dict(args=vars(args), rows=rows), f, indent=1)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
