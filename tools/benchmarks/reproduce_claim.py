@@ -398,9 +398,14 @@ def main(argv=None) -> int:
     ckpts = dict(random=None)
     for kind in ('peclr', 'simclr'):
         t = time.time()
+        reused = osp.isfile(
+            osp.join(out, f'pretrain_{kind}',
+                     f'epoch_{b["pretrain_epochs"]}.pth'))
         ckpts[kind] = pretrain(kind, data, osp.join(out, f'pretrain_{kind}'),
                                b)
-        timing[f'pretrain_{kind}_s'] = time.time() - t
+        # a finished checkpoint is reused: say so rather than report 0 min
+        tag = ' (reused)' if reused else ''
+        timing[f'pretrain_{kind}{tag}_s'] = time.time() - t
     rows = []
     for frac in b['fractions']:
         for seed in b['seeds']:
