@@ -47,6 +47,17 @@ def _check_xyz(arr, name: str) -> np.ndarray:
     return arr
 
 
+def _check_pair(pred_xyz, gt_xyz):
+    """Both arrays checked by :func:`_check_xyz`, of the same shape."""
+    pred = _check_xyz(pred_xyz, 'pred_xyz')
+    gt = _check_xyz(gt_xyz, 'gt_xyz')
+    if pred.shape != gt.shape:
+        raise ValueError(f'pred_xyz {pred.shape} and gt_xyz {gt.shape} must '
+                         f'both have shape (N, {NUM_JOINTS}, 3) with the '
+                         'same N')
+    return pred, gt
+
+
 def align_w_scale(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """Align ``pred`` to ``gt`` per sample, as the official ``align_w_scale``.
 
@@ -129,12 +140,7 @@ def freihand_scores(pred_xyz: np.ndarray,
         ValueError: an input is not a finite (N, 21, 3) array, or the two
             shapes differ.
     """
-    pred = _check_xyz(pred_xyz, 'pred_xyz')
-    gt = _check_xyz(gt_xyz, 'gt_xyz')
-    if pred.shape != gt.shape:
-        raise ValueError(f'pred_xyz {pred.shape} and gt_xyz {gt.shape} must '
-                         f'both have shape (N, {NUM_JOINTS}, 3) with the '
-                         'same N')
+    pred, gt = _check_pair(pred_xyz, gt_xyz)
     scores: Dict[str, object] = dict(thresholds_mm=FREIHAND_THRESHOLDS * 1e3)
     for prefix, candidate in (('', pred), ('pa_', align_w_scale(gt, pred))):
         dist = np.sqrt(np.sum(np.square(gt - candidate), axis=2))
@@ -164,11 +170,7 @@ def root_relative_epe(pred_xyz: np.ndarray,
     Returns:
         float: the mean over samples and joints, mm.
     """
-    pred = _check_xyz(pred_xyz, 'pred_xyz')
-    gt = _check_xyz(gt_xyz, 'gt_xyz')
-    if pred.shape != gt.shape:
-        raise ValueError(f'pred_xyz {pred.shape} and gt_xyz {gt.shape} must '
-                         'have the same shape')
+    pred, gt = _check_pair(pred_xyz, gt_xyz)
     if not 0 <= root < NUM_JOINTS:
         raise ValueError(f'root must be a joint index in [0, {NUM_JOINTS}), '
                          f'got {root}')
@@ -189,15 +191,11 @@ def epe_2d(pred_xyz: np.ndarray, gt_xyz: np.ndarray, K: np.ndarray) -> float:
     Returns:
         float: the mean over samples and joints, pixels.
     """
-    pred = _check_xyz(pred_xyz, 'pred_xyz')
-    gt = _check_xyz(gt_xyz, 'gt_xyz')
+    pred, gt = _check_pair(pred_xyz, gt_xyz)
     K = np.asarray(K, dtype=np.float64)
     if K.shape != (len(gt), 3, 3):
         raise ValueError(f'K must have shape ({len(gt)}, 3, 3) (one '
                          f'intrinsics matrix per sample), got {K.shape}')
-    if pred.shape != gt.shape:
-        raise ValueError(f'pred_xyz {pred.shape} and gt_xyz {gt.shape} must '
-                         'have the same shape')
 
     def proj(xyz):
         uvw = np.einsum('nij,nkj->nki', K, xyz)

@@ -27,6 +27,8 @@ import numpy as np
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
+from tools.benchmarks.reproduce_claim import _set_size  # noqa: E402
+
 DEFAULT_CONFIG = 'configs/hand25d_resnet18_demo_synthetic.py'
 
 
@@ -49,9 +51,7 @@ def load_views(cfg, data: str, split: str, num: int, size: int) -> list:
     dcfg.split = split
     if split == 'training':
         dcfg.versions = [0]
-    for t in dcfg.pipeline:
-        if t['type'] == 'HandCanonicalCrop':
-            t['input_size'] = size
+    _set_size(dcfg.pipeline, size)
     dataset = DATASETS.build(dcfg)
     if num > len(dataset):
         raise ValueError(f'{data}: the {split} split has {len(dataset)} '

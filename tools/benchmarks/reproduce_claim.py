@@ -24,6 +24,7 @@ import os
 import os.path as osp
 import sys
 import time
+from typing import Tuple
 
 import numpy as np
 
@@ -105,12 +106,13 @@ def _set_size(pipeline: list, size: int) -> None:
             _set_size(t['transforms'], size)
 
 
-def pretrain(kind: str, data: str, work: str, b: dict) -> str:
-    """PeCLR or SimCLR pretraining; returns the last checkpoint."""
+def pretrain(kind: str, data: str, work: str, b: dict) -> Tuple[str, bool]:
+    """PeCLR or SimCLR pretraining; returns the last checkpoint and whether
+    it was already there (reused, not trained)."""
     from mmengine.runner import Runner
     ckpt = osp.join(work, f'epoch_{b["pretrain_epochs"]}.pth')
     if osp.isfile(ckpt):
-        return ckpt
+        return ckpt, True
     cfg = _cfg(f'{kind}_resnet18_demo_synthetic.py')
     cfg.work_dir = work
     cfg.train_dataloader.dataset.data_root = data
@@ -139,7 +141,7 @@ def pretrain(kind: str, data: str, work: str, b: dict) -> str:
     # resume a killed run from its last checkpoint
     cfg.resume = True
     Runner.from_cfg(cfg).train()
-    return ckpt
+    return ckpt, False
 
 
 def downstream(encoder_ckpt, mode: str, data: str, work: str, b: dict,
@@ -224,14 +226,17 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b: dict,
     return metrics
 
 
-def mean_pose_baseline(data: str, fraction: float, seed: int) -> dict:
+def mean_pose_baseline(data: str, ev: dict, fraction: float,
+                       seed: int) -> dict:
     """Scores of a prediction that ignores the image: the mean wrist-relative
     pose of the labeled subset, placed at each evaluation hand's true wrist.
-    A reference for how much an encoder learned beyond the pose prior."""
-    from mmengine.registry import DATASETS
+    A reference for how much an encoder learned beyond the pose prior.
 
-    from peclr_mm.datasets import load_freihand_annotations
-    from peclr_mm.evaluation import epe_2d, freihand_scores, root_relative_epe
+    Args:
+        data: the FreiHAND-layout root.
+        ev: its evaluation annotations (``load_freihand_annotations``).
+    """
+    from mmpose.registry import DATASETS, METRICS
     labeled = DATASETS.build(
         dict(
             type='FreiHand3DDataset',
@@ -245,19 +250,18 @@ def mean_pose_baseline(data: str, fraction: float, seed: int) -> dict:
         np.asarray(labeled.get_data_info(i)['keypoints_3d']).reshape(21, 3)
         for i in range(len(labeled))
     ])
-    mean_rel = (xyz - xyz[:, :1]).mean(0)
-    ev = load_freihand_annotations(data, 'evaluation')
-    pred = mean_rel[None] + ev['xyz'][:, :1]
-    scores = freihand_scores(pred, ev['xyz'])
-    return {
-        'freihand/EPE': scores['epe_mm'],
-        'freihand/PA-EPE': scores['pa_epe_mm'],
-        'freihand/AUC': scores['auc'],
-        'freihand/PA-AUC': scores['pa_auc'],
-        'freihand/RR-EPE': root_relative_epe(pred, ev['xyz']),
-        'freihand/EPE-2D': epe_2d(pred, ev['xyz'], ev['K']),
-        'n_labeled': len(labeled),
-    }
+    pred = (xyz - xyz[:, :1]).mean(0)[None] + ev['xyz'][:, :1]
+    # scored by the metric the downstream runs use, as they are
+    metric = METRICS.build(dict(type='FreiHand3DMetric'))
+    metric.process([], [
+        dict(
+            pred_instances=dict(keypoints_3d=p[None]),
+            gt_instances=dict(keypoints_3d=g[None]),
+            K=k) for p, g, k in zip(pred, ev['xyz'], ev['K'])
+    ])
+    scores = metric.evaluate(len(pred))
+    scores = {k: float(v) for k, v in scores.items() if '_j' not in k}
+    return dict(scores, n_labeled=len(labeled))
 
 
 COLUMNS = (
@@ -398,20 +402,19 @@ def main(argv=None) -> int:
     ckpts = dict(random=None)
     for kind in ('peclr', 'simclr'):
         t = time.time()
-        reused = osp.isfile(
-            osp.join(out, f'pretrain_{kind}',
-                     f'epoch_{b["pretrain_epochs"]}.pth'))
-        ckpts[kind] = pretrain(kind, data, osp.join(out, f'pretrain_{kind}'),
-                               b)
+        ckpts[kind], reused = pretrain(kind, data,
+                                       osp.join(out, f'pretrain_{kind}'), b)
         # a finished checkpoint is reused: say so rather than report 0 min
         tag = ' (reused)' if reused else ''
         timing[f'pretrain_{kind}{tag}_s'] = time.time() - t
+    from peclr_mm.datasets import load_freihand_annotations
+    ev = load_freihand_annotations(data, 'evaluation')
     rows = []
     for frac in b['fractions']:
         for seed in b['seeds']:
             rows.append(
                 dict(
-                    mean_pose_baseline(data, frac, seed),
+                    mean_pose_baseline(data, ev, frac, seed),
                     mode='baseline',
                     fraction=frac,
                     seed=seed,
