@@ -28,6 +28,7 @@ train_pipeline = [
         shift=0.05),
     dict(type='WarpView'),
     dict(type='HSVJitter', prob=0.5),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='PackHand3DInputs'),
 ]
 test_pipeline = [
@@ -45,6 +46,9 @@ val_dataloader = dict(
     num_workers=2,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
+val_evaluator = dict(
+    type='FreiHand3DMetric', mean_pose=dict(data_root=data_root))
+test_evaluator = val_evaluator
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=50),
     dict(

@@ -22,6 +22,13 @@ def synthetic_root(tmp_path_factory):
     return str(root)
 
 
+def _own_visualizer(cfg, work_dir: str) -> None:
+    """mmengine reuses a visualizer of the same name, logs included: each
+    runner of a test session gets its own, so its json log lands in its own
+    work directory."""
+    cfg.visualizer['name'] = f'visualizer:{work_dir}'
+
+
 def tiny_pretrain_cfg(data_root: str, work_dir: str, max_epochs: int = 1):
     """The CPU demo pretraining config, shrunk to seconds."""
     from mmengine.config import Config
@@ -30,6 +37,7 @@ def tiny_pretrain_cfg(data_root: str, work_dir: str, max_epochs: int = 1):
             os.path.dirname(os.path.dirname(__file__)), 'configs',
             'peclr_resnet18_demo_synthetic.py'))
     cfg.work_dir = work_dir
+    _own_visualizer(cfg, work_dir)
     cfg.train_dataloader.dataset.data_root = data_root
     cfg.train_dataloader.batch_size = 8
     cfg.train_dataloader.num_workers = 0
@@ -54,6 +62,7 @@ def tiny_finetune_cfg(data_root: str,
             os.path.dirname(os.path.dirname(__file__)), 'configs',
             'hand25d_resnet18_demo_synthetic.py'))
     cfg.work_dir = work_dir
+    _own_visualizer(cfg, work_dir)
     cfg.model.head.codec.input_size = (size, size)
     cfg.model.backbone.init_cfg = None if pretrained is None else dict(
         type='Pretrained', checkpoint=pretrained, prefix='backbone.')
@@ -66,6 +75,10 @@ def tiny_finetune_cfg(data_root: str,
         for t in dl.dataset.pipeline:
             if t['type'] == 'HandCanonicalCrop':
                 t['input_size'] = size
+            elif t['type'] == 'GenerateTarget':
+                t['encoder']['input_size'] = (size, size)
+    cfg.val_evaluator = cfg.test_evaluator = dict(
+        type='FreiHand3DMetric', mean_pose=dict(data_root=data_root))
     cfg.train_cfg.max_epochs = max_epochs
     cfg.train_cfg.val_interval = max_epochs
     cfg.param_scheduler = [dict(type='ConstantLR', factor=1., by_epoch=True)]

@@ -35,7 +35,8 @@ def pipeline_run(synthetic_root, tmp_path_factory):
         ft_ckpt=osp.join(ft, 'epoch_1.pth'),
         cfg=cfg_path,
         runner=runner,
-        base=base)
+        base=base,
+        data_root=synthetic_root)
 
 
 def test_finetuning_starts_from_the_pretrained_encoder(pipeline_run):
@@ -170,3 +171,60 @@ def test_inference_tool(pipeline_run, synthetic_root, tmp_path):
         str(tmp_path / 'missing.jpg')
     ])
     assert bad.returncode != 0 and 'missing.jpg' in bad.stderr
+
+
+def test_analysis_tools(pipeline_run, tmp_path):
+    """The demo's pictures: learning curves with the mean-pose line,
+    predictions beside the ground truth, and the pipeline's targets."""
+    import cv2
+    curves = str(tmp_path / 'curves.png')
+    res = _run([
+        sys.executable, 'tools/analysis/plot_curves.py',
+        str(pipeline_run['base'] / 'finetune'), '--out', curves
+    ])
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'loss_uv' in res.stdout and 'freihand/EPE-2D' in res.stdout
+    assert cv2.imread(curves) is not None
+
+    preds = str(tmp_path / 'predictions.png')
+    res = _run([
+        sys.executable, 'tools/analysis/show_predictions.py',
+        pipeline_run['cfg'], pipeline_run['ft_ckpt'], '--out', preds, '--num',
+        '3', '--cols', '2'
+    ])
+    assert res.returncode == 0, res.stderr[-3000:]
+    img = cv2.imread(preds)
+    # two rows of two (prediction | ground truth) pairs of 448 px tiles
+    assert img.shape[0] == 2 * 448 + 12 and img.shape[1] > 4 * 448
+    res = _run([
+        sys.executable, 'tools/analysis/show_predictions.py',
+        pipeline_run['cfg'], pipeline_run['pre_ckpt'], '--out', preds
+    ])
+    assert res.returncode != 0 and 'does not match the model' in res.stderr
+
+    browse = tmp_path / 'browse'
+    res = _run([
+        sys.executable, 'tools/misc/browse_dataset.py', pipeline_run['cfg'],
+        '--output-dir',
+        str(browse), '--num-samples', '3'
+    ])
+    assert res.returncode == 0, res.stderr[-3000:]
+    drawn = sorted(os.listdir(browse))
+    assert len(drawn) == 3 and all(f.startswith('train_') for f in drawn)
+    # a second run refuses to write into the filled folder
+    res = _run([
+        sys.executable, 'tools/misc/browse_dataset.py', pipeline_run['cfg'],
+        '--output-dir',
+        str(browse)
+    ])
+    assert res.returncode != 0 and 'not empty' in res.stderr
+    views = tmp_path / 'views'
+    res = _run([
+        sys.executable, 'tools/misc/browse_dataset.py',
+        'configs/peclr_resnet18_demo_synthetic.py', '--output-dir',
+        str(views), '--num-samples', '2', '--cfg-options',
+        f'train_dataloader.dataset.data_root={pipeline_run["data_root"]}'
+    ])
+    assert res.returncode == 0, res.stderr[-3000:]
+    img = cv2.imread(str(views / sorted(os.listdir(views))[0]))
+    assert img.shape[1] > 2 * img.shape[0]  # two views side by side

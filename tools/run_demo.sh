@@ -30,22 +30,33 @@ fi
 
 FT="$WORK/finetune"
 FT_CFG=configs/hand25d_resnet18_demo_synthetic.py
+FT_CKPT="$FT/epoch_8.pth"
 stage "3/4 fine-tuning the 2.5-D head from the PeCLR encoder ($FT_CFG)"
-if [ ! -f "$FT/epoch_8.pth" ]; then
+if [ ! -f "$FT_CKPT" ]; then
   "$PY" tools/train.py "$FT_CFG" --work-dir "$FT" --resume \
     --cfg-options model.backbone.init_cfg.checkpoint="$PRE/epoch_4.pth"
 fi
 
-stage "4/4 testing on the synthetic evaluation split (EPE, PA-EPE, AUC)"
-"$PY" tools/test.py "$FT_CFG" "$FT/epoch_8.pth" \
+stage "4/4 testing on the synthetic evaluation split, beside the mean pose"
+"$PY" tools/test.py "$FT_CFG" "$FT_CKPT" \
   --work-dir "$WORK/test" --out "$WORK/test/metrics.json"
-echo
-echo "metrics written to $WORK/test/metrics.json"
+"$PY" tools/analysis/plot_curves.py "$FT" --out "$WORK/curves.png" \
+  --title "fine-tuning ($FT_CFG)"
+"$PY" tools/analysis/show_predictions.py "$FT_CFG" "$FT_CKPT" \
+  --out "$WORK/predictions.png" --num 8 --cols 4
 
 "$PY" - "$WORK/test/metrics.json" <<PYEOF
 import json, sys
 m = json.load(open(sys.argv[1]))
-print("demo result: EPE %.1f mm  PA-EPE %.1f mm  AUC %.3f  PA-AUC %.3f" % (
-    m["freihand/EPE"], m["freihand/PA-EPE"], m["freihand/AUC"],
-    m["freihand/PA-AUC"]))
+print()
+print('demo result on the synthetic evaluation split '
+      '(model | mean pose of the training labels | ratio):')
+for key, unit in (('EPE-2D', 'px'), ('RR-EPE', 'mm'), ('PA-EPE', 'mm')):
+    print('  %-7s %7.1f %s | %7.1f %s | x%.2f' % (
+        key, m['freihand/' + key], unit, m['freihand/mean-pose/' + key], unit,
+        m['freihand/ratio/' + key]))
+print('  EPE %.1f mm, AUC %.3f, PA-AUC %.3f' % (
+    m['freihand/EPE'], m['freihand/AUC'], m['freihand/PA-AUC']))
 PYEOF
+echo "metrics: $WORK/test/metrics.json; learning curves: $WORK/curves.png;" \
+  "predictions: $WORK/predictions.png"

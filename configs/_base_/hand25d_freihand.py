@@ -50,6 +50,7 @@ train_pipeline = [
         shift=0.05),
     dict(type='WarpView'),
     dict(type='HSVJitter', prob=0.5),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='PackHand3DInputs'),
 ]
 test_pipeline = [
@@ -83,7 +84,9 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='FreiHand3DMetric')
+# every validation shows the model beside the mean pose of the training set
+val_evaluator = dict(
+    type='FreiHand3DMetric', mean_pose=dict(data_root=data_root))
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=lr))

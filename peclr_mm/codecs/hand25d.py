@@ -8,19 +8,17 @@ bone. Given ``uv``, ``z_rel`` and the crop intrinsics, ``z_root`` follows in
 closed form from the constraint that the reference bone has length 1
 (DESIGN.md section 4), so a network need only regress scale-free quantities.
 
-The maths are batched torch functions at module level, usable without mmpose;
-:class:`Hand25DCodec` wraps them with NumPy in/out like mmpose's codecs.
+The maths are batched torch functions at module level (the heads call them
+on batches); :class:`Hand25DCodec` is the mmpose codec that a pipeline's
+``GenerateTarget`` step uses to write the training targets.
 """
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+from mmpose.codecs.base import BaseKeypointCodec
+from mmpose.registry import KEYPOINT_CODECS
 from torch import Tensor
-
-try:
-    from mmpose.registry import KEYPOINT_CODECS
-except ImportError:  # the maths must stay importable without mmpose
-    KEYPOINT_CODECS = None
 
 __all__ = [
     'root_weights', 'encode_25d', 'backproject', 'root_depth_closed_form',
@@ -58,13 +56,6 @@ def root_weights(root: Root,
         raise ValueError(f"root must be 'palm' or a joint index in "
                          f'[0, {num_keypoints}), got {root!r}')
     return w
-
-
-def _batched(x: Tensor, ndim: int) -> Tuple[Tensor, bool]:
-    """Add a leading batch axis when ``x`` has ``ndim`` dims."""
-    if x.dim() == ndim:
-        return x.unsqueeze(0), True
-    return x, False
 
 
 def _bone(bone_length: Tensor, batch: int) -> Tensor:
@@ -200,79 +191,163 @@ def _to_tensor(x, dtype: torch.dtype) -> Tensor:
     return torch.as_tensor(np.asarray(x), dtype=dtype)
 
 
-class Hand25DCodec:
+@KEYPOINT_CODECS.register_module()
+class Hand25DCodec(BaseKeypointCodec):
     """Encode camera-frame hand joints as 2.5-D targets and decode them.
 
-    Encoded items (Iqbal et al., ECCV 2018; PeCLR's fine-tuning head):
+    An mmpose codec: ``GenerateTarget`` calls :meth:`encode` with the view's
+    ``transformed_keypoints`` and, as auxiliary keys, the sample's
+    ``keypoints_3d``, ``K_crop`` and ``bone_length``; ``PackPoseInputs``
+    packs the encoded items into ``gt_instance_labels``, where the 2.5-D
+    heads read them. Decoding to metres (:meth:`decode`, or the batched
+    :func:`decode_25d` the heads call) needs ``K_crop`` and the bone length
+    again, so it stays with the heads together with the root refinement.
 
-        - uv: (K, 2) joint projections in crop pixels
-        - z_rel: (K,) ``(Z_j - Z_root) / b``
-        - z_root: () ``Z_root / b``
+    Encoded items (Iqbal et al., ECCV 2018; PeCLR's fine-tuning head), for N
+    instances of K joints:
+
+        - keypoint_labels (N, K, 2): joint projections in crop pixels
+          divided by ``input_size`` (mmpose's ``RegressionLabel`` range)
+        - keypoint_weights (N, K): the keypoints' visibility
+        - z_rel_labels (N, K): ``(Z_j - Z_root) / b``
+        - z_root_labels (N,): ``Z_root / b``
 
     where ``b`` is the length of the reference bone (FreiHAND's ``scale``).
 
     Args:
-        input_size: (W, H) of the crop; :meth:`normalize_uv` divides by it.
+        input_size: (W, H) of the crop.
         root: ``'palm'`` (midpoint of joints 0 and 9 in 3-D, as the released
             PeCLR model) or a joint index.
         ref_bone: (n, m) joint indices of the reference bone.
         num_keypoints: K.
+        max_reprojection_error: :meth:`encode` refuses keypoints further
+            than this many crop pixels from the projection of
+            ``keypoints_3d`` through ``K_crop``: a geometric transform that
+            moved the 2-D keypoints without updating ``K_crop`` would
+            otherwise train on inconsistent targets.
     """
+
+    auxiliary_encode_keys = {'keypoints_3d', 'K_crop', 'bone_length'}
+    label_mapping_table = dict(
+        keypoint_labels='keypoint_labels',
+        keypoint_weights='keypoint_weights',
+        z_rel_labels='z_rel_labels',
+        z_root_labels='z_root_labels')
 
     def __init__(self,
                  input_size: Tuple[int, int] = (224, 224),
                  root: Root = 'palm',
                  ref_bone: Tuple[int, int] = (9, 10),
-                 num_keypoints: int = 21) -> None:
+                 num_keypoints: int = 21,
+                 max_reprojection_error: float = 0.05) -> None:
+        super().__init__()
         root_weights(root, num_keypoints)  # validates root early
         if len(ref_bone) != 2 or not all(0 <= j < num_keypoints
                                          for j in ref_bone):
             raise ValueError(f'ref_bone must be two joint indices, '
                              f'got {ref_bone}')
-        self.input_size = tuple(input_size)
+        self.input_size = tuple(int(s) for s in input_size)
         self.root = root
         self.ref_bone = tuple(int(j) for j in ref_bone)
         self.num_keypoints = num_keypoints
+        self.max_reprojection_error = float(max_reprojection_error)
 
-    def encode(self, keypoints_3d: np.ndarray, K_crop: np.ndarray,
-               bone_length: Union[float, np.ndarray]) -> dict:
-        """Encode (K, 3) or (B, K, 3) camera-frame joints in metres.
+    def encode(self,
+               keypoints: np.ndarray,
+               keypoints_visible: Optional[np.ndarray] = None,
+               keypoints_3d: Optional[np.ndarray] = None,
+               K_crop: Optional[np.ndarray] = None,
+               bone_length: Optional[Union[float, np.ndarray]] = None) -> dict:
+        """Encode N hands of K joints.
+
+        Args:
+            keypoints: (N, K, 2) crop pixels (the view's
+                ``transformed_keypoints``); checked against the projection
+                of ``keypoints_3d``, from which ``uv`` is computed.
+            keypoints_visible: (N, K); ones when None.
+            keypoints_3d: (N, K, 3) metres in the camera frame.
+            K_crop: (3, 3) or (N, 3, 3) intrinsics of the crop.
+            bone_length: scalar or (N,) reference-bone length in metres.
 
         Returns:
-            dict: ``uv``, ``z_rel``, ``z_root`` as NumPy arrays, without the
-            batch axis when the input had none.
+            dict: ``keypoint_labels``, ``keypoint_weights``,
+            ``z_rel_labels``, ``z_root_labels`` as float32 arrays (float64
+            inputs give float64).
         """
+        missing = [
+            name for name, value in (('keypoints_3d', keypoints_3d),
+                                     ('K_crop', K_crop), ('bone_length',
+                                                          bone_length))
+            if value is None
+        ]
+        if missing:
+            raise KeyError(f'{self.__class__.__name__}.encode needs '
+                           f'{", ".join(missing)} (the sample must carry '
+                           'keypoints_3d, bone_length and a camera K that '
+                           'WarpView turns into K_crop)')
         xyz = np.asarray(keypoints_3d)
+        keypoints = np.asarray(keypoints)
+        expected = (self.num_keypoints, 3)
+        if xyz.ndim != 3 or xyz.shape[1:] != expected:
+            raise ValueError(f'keypoints_3d must be (N, {expected[0]}, 3), '
+                             f'got {xyz.shape}')
+        if keypoints.shape != xyz.shape[:2] + (2, ):
+            raise ValueError(f'keypoints {keypoints.shape} do not match '
+                             f'keypoints_3d {xyz.shape}')
         dtype = _torch_float(xyz.dtype)
-        xyz_t, single = _batched(_to_tensor(xyz, dtype), 2)
-        out = encode_25d(xyz_t, _to_tensor(K_crop, dtype),
-                         _to_tensor(bone_length, dtype), self.root)
-        return {k: (v[0] if single else v).numpy() for k, v in out.items()}
+        enc = encode_25d(
+            _to_tensor(xyz, dtype), _to_tensor(K_crop, dtype),
+            _to_tensor(bone_length, dtype), self.root)
+        uv = enc['uv'].numpy()
+        err = np.abs(uv - keypoints).max()
+        if not err <= self.max_reprojection_error:
+            raise ValueError(
+                f'keypoints differ from the projection of keypoints_3d '
+                f'through K_crop by {err:.3g} px (at most '
+                f'{self.max_reprojection_error} expected): a geometric '
+                'transform moved the keypoints without updating K_crop '
+                '(use HandCanonicalCrop, RandomSimilarity and WarpView)')
+        if keypoints_visible is None:
+            keypoints_visible = np.ones(xyz.shape[:2])
+        out_dtype = np.float64 if dtype == torch.float64 else np.float32
+        return dict(
+            keypoint_labels=self.normalize_uv(uv).astype(out_dtype),
+            keypoint_weights=np.asarray(keypoints_visible,
+                                        out_dtype).reshape(xyz.shape[:2]),
+            z_rel_labels=enc['z_rel'].numpy().astype(out_dtype),
+            z_root_labels=enc['z_root'].numpy().astype(out_dtype))
 
     def decode(self,
-               uv: np.ndarray,
+               keypoint_labels: np.ndarray,
                z_rel: np.ndarray,
                K_crop: np.ndarray,
                bone_length: Union[float, np.ndarray],
                z_root: Optional[Union[float,
                                       np.ndarray]] = None) -> np.ndarray:
-        """Decode (K, 2) or (B, K, 2) ``uv`` and ``z_rel`` to metres.
+        """Decode (N, K, 2) normalised ``uv`` and (N, K) ``z_rel`` to metres.
 
         Args:
-            z_root: None solves the root depth in closed form.
+            keypoint_labels: (N, K, 2) crop pixels divided by
+                ``input_size``, as :meth:`encode` writes them and the heads
+                predict them.
+            z_rel: (N, K) relative depths in bone units.
+            K_crop: (3, 3) or (N, 3, 3).
+            bone_length: scalar or (N,) metres.
+            z_root: (N,) root depth in bone units; None solves it in closed
+                form.
 
         Returns:
-            np.ndarray: (K, 3) or (B, K, 3) camera-frame joints in metres.
+            np.ndarray: (N, K, 3) camera-frame joints in metres.
         """
-        uv = np.asarray(uv)
+        uv = self.denormalize_uv(np.asarray(keypoint_labels))
         dtype = _torch_float(uv.dtype)
-        uv_t, single = _batched(_to_tensor(uv, dtype), 2)
+        uv_t = _to_tensor(uv, dtype)
         z_rel_t = _to_tensor(z_rel, dtype).reshape(uv_t.shape[:2])
         if z_root is not None:
             z_root = _to_tensor(z_root, dtype).reshape(-1)
         xyz = decode_25d(uv_t, z_rel_t, _to_tensor(K_crop, dtype),
                          _to_tensor(bone_length, dtype), z_root, self.ref_bone)
-        return (xyz[0] if single else xyz).numpy()
+        return xyz.numpy()
 
     def normalize_uv(self, uv: Tensor) -> Tensor:
         """Crop pixels to [0, 1] by the input size (works on arrays too)."""
@@ -293,7 +368,3 @@ class Hand25DCodec:
 def _torch_float(dtype: np.dtype) -> torch.dtype:
     """float32 stays float32; everything else computes in float64."""
     return torch.float32 if dtype == np.float32 else torch.float64
-
-
-if KEYPOINT_CODECS is not None:
-    KEYPOINT_CODECS.register_module(module=Hand25DCodec)

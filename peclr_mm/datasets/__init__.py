@@ -1,10 +1,12 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-from .freihand3d import FreiHand3DDataset, load_freihand_annotations, project
+from .freihand3d import (FreiHand3DDataset, load_freihand_annotations, project,
+                         select_subset)
 from .samplers import BalancedSourceSampler
 from .transforms import *  # noqa: F401,F403
 from .unlabeled import HandImageFolder, YouTube3DHandsDataset
 
 __all__ = [
     'FreiHand3DDataset', 'load_freihand_annotations', 'project',
-    'HandImageFolder', 'YouTube3DHandsDataset', 'BalancedSourceSampler'
+    'select_subset', 'HandImageFolder', 'YouTube3DHandsDataset',
+    'BalancedSourceSampler'
 ]

@@ -18,7 +18,10 @@ from mmengine.dataset import BaseDataset
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS
 
-__all__ = ['FreiHand3DDataset', 'load_freihand_annotations', 'project']
+__all__ = [
+    'FreiHand3DDataset', 'load_freihand_annotations', 'project',
+    'select_subset'
+]
 
 
 def project(xyz: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -105,6 +108,33 @@ def load_freihand_annotations(data_root: str, split: str) -> dict:
     return dict(xyz=xyz, K=K, scale=scale)
 
 
+def select_subset(num: int,
+                  subset: Optional[Union[int, float]] = None,
+                  seed: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded random subset of ``num`` annotations.
+
+    Args:
+        num: number of annotations.
+        subset: how many to keep (int) or which fraction (float in (0, 1]);
+            None keeps all.
+        seed: seed of the draw, so label-scarce experiments repeat.
+    """
+    if subset is None:
+        return np.arange(num)
+    if isinstance(subset, float):
+        if not 0 < subset <= 1:
+            raise ValueError(
+                f'subset fraction must be in (0, 1], got {subset}')
+        count = max(1, int(round(subset * num)))
+    else:
+        count = int(subset)
+        if not 0 < count <= num:
+            raise ValueError(f'subset count must be in 1..{num}, got '
+                             f'{subset}')
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(num, size=count, replace=False))
+
+
 @DATASETS.register_module()
 class FreiHand3DDataset(BaseDataset):
     """FreiHAND in its original layout, for 3-D (or unlabeled) hand pose.
@@ -189,22 +219,6 @@ class FreiHand3DDataset(BaseDataset):
                 '(image k + N*v must share annotation k)')
         return num_images // num_annotations
 
-    def _select(self, num: int) -> np.ndarray:
-        if self.subset is None:
-            return np.arange(num)
-        if isinstance(self.subset, float):
-            if not 0 < self.subset <= 1:
-                raise ValueError(
-                    f'subset fraction must be in (0, 1], got {self.subset}')
-            count = max(1, int(round(self.subset * num)))
-        else:
-            count = int(self.subset)
-            if not 0 < count <= num:
-                raise ValueError(f'subset count must be in 1..{num}, got '
-                                 f'{self.subset}')
-        rng = np.random.default_rng(self.subset_seed)
-        return np.sort(rng.choice(num, size=count, replace=False))
-
     def load_data_list(self) -> List[dict]:
         ann = load_freihand_annotations(self.data_root, self.split)
         num = len(ann['xyz'])
@@ -216,7 +230,7 @@ class FreiHand3DDataset(BaseDataset):
         if bad:
             raise ValueError(f'versions {bad} do not exist: {self.split} has '
                              f'{num_versions} version(s)')
-        keep = self._select(num)
+        keep = select_subset(num, self.subset, self.subset_seed)
         if self.with_labels:
             uv = project(ann['xyz'], ann['K'])
         data_list = []

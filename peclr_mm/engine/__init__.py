@@ -1,6 +1,10 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 from .atomic_checkpoint import atomic_save_checkpoint
+from .bf16 import BF16OptimWrapper, ChannelsLastHook
 from .cpu_dist import init_dist_pytorch_cpu_aware
 from .lars_adam import LARSAdam
 
-__all__ = ['atomic_save_checkpoint', 'init_dist_pytorch_cpu_aware', 'LARSAdam']
+__all__ = [
+    'atomic_save_checkpoint', 'BF16OptimWrapper', 'ChannelsLastHook',
+    'init_dist_pytorch_cpu_aware', 'LARSAdam'
+]

@@ -13,8 +13,9 @@ from typing import Sequence, Tuple
 import numpy as np
 
 __all__ = [
-    'to_homogeneous', 'compose', 'invert', 'transform_points', 'crop_matrix',
-    'similarity_about', 'decompose_similarity', 'crop_intrinsics'
+    'to_homogeneous', 'compose', 'invert', 'transform_points', 'square_box',
+    'crop_matrix', 'similarity_about', 'decompose_similarity',
+    'crop_intrinsics'
 ]
 
 
@@ -47,6 +48,24 @@ def transform_points(points: np.ndarray, mat: np.ndarray) -> np.ndarray:
     points = np.asarray(points, dtype=np.float64)
     mat = np.asarray(mat, dtype=np.float64)
     return points @ mat[:, :2].T + mat[:, 2]
+
+
+def square_box(lo: np.ndarray,
+               hi: np.ndarray,
+               padding: float = 1.) -> Tuple[np.ndarray, np.ndarray]:
+    """The square on the longer side of the boxes ``[lo, hi]``, enlarged by
+    ``padding`` (the canonical hand crop's box).
+
+    Args:
+        lo: (..., 2) box corners with the smaller coordinates.
+        hi: (..., 2) the larger ones.
+        padding: side = ``padding`` * longer side.
+
+    Returns:
+        tuple: centres (..., 2) and sides (...) in the boxes' pixels.
+    """
+    lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
+    return (lo + hi) / 2., (hi - lo).max(axis=-1) * padding
 
 
 def crop_matrix(center: Sequence[float], size: float,

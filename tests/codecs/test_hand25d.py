@@ -56,6 +56,24 @@ def random_hands(rng, n=16):
     return xyz, K, warp, crop_intrinsics(K, warp), bone
 
 
+def crop_uv(xyz, K_crop):
+    """Crop-pixel projections, what WarpView writes as
+    ``transformed_keypoints``."""
+    K_crop = np.broadcast_to(K_crop, (len(xyz), 3, 3))
+    uvw = np.einsum('nij,nkj->nki', K_crop.astype(np.float64),
+                    xyz.astype(np.float64))
+    return uvw[..., :2] / uvw[..., 2:]
+
+
+def encode(codec, xyz, K_crop, bone):
+    """``GenerateTarget``'s call: keypoints plus the auxiliary keys."""
+    return codec.encode(
+        crop_uv(xyz, K_crop).astype(xyz.dtype),
+        keypoints_3d=xyz,
+        K_crop=K_crop,
+        bone_length=bone)
+
+
 @pytest.mark.parametrize('dtype', [np.float64, np.float32])
 @pytest.mark.parametrize('root', ROOTS)
 def test_round_trip_closed_form(dtype, root):
@@ -63,22 +81,27 @@ def test_round_trip_closed_form(dtype, root):
     xyz, K, warp, K_crop, bone = random_hands(rng)
     xyz, K_crop, bone = (a.astype(dtype) for a in (xyz, K_crop, bone))
     codec = Hand25DCodec(root=root)
-    enc = codec.encode(xyz, K_crop, bone)
-    assert enc['uv'].dtype == dtype
-    assert enc['uv'].shape == (16, 21, 2)
-    assert enc['z_rel'].shape == (16, 21)
-    assert enc['z_root'].shape == (16, )
-    # uv are the crop-pixel projections: original projection, then the warp
+    enc = encode(codec, xyz, K_crop, bone)
+    assert enc['keypoint_labels'].dtype == dtype
+    assert enc['keypoint_labels'].shape == (16, 21, 2)
+    assert enc['keypoint_weights'].shape == (16, 21)
+    assert enc['z_rel_labels'].shape == (16, 21)
+    assert enc['z_root_labels'].shape == (16, )
+    # uv are the crop-pixel projections: original projection, then the warp,
+    # divided by the input size
     uv_img = np.einsum('nij,nkj->nki', K, xyz.astype(np.float64))
     uv_img = uv_img[..., :2] / uv_img[..., 2:]
     uv_crop = np.stack([transform_points(p, w) for p, w in zip(uv_img, warp)])
-    np.testing.assert_allclose(enc['uv'], uv_crop, atol=1e-6 * 1e3)
+    np.testing.assert_allclose(
+        codec.denormalize_uv(enc['keypoint_labels']), uv_crop, atol=1e-3)
     # closed-form root depth (z_root not given)
-    out = codec.decode(enc['uv'], enc['z_rel'], K_crop, bone)
+    out = codec.decode(enc['keypoint_labels'], enc['z_rel_labels'], K_crop,
+                       bone)
     assert out.dtype == dtype
     np.testing.assert_allclose(out, xyz, rtol=0, atol=TOL[dtype])
     # given root depth
-    out = codec.decode(enc['uv'], enc['z_rel'], K_crop, bone, enc['z_root'])
+    out = codec.decode(enc['keypoint_labels'], enc['z_rel_labels'], K_crop,
+                       bone, enc['z_root_labels'])
     np.testing.assert_allclose(out, xyz, rtol=0, atol=TOL[dtype])
 
 
@@ -86,30 +109,49 @@ def test_round_trip_closed_form(dtype, root):
 def test_root_definition(root):
     rng = np.random.default_rng(1)
     xyz, _, _, K_crop, bone = random_hands(rng, 4)
-    enc = Hand25DCodec(root=root).encode(xyz, K_crop, bone)
+    enc = encode(Hand25DCodec(root=root), xyz, K_crop, bone)
+    z_rel = enc['z_rel_labels']
     if root == 'palm':
         z_root = (xyz[:, 0, 2] + xyz[:, 9, 2]) / 2
-        np.testing.assert_allclose(enc['z_rel'][:, 0], -enc['z_rel'][:, 9])
+        np.testing.assert_allclose(z_rel[:, 0], -z_rel[:, 9])
     else:
         z_root = xyz[:, root, 2]
-        np.testing.assert_array_equal(enc['z_rel'][:, root], 0)
-    np.testing.assert_allclose(enc['z_root'], z_root / bone)
-    np.testing.assert_allclose(enc['z_rel'],
+        np.testing.assert_array_equal(z_rel[:, root], 0)
+    np.testing.assert_allclose(enc['z_root_labels'], z_root / bone)
+    np.testing.assert_allclose(z_rel,
                                (xyz[..., 2] - z_root[:, None]) / bone[:, None])
 
 
-def test_single_sample_matches_batch():
+def test_single_instance_matches_batch():
     rng = np.random.default_rng(2)
     xyz, _, _, K_crop, bone = random_hands(rng, 3)
     codec = Hand25DCodec()
-    batch = codec.encode(xyz, K_crop, bone)
-    one = codec.encode(xyz[1], K_crop[1], float(bone[1]))
-    assert one['uv'].shape == (21, 2) and one['z_root'].shape == ()
+    batch = encode(codec, xyz, K_crop, bone)
+    # one instance with one camera and a scalar bone, as in a pipeline
+    one = encode(codec, xyz[1:2], K_crop[1], float(bone[1]))
+    assert one['keypoint_labels'].shape == (1, 21, 2)
+    assert one['z_root_labels'].shape == (1, )
     for k in one:
-        np.testing.assert_allclose(one[k], batch[k][1])
-    out = codec.decode(one['uv'], one['z_rel'], K_crop[1], bone[1])
-    assert out.shape == (21, 3)
-    np.testing.assert_allclose(out, xyz[1], atol=1e-9)
+        np.testing.assert_allclose(one[k], batch[k][1:2])
+    out = codec.decode(one['keypoint_labels'], one['z_rel_labels'], K_crop[1],
+                       bone[1])
+    assert out.shape == (1, 21, 3)
+    np.testing.assert_allclose(out[0], xyz[1], atol=1e-9)
+
+
+def test_encode_refuses_inconsistent_keypoints():
+    rng = np.random.default_rng(7)
+    xyz, _, _, K_crop, bone = random_hands(rng, 1)
+    codec = Hand25DCodec()
+    uv = crop_uv(xyz, K_crop)
+    uv[0, 3, 0] += 0.5  # a transform moved a keypoint but not K_crop
+    with pytest.raises(ValueError, match='K_crop'):
+        codec.encode(uv, keypoints_3d=xyz, K_crop=K_crop, bone_length=bone)
+    with pytest.raises(KeyError, match='bone_length'):
+        codec.encode(uv, keypoints_3d=xyz, K_crop=K_crop)
+    with pytest.raises(ValueError, match='keypoints_3d'):
+        codec.encode(
+            uv[0], keypoints_3d=xyz[0], K_crop=K_crop, bone_length=bone)
 
 
 @pytest.mark.parametrize('root', ROOTS)
@@ -132,11 +174,12 @@ def test_other_reference_bone():
     xyz, _, _, K_crop, _ = random_hands(rng, 8)
     bone = np.linalg.norm(xyz[:, 0] - xyz[:, 1], axis=-1)
     codec = Hand25DCodec(root=0, ref_bone=(0, 1))
-    enc = codec.encode(xyz, K_crop, bone)
-    out = codec.decode(enc['uv'], enc['z_rel'], K_crop, bone)
+    enc = encode(codec, xyz, K_crop, bone)
+    uv, z_rel = enc['keypoint_labels'], enc['z_rel_labels']
+    out = codec.decode(uv, z_rel, K_crop, bone)
     np.testing.assert_allclose(out, xyz, atol=1e-9)
     # the wrong bone length gives a different root depth
-    wrong = codec.decode(enc['uv'], enc['z_rel'], K_crop, bone * 1.5)
+    wrong = codec.decode(uv, z_rel, K_crop, bone * 1.5)
     assert np.abs(wrong - xyz).max() > 1e-3
 
 
@@ -144,11 +187,14 @@ def test_degenerate_inputs_are_finite():
     rng = np.random.default_rng(5)
     xyz, _, _, K_crop, bone = random_hands(rng, 4)
     codec = Hand25DCodec()
-    enc = codec.encode(xyz, K_crop, bone)
+    enc = encode(codec, xyz, K_crop, bone)
+    labels = enc['keypoint_labels']
     # negative discriminant: relative depths no unit bone can satisfy
-    z_rel = enc['z_rel'].copy()
+    z_rel = enc['z_rel_labels'].copy()
     z_rel[:, 9], z_rel[:, 10] = 2., -2.
-    xhat = backproject(torch.from_numpy(enc['uv']), torch.from_numpy(K_crop))
+    xhat = backproject(
+        torch.from_numpy(codec.denormalize_uv(labels)),
+        torch.from_numpy(K_crop))
     zn, zm = z_rel[:, 9], z_rel[:, 10]
     x, y = xhat[..., 0].numpy(), xhat[..., 1].numpy()
     a = (x[:, 9] - x[:, 10])**2 + (y[:, 9] - y[:, 10])**2
@@ -162,18 +208,25 @@ def test_degenerate_inputs_are_finite():
     assert (b**2 - 4 * a * c < 0).all()
     z_root = root_depth_closed_form(xhat, torch.from_numpy(z_rel))
     np.testing.assert_allclose(z_root.numpy(), -b / (2 * a))
-    assert np.isfinite(codec.decode(enc['uv'], z_rel, K_crop, bone)).all()
+    assert np.isfinite(codec.decode(labels, z_rel, K_crop, bone)).all()
     # both reference joints on one ray: a == 0
-    uv = enc['uv'].copy()
+    uv = labels.copy()
     uv[:, 10] = uv[:, 9]
-    assert np.isfinite(codec.decode(uv, enc['z_rel'], K_crop, bone)).all()
-    # joints behind the camera and on the camera plane
+    assert np.isfinite(codec.decode(uv, enc['z_rel_labels'], K_crop,
+                                    bone)).all()
+    # joints behind the camera and on the camera plane (the projection of a
+    # joint on the camera plane is far away but finite)
     behind = xyz.copy()
     behind[:, :5, 2] *= -1
     behind[:, 5, 2] = 0.
-    enc = codec.encode(behind, K_crop, bone)
+    enc = Hand25DCodec(max_reprojection_error=np.inf).encode(
+        np.zeros((4, 21, 2)),
+        keypoints_3d=behind,
+        K_crop=K_crop,
+        bone_length=bone)
     assert all(np.isfinite(v).all() for v in enc.values())
-    out = codec.decode(enc['uv'], enc['z_rel'], K_crop, bone)
+    out = codec.decode(enc['keypoint_labels'], enc['z_rel_labels'], K_crop,
+                       bone)
     assert np.isfinite(out).all()
     # all-zero network output
     out = codec.decode(

@@ -140,3 +140,26 @@ def test_2d_error_reported_when_samples_carry_K():
     assert metrics['freihand/EPE-2D'] == pytest.approx(
         epe_2d(pred.astype(np.float32), gt, K))
     assert metrics['freihand/EPE-2D'] > 0
+
+
+def test_2d_error_of_predicted_keypoints():
+    """A 2.5-D model's own 2-D keypoints are scored, not the projection of
+    its 3-D joints (a joint decoded behind the camera would land anywhere)."""
+    pred, gt, ids = make_data()
+    K = np.tile(
+        np.array([[500., 0, 112], [0, 480., 112], [0, 0, 1]]), (len(gt), 1, 1))
+    uv_gt = np.einsum('nij,nkj->nki', K, gt)
+    uv_gt = uv_gt[..., :2] / uv_gt[..., 2:]
+    uv_pred = uv_gt + np.array([3., 4.])  # 5 px off everywhere
+    samples = data_samples(pred, gt, ids, K=K)
+    for s, uv in zip(samples, uv_pred):
+        s['pred_instances']['keypoints'] = uv[None]
+    samples[0]['pred_instances']['keypoints_3d'][0, :, 2] *= -1
+    metric = METRICS.build(dict(type='FreiHand3DMetric'))
+    metrics = run(metric, samples)
+    assert metrics['freihand/EPE-2D'] == pytest.approx(5.)
+    samples[1]['pred_instances']['keypoints'] = np.zeros((1, 21, 3))
+    with pytest.raises(
+            ValueError, match=r'pred_instances.keypoints.*'
+            r'\(1, 21, 2\)'):
+        metric.process([], samples)

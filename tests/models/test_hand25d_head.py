@@ -6,15 +6,15 @@ from mmengine.structures import InstanceData
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 
-from peclr_mm.codecs.hand25d import encode_25d
+from peclr_mm.codecs import Hand25DCodec, encode_25d
 from peclr_mm.models.heads import Hand25DHead
 from peclr_mm.utils.affine import (compose, crop_intrinsics, crop_matrix,
-                                   similarity_about)
+                                   similarity_about, transform_points)
 
 SIZE = (64, 64)
 
 
-def make_samples(n, seed=0, size=SIZE):
+def make_samples(n, seed=0, size=SIZE, root='palm'):
     """Hands 0.3-0.9 m in front of a camera, each cropped with a rotated,
     scaled and shifted warp; ground truth as the pipeline packs it."""
     rng = np.random.default_rng(seed)
@@ -46,6 +46,15 @@ def make_samples(n, seed=0, size=SIZE):
         sample.gt_instances = InstanceData(
             keypoints_3d=xyz[None].astype(np.float32),
             keypoints=uv[None].astype(np.float32))
+        # the targets as GenerateTarget + PackPoseInputs write them
+        codec = Hand25DCodec(input_size=size, root=root)
+        K_crop = sample.metainfo['K_crop']
+        labels = codec.encode(
+            transform_points(uv, warp)[None],
+            keypoints_3d=xyz[None],
+            K_crop=K_crop,
+            bone_length=sample.metainfo['bone_length'])
+        sample.gt_instance_labels = InstanceData(**labels).to_tensor()
         samples.append(sample)
     return samples
 
@@ -123,8 +132,16 @@ def test_decode_path_recovers_ground_truth(root):
     head = build_head(
         codec=dict(type='Hand25DCodec', input_size=SIZE,
                    root=root)).double().eval()
-    samples = make_samples(6, seed=1)
+    samples = make_samples(6, seed=1, root=root)
     gt, K_crop, bone, enc = targets(head, samples)
+    # the pipeline's labels are the same targets
+    labels = head._targets(samples, enc['uv'])
+    torch.testing.assert_close(
+        labels['keypoint_labels'], enc['uv'] / 64, rtol=0, atol=1e-6)
+    torch.testing.assert_close(
+        labels['z_rel_labels'], enc['z_rel'], rtol=0, atol=1e-5)
+    torch.testing.assert_close(
+        labels['z_root_labels'], enc['z_root'], rtol=1e-6, atol=0)
     uv = enc['uv'] / 64
     # the given root depth
     xyz = head.decode_xyz(uv, enc['z_rel'], enc['z_root'], K_crop, bone)
@@ -171,6 +188,14 @@ def test_forward_root_relative_depth(root):
     else:
         assert (z_rel[:, 9] == 0).all()
     assert z_rel.abs().sum() > 0
+
+
+def test_loss_needs_pipeline_targets():
+    head = build_head()
+    samples = make_samples(2)
+    del samples[1].gt_instance_labels
+    with pytest.raises(KeyError, match='GenerateTarget'):
+        head.loss([torch.randn(2, 32, 2, 2)], samples)
 
 
 def test_input_size_mismatch_and_bad_args():

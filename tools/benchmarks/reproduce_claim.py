@@ -102,6 +102,8 @@ def _set_size(pipeline: list, size: int) -> None:
     for t in pipeline:
         if t['type'] == 'HandCanonicalCrop':
             t['input_size'] = size
+        if t['type'] == 'GenerateTarget':
+            t['encoder']['input_size'] = (size, size)
         if t['type'] == 'MultiViewWithGeometry':
             _set_size(t['transforms'], size)
 
@@ -168,6 +170,10 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b: dict,
     train = cfg.train_dataloader.dataset
     train.subset = fraction
     train.subset_seed = seed
+    # the mean pose of the labeled subset this run trains on
+    cfg.test_evaluator = dict(
+        type='FreiHand3DMetric',
+        mean_pose=dict(data_root=data, subset=fraction, subset_seed=seed))
     train.versions = [0]
     n_labeled = max(1, int(round(fraction * b['num_train'])))
     cfg.train_dataloader.batch_size = min(32, n_labeled)

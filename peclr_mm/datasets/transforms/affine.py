@@ -14,7 +14,7 @@ from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
 from ...utils.affine import (compose, crop_intrinsics, crop_matrix,
-                             similarity_about, transform_points)
+                             similarity_about, square_box, transform_points)
 
 __all__ = ['HandCanonicalCrop', 'RandomSimilarity', 'WarpView']
 
@@ -86,8 +86,8 @@ class HandCanonicalCrop(BaseTransform):
         else:
             box = np.asarray(results['bbox'], np.float64).reshape(-1, 4)[0]
             lo, hi = box[:2], box[2:]
-        side = float(max(hi - lo)) * self.padding
-        return (lo + hi) / 2., max(side, 1.)
+        center, side = square_box(lo, hi, self.padding)
+        return center, max(float(side), 1.)
 
     def transform(self, results: dict) -> dict:
         center, size = self._box(results)

@@ -8,7 +8,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmpose.registry import METRICS
 
+from ...datasets.freihand3d import project
 from ..functional import NUM_JOINTS, epe_2d, freihand_scores, root_relative_epe
+from ..mean_pose import MEAN_POSE_KEYS, load_mean_pose, mean_pose_scores
 from ..submission import write_freihand_submission
 
 __all__ = ['FreiHand3DMetric']
@@ -24,15 +26,16 @@ _FINGERS = {
 }
 
 
-def _to_numpy(value, what: str) -> np.ndarray:
-    """(1, 21, 3) or (21, 3) tensor/array -> float64 (21, 3)."""
+def _to_numpy(value, what: str, dim: int = 3) -> np.ndarray:
+    """(1, 21, dim) or (21, dim) tensor/array -> float64 (21, dim)."""
     if hasattr(value, 'detach'):
         value = value.detach().cpu().numpy()
     arr = np.asarray(value, dtype=np.float64)
-    if arr.size != NUM_JOINTS * 3 or arr.shape[-2:] != (NUM_JOINTS, 3):
-        raise ValueError(f'{what} must have shape (1, {NUM_JOINTS}, 3) (one '
-                         f'hand per sample, metres), got {arr.shape}')
-    return arr.reshape(NUM_JOINTS, 3)
+    if arr.size != NUM_JOINTS * dim or arr.shape[-2:] != (NUM_JOINTS, dim):
+        unit = 'metres' if dim == 3 else 'image pixels'
+        raise ValueError(f'{what} must have shape (1, {NUM_JOINTS}, {dim}) '
+                         f'(one hand per sample, {unit}), got {arr.shape}')
+    return arr.reshape(NUM_JOINTS, dim)
 
 
 def _field(data_sample: dict, group: str, key: str = 'keypoints_3d'):
@@ -56,7 +59,11 @@ class FreiHand3DMetric(BaseMetric):
     server's scores, the root-relative error ``RR-EPE`` (wrist aligned, mm:
     keeps the global rotation and scale that PA-EPE aligns away) and, when
     the samples carry their intrinsics ``K`` (metainfo), the 2-D error
-    ``EPE-2D`` of the projections in image pixels.
+    ``EPE-2D`` in image pixels against the projection of the ground truth:
+    of the predicted 2-D ``keypoints`` where the model gives them (a 2.5-D
+    model predicts them directly; projecting its 3-D joints instead would
+    score its root depth too, and a joint decoded at or behind the camera
+    would land anywhere), else of the projection of ``keypoints_3d``.
 
     Each data sample (``PoseDataSample.to_dict()``) must hold
     ``pred_instances['keypoints_3d']`` and, when ``gt_available``,
@@ -70,6 +77,17 @@ class FreiHand3DMetric(BaseMetric):
             ``[xyz_list, verts_list]``, zero vertices) and
             ``{outfile_prefix}.pred.zip`` (the file to upload) with the
             predictions ordered by ``sample_id``, one per annotation.
+        mean_pose (dict, optional): where to take the mean-pose reference
+            (DESIGN.md section 4c) from: ``dict(data_root=..., subset=None,
+            subset_seed=0)`` names a FreiHAND-layout root whose training
+            annotations (or the labeled subset of them) are averaged. The
+            metric then also reports ``mean-pose/{EPE-2D,EPE-2D-in-box,
+            RR-EPE,PA-EPE}`` and the ratios ``ratio/...`` of the model's
+            score to the mean pose's (below 1: the model learned something
+            the average hand does not know). ``EPE-2D-in-box`` is the mean
+            pose placed in each hand's ground-truth box, the fair 2-D
+            reference for a model tested on crops around that box
+            (:mod:`peclr_mm.evaluation.mean_pose`).
         gt_available (bool): ``False`` for a split without public labels:
             only the submission is written and no scores are returned, which
             needs ``outfile_prefix``. Defaults to ``True``.
@@ -83,6 +101,7 @@ class FreiHand3DMetric(BaseMetric):
 
     def __init__(self,
                  outfile_prefix: Optional[str] = None,
+                 mean_pose: Optional[dict] = None,
                  gt_available: bool = True,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
@@ -93,6 +112,9 @@ class FreiHand3DMetric(BaseMetric):
                              'submission: set outfile_prefix')
         self.outfile_prefix = outfile_prefix
         self.gt_available = gt_available
+        # read once: every validation compares with the same reference
+        self.mean_pose = None if mean_pose is None else load_mean_pose(
+            **mean_pose)
 
     def process(self, data_batch: Sequence[dict],
                 data_samples: Sequence[dict]) -> None:
@@ -107,6 +129,10 @@ class FreiHand3DMetric(BaseMetric):
             K = data_sample.get('K')
             if K is not None:
                 result['K'] = np.asarray(K, dtype=np.float64).reshape(3, 3)
+            if 'keypoints' in data_sample['pred_instances']:
+                result['pred_2d'] = _to_numpy(
+                    data_sample['pred_instances']['keypoints'],
+                    'pred_instances.keypoints', 2)
             self.results.append(result)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
@@ -114,7 +140,9 @@ class FreiHand3DMetric(BaseMetric):
 
         Returns:
             dict: ``EPE``, ``PA-EPE``, ``RR-EPE`` (mm), ``AUC``,
-            ``PA-AUC``, ``EPE-2D`` (px, when every sample has ``K``) and
+            ``PA-AUC``, ``EPE-2D`` (px, when every sample has ``K``), with
+            ``mean_pose`` set ``mean-pose/X`` and ``ratio/X`` for those of
+            ``EPE-2D``, ``RR-EPE``, ``PA-EPE`` present, and
             ``EPE_jXX``, ``PA-EPE_jXX`` (mm) for joints 00..20; empty when
             ``gt_available`` is ``False``.
         """
@@ -133,9 +161,24 @@ class FreiHand3DMetric(BaseMetric):
                 'PA-AUC': scores['pa_auc'],
                 'RR-EPE': root_relative_epe(pred, gt),
             }
+            K = None
             if all('K' in r for r in results):
-                metrics['EPE-2D'] = epe_2d(pred, gt,
-                                           np.stack([r['K'] for r in results]))
+                K = np.stack([r['K'] for r in results])
+                if all('pred_2d' in r for r in results):
+                    pred_2d = np.stack([r['pred_2d'] for r in results])
+                    metrics['EPE-2D'] = float(
+                        np.linalg.norm(pred_2d - project(gt, K),
+                                       axis=-1).mean())
+                else:
+                    metrics['EPE-2D'] = epe_2d(pred, gt, K)
+            if self.mean_pose is not None:
+                mean = mean_pose_scores(self.mean_pose, gt, K)
+                for key in MEAN_POSE_KEYS:
+                    # the model's EPE-2D against both 2-D references
+                    score = metrics.get(key.replace('-in-box', ''))
+                    if score is not None and key in mean:
+                        metrics[f'mean-pose/{key}'] = mean[key]
+                        metrics[f'ratio/{key}'] = score / mean[key]
             for name, key in (('EPE', 'per_joint_epe_mm'),
                               ('PA-EPE', 'per_joint_pa_epe_mm')):
                 metrics.update({
@@ -143,6 +186,13 @@ class FreiHand3DMetric(BaseMetric):
                     for j, err in enumerate(scores[key])
                 })
             logger.info(self._table(scores, len(results)))
+            if self.mean_pose is not None:
+                logger.info('model vs mean pose of '
+                            f'{self.mean_pose.num} training hands: ' +
+                            ', '.join(f"{k} x{metrics[f'ratio/{k}']:.2f} "
+                                      f"of {metrics[f'mean-pose/{k}']:.2f}"
+                                      for k in MEAN_POSE_KEYS
+                                      if f'ratio/{k}' in metrics))
         if self.outfile_prefix is not None:
             self._write_submission(results, pred, logger)
         return metrics

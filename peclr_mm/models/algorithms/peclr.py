@@ -78,7 +78,9 @@ class PeCLR(BaseSelfSupervisor):
         if len(inputs) != 2:
             raise ValueError(f'PeCLR takes two views, got {len(inputs)}')
         n = inputs[0].size(0)
-        z1, z2 = self.project(torch.cat(inputs, dim=0)).split(n)
+        # the latent geometry and the loss in float32, also when the
+        # encoder runs under bfloat16 autocast
+        z1, z2 = self.project(torch.cat(inputs, dim=0)).float().split(n)
         if self.equivariant:
             device = z1.device
             theta = _stack_meta(data_samples, 'view_theta', device)

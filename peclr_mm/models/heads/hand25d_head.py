@@ -12,8 +12,7 @@ from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 from torch import Tensor, nn
 
 from peclr_mm.codecs.hand25d import (Hand25DCodec, backproject, decode_25d,
-                                     encode_25d, root_depth_closed_form,
-                                     root_weights)
+                                     root_depth_closed_form, root_weights)
 
 
 def _as_tensor(x, ref: Tensor) -> Tensor:
@@ -23,28 +22,25 @@ def _as_tensor(x, ref: Tensor) -> Tensor:
     return ref.new_tensor(np.asarray(x, dtype=np.float64))
 
 
-@MODELS.register_module()
-class Hand25DHead(BaseHead):
-    """2.5-D hand pose head (Iqbal et al., ECCV 2018) with the root-depth
-    refinement of the released PeCLR model (Spurr et al., ICCV 2021).
+class BaseHand25DHead(BaseHead):
+    """What the 2.5-D heads share (Iqbal et al., ECCV 2018; the root-depth
+    refinement of the released PeCLR model, Spurr et al., ICCV 2021).
 
-    The last feature map is average-pooled and an MLP regresses, per joint,
-    ``uv`` normalised by the input size and ``z_rel`` (depth relative to the
-    root, in reference-bone units). The root depth is solved in closed form
+    A subclass's :meth:`forward` reads, per joint, ``uv`` normalised by the
+    input size and ``z_rel`` (depth relative to the root, in reference-bone
+    units) out of the features. The root depth is solved in closed form
     from the unit-length reference bone, then corrected by a residual MLP
     (3K+1 -> 128 -> 128 -> 1, BatchNorm1d and LeakyReLU) fed with ``z_rel``,
     the rays' ``(x, y)`` and the closed-form value. Camera-frame joints
     follow as ``X = Xhat * (z_rel + z_root) * b``.
 
-    The loss is L1 on ``uv`` (normalised), ``z_rel`` and ``z_root``, with
-    targets encoded on the fly from ``gt_instances.keypoints_3d`` and the
-    data samples' ``K_crop`` and ``bone_length`` metainfo.
+    The loss is L1 on ``uv`` (normalised), ``z_rel`` and ``z_root`` against
+    the ``gt_instance_labels`` that ``GenerateTarget`` writes with the same
+    codec; decoding needs the data samples' ``K_crop`` and ``bone_length``
+    metainfo.
 
     Args:
-        in_channels: channels of the last feature map.
         num_keypoints: K.
-        hidden_dims: widths of hidden layers (Linear + ReLU) before the
-            output layer; ``()`` is the released model's single linear layer.
         codec: :class:`Hand25DCodec` config (``input_size``, ``root``,
             ``ref_bone``).
         loss_weights: weights of the ``uv``, ``z_rel`` and ``z_root`` terms.
@@ -60,24 +56,17 @@ class Hand25DHead(BaseHead):
             always zeroed so training starts from the closed form.
     """
 
-    default_init_cfg = dict(type='Normal', layer=['Linear'], std=0.01, bias=0)
-
     def __init__(self,
-                 in_channels: int,
                  num_keypoints: int = 21,
-                 hidden_dims: Sequence[int] = (),
                  codec: ConfigType = dict(type='Hand25DCodec'),
                  loss_weights: Sequence[float] = (1., 5., 1.),
                  zroot_range: Optional[Tuple[float, float]] = (4., 50.),
                  refine_scale: float = 10.,
                  init_cfg: OptConfigType = None) -> None:
-        if init_cfg is None:
-            init_cfg = self.default_init_cfg
         super().__init__(init_cfg)
         if len(loss_weights) != 3:
             raise ValueError('loss_weights must be (uv, z_rel, z_root), '
                              f'got {loss_weights}')
-        self.in_channels = in_channels
         self.num_keypoints = num_keypoints
         self.codec: Hand25DCodec = KEYPOINT_CODECS.build(codec) if isinstance(
             codec, dict) else codec
@@ -87,15 +76,6 @@ class Hand25DHead(BaseHead):
         self.loss_weights = tuple(float(w) for w in loss_weights)
         self.zroot_range = tuple(zroot_range) if zroot_range else None
         self.refine_scale = float(refine_scale)
-
-        layers: List[nn.Module] = []
-        channels = in_channels
-        for width in hidden_dims:
-            layers += [nn.Linear(channels, width), nn.ReLU(inplace=True)]
-            channels = width
-        layers.append(nn.Linear(channels, num_keypoints * 3))
-        self.regressor = nn.Sequential(*layers)
-
         self.root_refiner = nn.Sequential(
             nn.Linear(num_keypoints * 3 + 1, 128), nn.BatchNorm1d(128),
             nn.LeakyReLU(), nn.Linear(128, 128), nn.BatchNorm1d(128),
@@ -110,21 +90,11 @@ class Hand25DHead(BaseHead):
         nn.init.zeros_(self.root_refiner[-1].weight)
         nn.init.zeros_(self.root_refiner[-1].bias)
 
-    def forward(self, feats: Union[Tensor,
-                                   Sequence[Tensor]]) -> Tuple[Tensor, Tensor]:
-        """Regress normalised ``uv`` (B, K, 2) and ``z_rel`` (B, K).
-
-        ``z_rel`` is shifted so that the root's own relative depth is zero
-        (for the palm: ``z_rel[0] + z_rel[9] == 0``), as the released model
-        zeroes its root entry.
-        """
-        x = feats[-1] if isinstance(feats, (list, tuple)) else feats
-        if x.dim() == 4:
-            x = F.adaptive_avg_pool2d(x, 1)
-        out = self.regressor(x.flatten(1)).view(-1, self.num_keypoints, 3)
-        z_rel = out[..., 2]
-        z_rel = z_rel - (z_rel @ self.root_coef.to(z_rel))[:, None]
-        return out[..., :2], z_rel
+    def zero_root(self, z_rel: Tensor) -> Tensor:
+        """Shift ``z_rel`` (B, K) so that the root's own relative depth is
+        zero (for the palm: ``z_rel[0] + z_rel[9] == 0``), as the released
+        model zeroes its root entry."""
+        return z_rel - (z_rel @ self.root_coef.to(z_rel))[:, None]
 
     def root_depth(self, uv: Tensor, z_rel: Tensor,
                    K_crop: Tensor) -> Tuple[Tensor, Tensor]:
@@ -204,25 +174,99 @@ class Hand25DHead(BaseHead):
              feats: Union[Tensor, Sequence[Tensor]],
              batch_data_samples: OptSampleList,
              train_cfg: ConfigType = {}) -> Dict[str, Tensor]:
-        """L1 losses on ``uv``, ``z_rel`` and ``z_root`` and the batch's
-        ``mpjpe_mm`` (logged, not optimised)."""
+        """L1 losses on ``uv`` (normalised), ``z_rel`` and ``z_root`` against
+        the targets that the pipeline's ``GenerateTarget`` step encoded with
+        the head's codec (``gt_instance_labels``), weighted per joint by
+        ``keypoint_weights``, and the batch's ``mpjpe_mm`` (logged, not
+        optimised)."""
         uv, z_rel = self.forward(feats)
         K_crop, bone = self._geometry(batch_data_samples, uv)
-        gt = torch.stack([
-            _as_tensor(s.gt_instances.keypoints_3d,
-                       uv).reshape(self.num_keypoints, 3)
-            for s in batch_data_samples
-        ])
-        target = encode_25d(gt, K_crop, bone, self.codec.root)
+        target = self._targets(batch_data_samples, uv)
         _, z_root = self.root_depth(uv, z_rel, K_crop)
 
+        w = target['keypoint_weights']
         w_uv, w_zrel, w_zroot = self.loss_weights
         losses = dict(
-            loss_uv=w_uv *
-            F.l1_loss(uv, self.codec.normalize_uv(target['uv'])),
-            loss_zrel=w_zrel * F.l1_loss(z_rel, target['z_rel']),
-            loss_zroot=w_zroot * F.l1_loss(z_root, target['z_root']))
+            loss_uv=w_uv * (w[..., None] *
+                            (uv - target['keypoint_labels']).abs()).mean(),
+            loss_zrel=w_zrel * (w *
+                                (z_rel - target['z_rel_labels']).abs()).mean(),
+            loss_zroot=w_zroot * F.l1_loss(z_root, target['z_root_labels']))
         with torch.no_grad():
             xyz = self.decode_xyz(uv, z_rel, z_root, K_crop, bone)
+            gt = torch.stack([
+                _as_tensor(s.gt_instances.keypoints_3d,
+                           uv).reshape(self.num_keypoints, 3)
+                for s in batch_data_samples
+            ])
             losses['mpjpe_mm'] = (xyz - gt).norm(dim=-1).mean() * 1000
         return losses
+
+    def _targets(self, batch_data_samples: OptSampleList,
+                 ref: Tensor) -> Dict[str, Tensor]:
+        """Stack the encoded labels of one instance per sample."""
+        shapes = dict(
+            keypoint_labels=(self.num_keypoints, 2),
+            keypoint_weights=(self.num_keypoints, ),
+            z_rel_labels=(self.num_keypoints, ),
+            z_root_labels=())
+        out = {}
+        for key, shape in shapes.items():
+            values = []
+            for sample in batch_data_samples:
+                labels = sample.get('gt_instance_labels')
+                if labels is None or key not in labels:
+                    raise KeyError(
+                        f'{self.__class__.__name__} trains on '
+                        f"gt_instance_labels['{key}'], which the sample "
+                        f'{sample.metainfo.get("img_path")} lacks: add '
+                        "dict(type='GenerateTarget', encoder=codec) with "
+                        "the head's codec to the train pipeline before "
+                        'PackHand3DInputs')
+                values.append(_as_tensor(labels[key], ref).reshape(shape))
+            out[key] = torch.stack(values)
+        return out
+
+
+@MODELS.register_module()
+class Hand25DHead(BaseHand25DHead):
+    """The 2.5-D head of PeCLR's fine-tuning: direct regression.
+
+    The last feature map is average-pooled and an MLP regresses ``uv`` and
+    ``z_rel`` of every joint; the rest is :class:`BaseHand25DHead`.
+
+    Args:
+        in_channels: channels of the last feature map.
+        hidden_dims: widths of hidden layers (Linear + ReLU) before the
+            output layer; ``()`` is the released model's single linear layer.
+        **kwargs: see :class:`BaseHand25DHead`.
+    """
+
+    default_init_cfg = dict(type='Normal', layer=['Linear'], std=0.01, bias=0)
+
+    def __init__(self,
+                 in_channels: int,
+                 hidden_dims: Sequence[int] = (),
+                 init_cfg: OptConfigType = None,
+                 **kwargs) -> None:
+        super().__init__(
+            init_cfg=self.default_init_cfg if init_cfg is None else init_cfg,
+            **kwargs)
+        self.in_channels = in_channels
+        layers: List[nn.Module] = []
+        channels = in_channels
+        for width in hidden_dims:
+            layers += [nn.Linear(channels, width), nn.ReLU(inplace=True)]
+            channels = width
+        layers.append(nn.Linear(channels, self.num_keypoints * 3))
+        self.regressor = nn.Sequential(*layers)
+
+    def forward(self, feats: Union[Tensor,
+                                   Sequence[Tensor]]) -> Tuple[Tensor, Tensor]:
+        """Regress normalised ``uv`` (B, K, 2) and ``z_rel`` (B, K), the
+        root's own ``z_rel`` zeroed (:meth:`zero_root`)."""
+        x = feats[-1] if isinstance(feats, (list, tuple)) else feats
+        if x.dim() == 4:
+            x = F.adaptive_avg_pool2d(x, 1)
+        out = self.regressor(x.flatten(1)).view(-1, self.num_keypoints, 3)
+        return out[..., :2], self.zero_root(out[..., 2])

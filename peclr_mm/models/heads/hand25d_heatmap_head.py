@@ -1,0 +1,140 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""The 2.5-D heatmap head: Iqbal et al.'s (ECCV 2018) own read-out."""
+from typing import Sequence, Tuple, Union
+
+import torch
+from mmpose.models.heads import HeatmapHead
+from mmpose.registry import MODELS
+from mmpose.utils.typing import OptConfigType
+from torch import Tensor, nn
+
+from .hand25d_head import BaseHand25DHead
+
+__all__ = ['Hand25DHeatmapHead', 'soft_argmax_2d']
+
+
+def soft_argmax_2d(heatmaps: Tensor,
+                   input_size: Tuple[int, int],
+                   beta: Union[float, Tensor] = 1.) -> Tuple[Tensor, Tensor]:
+    """Integral read-out of K heatmaps (DESIGN.md section 4b).
+
+    ``P = softmax(beta * H)`` over all h*w cells; the position is the
+    expectation of the cell centres under ``P``, in the pixels of an input of
+    ``input_size`` (cell ``j`` of ``w`` covers input pixels ``[j, j+1) * W /
+    w`` and its centre is at ``(j + 0.5) * W / w - 0.5``: pixel centres are
+    integers, as in OpenCV's warps).
+
+    Args:
+        heatmaps: (B, K, h, w) logits.
+        input_size: (W, H) of the input image in pixels.
+        beta: inverse temperature of the softmax.
+
+    Returns:
+        tuple: ``xy`` (B, K, 2) input pixels and ``P`` (B, K, h, w).
+    """
+    B, K, h, w = heatmaps.shape
+    prob = torch.softmax((heatmaps * beta).flatten(2), dim=-1)
+    prob = prob.view(B, K, h, w)
+    W, H = input_size
+    xs = (torch.arange(w, dtype=prob.dtype, device=prob.device) +
+          0.5) * (W / w) - 0.5
+    ys = (torch.arange(h, dtype=prob.dtype, device=prob.device) +
+          0.5) * (H / h) - 0.5
+    xy = torch.stack([(prob.sum(2) * xs).sum(-1), (prob.sum(3) * ys).sum(-1)],
+                     dim=-1)
+    return xy, prob
+
+
+@MODELS.register_module()
+class Hand25DHeatmapHead(BaseHand25DHead):
+    """2.5-D hand pose through latent heatmaps and depth maps (Iqbal et al.,
+    ECCV 2018), with the targets, root depth, refinement and decoding of
+    :class:`BaseHand25DHead`.
+
+    The chosen backbone stage is upsampled by deconvolutions and, after
+    optional 3x3 convolutions, a 1x1 convolution gives per joint a heatmap
+    ``H_j`` and a depth map ``D_j``; ``uv_j`` is the soft-argmax of ``H_j``
+    (:func:`soft_argmax_2d`) and ``z_rel_j`` the expectation of ``D_j``
+    under the same distribution. That distribution is detached in the
+    depth read-out: otherwise the (5x weighted) ``z_rel`` loss moves the
+    heatmap mass to wherever the depth map happens to fit, and the
+    positions barely train (a six-sample overfit stalled at 12 px instead
+    of 0.5 px). The layers are mmpose's ``HeatmapHead`` ones
+    (deconvolution + BN + ReLU, stride 2 each).
+
+    Args:
+        in_channels: channels of the selected feature map.
+        in_index: which of the backbone's outputs to read (ResNet-18 at
+            64 px: -1 is the 2x2 last stage, an earlier ``out_indices``
+            entry a finer one).
+        deconv_out_channels: channels of the deconvolution layers (each
+            doubles the resolution); ``()`` reads the feature map as is.
+        deconv_kernel_sizes: their kernel sizes (4, 3 or 2).
+        conv_out_channels: channels of 3x3 convolutions after them.
+        beta: initial inverse temperature of the softmax.
+        learn_beta: learn ``beta`` (as a log, so it stays positive).
+        **kwargs: see :class:`BaseHand25DHead`.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 in_index: int = -1,
+                 deconv_out_channels: Sequence[int] = (128, 128),
+                 deconv_kernel_sizes: Sequence[int] = (4, 4),
+                 conv_out_channels: Sequence[int] = (),
+                 beta: float = 1.,
+                 learn_beta: bool = True,
+                 init_cfg: OptConfigType = None,
+                 **kwargs) -> None:
+        if init_cfg is None:
+            init_cfg = [
+                dict(
+                    type='Normal',
+                    layer=['Conv2d', 'ConvTranspose2d'],
+                    std=0.001),
+                dict(type='Constant', layer='BatchNorm2d', val=1),
+                dict(type='Normal', layer=['Linear'], std=0.01, bias=0)
+            ]
+        super().__init__(init_cfg=init_cfg, **kwargs)
+        if len(deconv_out_channels) != len(deconv_kernel_sizes):
+            raise ValueError('deconv_out_channels and deconv_kernel_sizes '
+                             f'differ in length: {deconv_out_channels} vs '
+                             f'{deconv_kernel_sizes}')
+        if not beta > 0:
+            raise ValueError(f'beta must be positive, got {beta}')
+        self.in_channels = in_channels
+        self.in_index = in_index
+        # mmpose's layer builders use nothing of their instance.
+        self.deconv_layers = HeatmapHead._make_deconv_layers(
+            self, in_channels, deconv_out_channels, deconv_kernel_sizes)
+        channels = deconv_out_channels[-1] if deconv_out_channels else \
+            in_channels
+        self.conv_layers = HeatmapHead._make_conv_layers(
+            self, channels, conv_out_channels, [3] * len(conv_out_channels))
+        if conv_out_channels:
+            channels = conv_out_channels[-1]
+        self.final_layer = nn.Conv2d(channels, 2 * self.num_keypoints, 1)
+        log_beta = torch.tensor(float(beta)).log()
+        if learn_beta:
+            self.log_beta = nn.Parameter(log_beta)
+        else:
+            self.register_buffer('log_beta', log_beta)
+
+    def maps(self, feats: Union[Tensor,
+                                Sequence[Tensor]]) -> Tuple[Tensor, Tensor]:
+        """The latent heatmaps and depth maps, each (B, K, h, w)."""
+        x = feats[self.in_index] if isinstance(feats, (list, tuple)) else feats
+        out = self.final_layer(self.conv_layers(self.deconv_layers(x)))
+        return out[:, :self.num_keypoints], out[:, self.num_keypoints:]
+
+    def forward(self, feats: Union[Tensor,
+                                   Sequence[Tensor]]) -> Tuple[Tensor, Tensor]:
+        """Normalised ``uv`` (B, K, 2) and ``z_rel`` (B, K), the root's own
+        ``z_rel`` zeroed (:meth:`zero_root`)."""
+        heatmaps, depths = self.maps(feats)
+        # float32 for the read-out: a softmax over hundreds of cells in
+        # bfloat16 would quantise the sub-cell position.
+        uv, prob = soft_argmax_2d(heatmaps.float(), self.codec.input_size,
+                                  self.log_beta.exp())
+        z_rel = (prob.detach() * depths.float()).flatten(2).sum(-1)
+        return self.codec.normalize_uv(uv), self.zero_root(z_rel)
