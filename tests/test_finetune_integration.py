@@ -152,7 +152,7 @@ def test_inference_tool(pipeline_run, synthetic_root, tmp_path):
     ])
     assert res.returncode == 0, res.stderr[-3000:]
     assert 'bone length assumed' in res.stdout
-    pred = json.load(open(out / '00000002.json'))
+    pred = json.load(open(out / '00000002_hand3d.json'))
     xyz = np.array(pred['keypoints_3d_m'])
     uv = np.array(pred['keypoints_2d_px'])
     assert xyz.shape == (21, 3) and uv.shape == (21, 2)
@@ -163,7 +163,7 @@ def test_inference_tool(pipeline_run, synthetic_root, tmp_path):
     proj = xyz @ np.array(pred['K']).T
     np.testing.assert_allclose(
         proj[front, :2] / proj[front, 2:], uv[front], atol=0.05)
-    picture = cv2.imread(str(out / '00000002.png'))
+    picture = cv2.imread(str(out / '00000002_hand3d.png'))
     assert picture is not None and picture.shape[1] > picture.shape[0]
     bad = _run([
         sys.executable, 'tools/infer.py', pipeline_run['cfg'],
@@ -171,6 +171,65 @@ def test_inference_tool(pipeline_run, synthetic_root, tmp_path):
         str(tmp_path / 'missing.jpg')
     ])
     assert bad.returncode != 0 and 'missing.jpg' in bad.stderr
+
+
+def test_inference_tool_keeps_files_and_reports_failures(
+        pipeline_run, synthetic_root, tmp_path):
+    """infer.py writes beside a PNG input without touching it, keeps apart
+    inputs that share a name, goes on past an unreadable image (exit 1),
+    and refuses files it did not write, another model's checkpoint and a
+    bad K (exit 2)."""
+    import shutil
+
+    import cv2
+    src = osp.join(synthetic_root, 'evaluation', 'rgb', '00000002.jpg')
+    folder = tmp_path / 'imgs'
+    (folder / 'a').mkdir(parents=True)
+    (folder / 'b').mkdir()
+    cv2.imwrite(str(folder / 'hand.png'), cv2.imread(src))
+    png_bytes = (folder / 'hand.png').read_bytes()
+    shutil.copy(src, folder / 'a' / 'x.jpg')
+    shutil.copy(src, folder / 'b' / 'x.jpg')
+    (folder / 'broken.jpg').write_bytes(b'\xff\xd8 not a jpeg')
+    shutil.copy(src, folder / 'y.jpg')
+    (folder / 'y_hand3d.png').write_bytes(b'a picture of my own')
+    images = [
+        folder / 'hand.png', folder / 'broken.jpg', folder / 'a' / 'x.jpg',
+        folder / 'b' / 'x.jpg', folder / 'y.jpg'
+    ]
+    args = [
+        sys.executable, 'tools/infer.py', pipeline_run['cfg'],
+        pipeline_run['ft_ckpt'], *map(str, images), '--out-dir',
+        str(folder)
+    ]
+    res = _run(args)
+    assert res.returncode == 1, res.stderr[-3000:]
+    assert 'broken.jpg' in res.stderr and 'unreadable' in res.stderr
+    assert 'y_hand3d.png exists and was not written' in res.stderr
+    assert (folder / 'hand.png').read_bytes() == png_bytes
+    assert (folder / 'y_hand3d.png').read_bytes() == b'a picture of my own'
+    for name in ('hand', 'x_3', 'x_4'):
+        assert cv2.imread(str(folder / f'{name}_hand3d.png')) is not None
+        assert (folder / f'{name}_hand3d.json').is_file()
+    assert not (folder / 'x_hand3d.json').exists()
+    # a second run rewrites its own results (and still refuses y's picture)
+    assert _run(args).returncode == 1
+    # another model's checkpoint, a degenerate or negative-focal K
+    for extra, ckpt, message in (([], pipeline_run['pre_ckpt'],
+                                  'does not match'),
+                                 (['--K', '0', '0', '0',
+                                   '0'], pipeline_run['ft_ckpt'], 'focal'),
+                                 (['--K', '-600', '600', '112',
+                                   '112'], pipeline_run['ft_ckpt'],
+                                  'must be positive')):
+        res = _run([
+            sys.executable, 'tools/infer.py', pipeline_run['cfg'], ckpt, src,
+            '--out-dir',
+            str(tmp_path / 'other'), *extra
+        ])
+        assert res.returncode == 2 and message in res.stderr, res.stderr
+        assert 'Traceback' not in res.stderr
+    assert not (tmp_path / 'other').exists()
 
 
 def test_analysis_tools(pipeline_run, tmp_path):

@@ -13,6 +13,12 @@ mmengine-style ``{'state_dict': ..., 'meta': ...}`` with keys under
 ``backbone=dict(type='ResNet', depth=50, init_cfg=dict(type='Pretrained',
 checkpoint=OUT, prefix='backbone.'))``. A checkpoint that is not a ResNet
 of ``--depth`` is refused, naming the missing and unexpected keys.
+
+Lightning ``.ckpt`` files pickle callback classes and hyper-parameters,
+which ``weights_only=True`` refuses; they are read by
+``peclr_mm.utils.checkpoint.load_state_dict_only``, which builds the
+tensors and replaces every other pickled class by an inert placeholder, so
+no code from the file runs.
 """
 import argparse
 import os
@@ -43,10 +49,9 @@ def convert(src: str, dst: str, depth: int, prefix: str = 'backbone.') -> int:
         IncompatibleWeightsError: ``src`` holds no ResNet of ``depth``; the
             message names the file.
     """
-    ckpt = checkpoint.safe_torch_load(src, map_location='cpu')
-    if not isinstance(ckpt, dict):
-        raise IncompatibleWeightsError(
-            f'{src}: expected a dict checkpoint, got {type(ckpt).__name__}')
+    # PeCLR's PyTorch-Lightning .ckpt files pickle callbacks and
+    # hyper-parameters: only their tensors are read, nothing else is run
+    ckpt = checkpoint.load_state_dict_only(src)
     try:
         weights = weight_converters.convert_torchvision_resnet(ckpt, depth)
     except IncompatibleWeightsError as exc:
@@ -84,7 +89,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         n = convert(args.src, args.dst, args.depth, args.prefix)
     except (IncompatibleWeightsError, checkpoint.UnsafeCheckpointError,
-            FileNotFoundError) as exc:
+            checkpoint.CorruptCheckpointError, OSError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1
     print(f'wrote {n} tensors of ResNet-{args.depth} to {args.dst} '

@@ -12,6 +12,7 @@ checkpoint=OUT)`` on the backbone of any mmpose config loads it.
 import argparse
 import os
 import os.path as osp
+import pickle
 import sys
 from collections import OrderedDict
 
@@ -50,15 +51,20 @@ def export_backbone(src: str, dst: str, prefix: str = 'backbone.') -> int:
     return len(out)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='pretraining or fine-tuning checkpoint')
     parser.add_argument('dst', help='output backbone checkpoint')
     parser.add_argument('--prefix', default='backbone.')
-    args = parser.parse_args()
-    n = export_backbone(args.src, args.dst, args.prefix)
+    args = parser.parse_args(argv)
+    try:
+        n = export_backbone(args.src, args.dst, args.prefix)
+    except (ValueError, OSError, pickle.UnpicklingError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 1
     print(f'wrote {n} tensors of {args.prefix!r} to {args.dst}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -5,9 +5,13 @@
         --out-dir results [--K fx fy cx cy] [--bone-length 0.0335] \
         [--bbox x1 y1 x2 y2] [--recrop]
 
-Writes ``NAME.json`` (3-D joints in metres, camera frame; 2-D joints in image
-pixels; the camera and bone length used) and ``NAME.png`` (2-D skeleton over
-the image and a 3-D view) per image. The 2.5-D representation is
+Writes ``NAME_hand3d.json`` (3-D joints in metres, camera frame; 2-D joints
+in image pixels; the camera and bone length used) and ``NAME_hand3d.png``
+(2-D skeleton over the image and a 3-D view) per image; inputs that share a
+name get ``NAME_N`` (N their position in the list). Files this tool did not
+write are never overwritten. An image that cannot be read is reported and
+the others go on; the exit code is then 1 (2 for a bad checkpoint, K or
+bone length). The 2.5-D representation is
 scale-free: absolute depth and size follow from K and the bone length, so
 for images whose camera is unknown the defaults are stated in the output.
 """
@@ -63,62 +67,143 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+#: Written into every result json, so a later run knows the files are ours.
+WRITTEN_BY = 'peclr_mm tools/infer.py'
+
+
+def output_names(paths):
+    """One output stem per input: the file's stem, or ``STEM_N`` (N its
+    position in the list, from 1) where two inputs share a stem."""
+    stems = [osp.splitext(osp.basename(p))[0] for p in paths]
+    return [
+        f'{stem}_{i + 1}' if stems.count(stem) > 1 else stem
+        for i, stem in enumerate(stems)
+    ]
+
+
+def _ours(json_file: str) -> bool:
+    try:
+        with open(json_file) as f:
+            return json.load(f).get('written_by') == WRITTEN_BY
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_outputs(json_file: str, png_file: str, inputs) -> None:
+    """Refuse to write over an input image or over files this tool did not
+    write (a result pair is ours when its json says so)."""
+    real_inputs = {osp.realpath(p) for p in inputs}
+    for out in (json_file, png_file):
+        if osp.realpath(out) in real_inputs:
+            raise FileExistsError(f'{out} is one of the input images')
+    if osp.lexists(json_file) and not _ours(json_file):
+        raise FileExistsError(f'{json_file} exists and was not written by '
+                              'tools/infer.py; choose another --out-dir')
+    if osp.lexists(png_file) and not (osp.lexists(json_file)
+                                      and _ours(json_file)):
+        raise FileExistsError(f'{png_file} exists and was not written by '
+                              'tools/infer.py; choose another --out-dir')
+
+
 def main(argv=None):
     args = parse_args(argv)
     import cv2
     from mmpose.apis import init_model
-    model = init_model(args.config, args.checkpoint, device=args.device)
-    os.makedirs(args.out_dir, exist_ok=True)
-    for path in args.images:
-        img = cv2.imread(path)
-        if img is None:
-            raise SystemExit(f'{path}: cannot be read as an image')
-        h, w = img.shape[:2]
+
+    from peclr_mm.apis import check_intrinsics
+    from peclr_mm.utils.checkpoint import check_checkpoint_matches
+    K_given = None
+    try:
         if args.K is not None:
             fx, fy, cx, cy = args.K
-            K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.]])
-            k_note = 'given'
-        else:
-            K = default_intrinsics(w, h)
-            k_note = ('assumed: principal point at the image centre, focal '
-                      f'{K[0, 0]:.0f} px (2.7 x the longer side)')
-        b_note = ('given' if args.bone_length != DEFAULT_BONE_LENGTH else
-                  f'assumed: {DEFAULT_BONE_LENGTH} m (FreiHAND mean)')
-        res = inference_hand3d(
-            model,
-            img,
-            K=K,
-            bone_length=args.bone_length,
-            bbox=args.bbox,
-            recrop=args.recrop)
-        name = osp.splitext(osp.basename(path))[0]
-        out = dict(
-            image=osp.abspath(path),
-            keypoints_3d_m=res['keypoints_3d'].round(6).tolist(),
-            keypoints_2d_px=res['keypoints_2d'].round(2).tolist(),
-            K=res['K'].tolist(),
-            K_source=k_note,
-            bone_length_m=res['bone_length'],
-            bone_length_source=b_note,
-            passes=res['passes'],
-            units='keypoints_3d in metres, camera frame (x right, y down, '
-            'z forward); keypoints_2d in image pixels')
-        json_file = osp.join(args.out_dir, f'{name}.json')
-        with open(json_file, 'w') as f:
-            json.dump(out, f, indent=1)
-        png_file = osp.join(args.out_dir, f'{name}.png')
-        root_mm = res['keypoints_3d'][0] * 1000
-        draw_hand3d(
-            img,
-            res['keypoints_2d'],
-            res['keypoints_3d'],
-            png_file,
-            title=f'{name}: wrist at z = {root_mm[2]:.0f} mm '
-            f'(K {"given" if args.K else "assumed"}, bone length '
-            f'{res["bone_length"] * 1000:.1f} mm)')
-        print(f'{path}: wrote {json_file} and {png_file}')
-        print(f'  K {k_note}; bone length {b_note}')
+            K_given = check_intrinsics([[fx, 0, cx], [0, fy, cy], [0, 0, 1.]],
+                                       name='--K')
+        if not (np.isfinite(args.bone_length) and args.bone_length > 0):
+            raise ValueError('--bone-length must be a positive number of '
+                             f'metres, got {args.bone_length}')
+        # a checkpoint of another model would load with warnings and draw
+        # random weights' guesses
+        model = init_model(args.config, None, device=args.device)
+        check_checkpoint_matches(model, args.checkpoint)
+    except (ValueError, OSError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    model = init_model(args.config, args.checkpoint, device=args.device)
+    os.makedirs(args.out_dir, exist_ok=True)
+    failed = []
+    for path, name in zip(args.images, output_names(args.images)):
+        json_file = osp.join(args.out_dir, f'{name}_hand3d.json')
+        png_file = osp.join(args.out_dir, f'{name}_hand3d.png')
+        try:
+            check_outputs(json_file, png_file, args.images)
+            img = cv2.imread(path)
+            if img is None:
+                raise OSError(f'{path}: missing, corrupt or unreadable image')
+            res = predict(model, img, args, K_given)
+        except (OSError, ValueError) as exc:
+            print(f'error: {exc}', file=sys.stderr)
+            failed.append(path)
+            continue
+        write_result(path, name, img, res, json_file, png_file, args)
+    if failed:
+        print(
+            f'{len(failed)} of {len(args.images)} image(s) failed: ' +
+            ', '.join(failed),
+            file=sys.stderr)
+        return 1
+    return 0
+
+
+def predict(model, img, args, K_given):
+    h, w = img.shape[:2]
+    if K_given is not None:
+        K, k_note = K_given, 'given'
+    else:
+        K = default_intrinsics(w, h)
+        k_note = ('assumed: principal point at the image centre, focal '
+                  f'{K[0, 0]:.0f} px (2.7 x the longer side)')
+    res = inference_hand3d(
+        model,
+        img,
+        K=K,
+        bone_length=args.bone_length,
+        bbox=args.bbox,
+        recrop=args.recrop)
+    res['K_note'] = k_note
+    return res
+
+
+def write_result(path, name, img, res, json_file, png_file, args):
+    b_note = ('given' if args.bone_length != DEFAULT_BONE_LENGTH else
+              f'assumed: {DEFAULT_BONE_LENGTH} m (FreiHAND mean)')
+    out = dict(
+        written_by=WRITTEN_BY,
+        image=osp.abspath(path),
+        keypoints_3d_m=res['keypoints_3d'].round(6).tolist(),
+        keypoints_2d_px=res['keypoints_2d'].round(2).tolist(),
+        K=res['K'].tolist(),
+        K_source=res['K_note'],
+        bone_length_m=res['bone_length'],
+        bone_length_source=b_note,
+        passes=res['passes'],
+        units='keypoints_3d in metres, camera frame (x right, y down, '
+        'z forward); keypoints_2d in image pixels')
+    tmp = json_file + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(out, f, indent=1)
+    os.replace(tmp, json_file)
+    root_mm = res['keypoints_3d'][0] * 1000
+    draw_hand3d(
+        img,
+        res['keypoints_2d'],
+        res['keypoints_3d'],
+        png_file,
+        title=f'{name}: wrist at z = {root_mm[2]:.0f} mm '
+        f'(K {"given" if args.K else "assumed"}, bone length '
+        f'{res["bone_length"] * 1000:.1f} mm)')
+    print(f'{path}: wrote {json_file} and {png_file}')
+    print(f'  K {res["K_note"]}; bone length {b_note}')
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -41,7 +41,7 @@ model = dict(
     test_cfg=dict())
 
 train_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadHandImage'),
     dict(type='HandCanonicalCrop', input_size=input_size, source='image'),
     dict(
         type='RandomSimilarity',
@@ -54,7 +54,7 @@ train_pipeline = [
     dict(type='PackHand3DInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadHandImage'),
     dict(type='HandCanonicalCrop', input_size=input_size, source='image'),
     dict(type='WarpView'),
     dict(type='PackHand3DInputs'),

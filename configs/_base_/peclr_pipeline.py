@@ -13,7 +13,7 @@ view_pipeline = [
     dict(type='HSVJitter'),
 ]
 train_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadHandImage'),
     dict(type='MultiViewWithGeometry', num_views=2, transforms=view_pipeline),
     dict(type='PackPeCLRInputs'),
 ]

@@ -1,5 +1,8 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-from .inference import (DEFAULT_BONE_LENGTH, default_intrinsics,
-                        inference_hand3d)
+from .inference import (DEFAULT_BONE_LENGTH, check_intrinsics,
+                        default_intrinsics, inference_hand3d)
 
-__all__ = ['inference_hand3d', 'default_intrinsics', 'DEFAULT_BONE_LENGTH']
+__all__ = [
+    'inference_hand3d', 'default_intrinsics', 'check_intrinsics',
+    'DEFAULT_BONE_LENGTH'
+]

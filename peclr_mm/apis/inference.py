@@ -8,7 +8,10 @@ from mmengine.dataset import Compose, pseudo_collate
 
 from ..utils.affine import transform_points
 
-__all__ = ['inference_hand3d', 'default_intrinsics', 'DEFAULT_BONE_LENGTH']
+__all__ = [
+    'inference_hand3d', 'default_intrinsics', 'check_intrinsics',
+    'DEFAULT_BONE_LENGTH'
+]
 
 #: Length of bone 9-10 (middle-finger MCP to PIP) assumed when the user
 #: gives none: about the mean of FreiHAND's ``training_scale.json``.
@@ -23,6 +26,27 @@ def default_intrinsics(width: int, height: int) -> np.ndarray:
     FreiHAND-like field of view, for images whose camera is unknown."""
     f = DEFAULT_FOCAL_PER_SIDE * max(width, height)
     return np.array([[f, 0., width / 2.], [0., f, height / 2.], [0., 0., 1.]])
+
+
+def check_intrinsics(K, name: str = 'K') -> np.ndarray:
+    """``K`` as a float64 3x3 pinhole matrix, refused unless it is finite
+    with positive focal lengths and last row ``[0, 0, 1]``.
+
+    Raises:
+        ValueError: names ``name`` and what was expected.
+    """
+    K = np.asarray(K, np.float64)
+    if K.shape != (3, 3):
+        raise ValueError(f'{name} must be a 3x3 matrix, got shape {K.shape}')
+    if not np.isfinite(K).all():
+        raise ValueError(f'{name} must be finite, got {K.tolist()}')
+    if not (K[0, 0] > 0 and K[1, 1] > 0):
+        raise ValueError(f'{name}: the focal lengths fx = {K[0, 0]:g} and '
+                         f'fy = {K[1, 1]:g} must be positive (pixels)')
+    if not np.allclose(K[2], [0., 0., 1.]):
+        raise ValueError(f'{name}: the last row must be [0, 0, 1], got '
+                         f'{K[2].tolist()}')
+    return K
 
 
 def _pipeline(input_size: int, source: str, padding: float) -> Compose:
@@ -70,16 +94,15 @@ def inference_hand3d(model: torch.nn.Module,
         dict: ``keypoints_3d`` (21, 3) metres, ``keypoints_2d`` (21, 2)
         image pixels, ``K``, ``bone_length``, ``warp_mat`` and ``passes``.
     """
-    from mmpose.datasets.transforms import LoadImage
+    from ..datasets.transforms import LoadHandImage
     info = dict(img_path=img) if isinstance(img, str) else dict(
         img=img, img_path='<array>')
-    info = LoadImage()(info)  # names the file if it cannot be decoded
+    info = LoadHandImage()(info)  # names the file if it cannot be decoded
     h, w = info['img_shape']
-    K = default_intrinsics(w, h) if K is None else np.asarray(K, np.float64)
-    if K.shape != (3, 3):
-        raise ValueError(f'K must be 3x3, got {K.shape}')
-    if not bone_length > 0:
-        raise ValueError(f'bone_length must be positive, got {bone_length}')
+    K = default_intrinsics(w, h) if K is None else check_intrinsics(K)
+    if not (np.isfinite(bone_length) and bone_length > 0):
+        raise ValueError('bone_length must be a positive number of metres, '
+                         f'got {bone_length}')
     info.update(K=K.astype(np.float32), bone_length=float(bone_length))
     if bbox is not None:
         info['bbox'] = np.asarray(bbox, np.float32).reshape(1, 4)

@@ -11,6 +11,7 @@ Layout (DESIGN.md section 6)::
 import json
 import os
 import os.path as osp
+import re
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
@@ -22,6 +23,26 @@ __all__ = [
     'FreiHand3DDataset', 'load_freihand_annotations', 'project',
     'select_subset'
 ]
+
+_IMAGE_RE = re.compile(r'^\d{8}\.jpg$')
+
+
+def check_image_file(path: str) -> Optional[str]:
+    """What is wrong with the image at ``path`` (missing, empty, unreadable,
+    corrupt), or ``None`` when it decodes."""
+    import cv2
+    if not osp.isfile(path):
+        return 'missing'
+    try:
+        data = np.fromfile(path, np.uint8)
+    except OSError as exc:
+        return f'unreadable ({exc})'
+    if data.size == 0:
+        return 'empty file'
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if img is None or img.size == 0:
+        return 'corrupt (does not decode)'
+    return None
 
 
 def project(xyz: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -63,8 +84,16 @@ def _as_array(data, path: str, field: str, shape: tuple) -> np.ndarray:
     return arr
 
 
-def load_freihand_annotations(data_root: str, split: str) -> dict:
+def load_freihand_annotations(data_root: str,
+                              split: str,
+                              ann_root: Optional[str] = None) -> dict:
     """Read and check ``{split}_{xyz,K,scale}.json``.
+
+    Each file is looked for in ``ann_root`` first (when given), then in
+    ``data_root``: FreiHAND ships the evaluation joints
+    (``evaluation_xyz.json``) in a separate archive,
+    ``FreiHAND_pub_v2_eval.zip``, often unpacked into its own folder, while
+    ``evaluation_K.json`` and ``evaluation_scale.json`` come with the images.
 
     Returns:
         dict: ``xyz`` (N, 21, 3) metres, ``K`` (N, 3, 3), ``scale`` (N,).
@@ -77,10 +106,19 @@ def load_freihand_annotations(data_root: str, split: str) -> dict:
     if split not in ('training', 'evaluation'):
         raise ValueError(
             f"split must be 'training' or 'evaluation', got {split!r}")
-    paths = {
-        key: osp.join(data_root, f'{split}_{key}.json')
-        for key in ('xyz', 'K', 'scale')
-    }
+    roots = [r for r in (ann_root, data_root) if r]
+    paths = {}
+    for key in ('xyz', 'K', 'scale'):
+        found = [
+            osp.join(r, f'{split}_{key}.json') for r in roots
+            if osp.isfile(osp.join(r, f'{split}_{key}.json'))
+        ]
+        if not found and len(roots) > 1:
+            raise FileNotFoundError(
+                f'FreiHAND annotation file {split}_{key}.json is missing: '
+                f'looked in ann_root {ann_root} and data_root {data_root}')
+        paths[key] = found[0] if found else osp.join(data_root,
+                                                     f'{split}_{key}.json')
     xyz = _as_array(
         _read_json(paths['xyz'], '3-D joints, N x 21 x 3 metres'),
         paths['xyz'], 'xyz', (21, 3))
@@ -162,6 +200,9 @@ class FreiHand3DDataset(BaseDataset):
             experiments are reproducible.
         with_labels (bool): ``False`` reads images only (self-supervised
             pretraining on FreiHAND without labels).
+        ann_root (str, optional): a folder searched before ``data_root`` for
+            the annotation files, e.g. where ``FreiHAND_pub_v2_eval.zip``
+            was unpacked (it holds ``evaluation_xyz.json``).
     """
 
     METAINFO: dict = dict(from_file='configs/_base_/datasets/freihand2d.py')
@@ -174,6 +215,7 @@ class FreiHand3DDataset(BaseDataset):
                  subset: Optional[Union[int, float]] = None,
                  subset_seed: int = 0,
                  with_labels: bool = True,
+                 ann_root: Optional[str] = None,
                  **kwargs):
         self.split = split
         self.versions = None if versions is None else list(versions)
@@ -181,6 +223,7 @@ class FreiHand3DDataset(BaseDataset):
         self.subset = subset
         self.subset_seed = subset_seed
         self.with_labels = with_labels
+        self.ann_root = ann_root
         super().__init__(data_root=data_root, **kwargs)
 
     @classmethod
@@ -210,17 +253,33 @@ class FreiHand3DDataset(BaseDataset):
                 '%08d.jpg files)')
         if self.num_versions is not None:
             return self.num_versions
-        num_images = sum(1 for e in os.scandir(img_dir)
-                         if e.name.endswith(('.jpg', '.png')))
+        names = {
+            e.name
+            for e in os.scandir(img_dir) if _IMAGE_RE.match(e.name)
+        }
+        num_images = len(names)
         if num_images == 0 or num_images % num_annotations:
             raise ValueError(
-                f'{img_dir} holds {num_images} images, not a multiple of the '
-                f'{num_annotations} annotations in {self.split}_xyz.json '
-                '(image k + N*v must share annotation k)')
+                f'{img_dir} holds {num_images} images named %08d.jpg, not a '
+                f'multiple of the {num_annotations} annotations in '
+                f'{self.split}_xyz.json (image k + N*v must share annotation '
+                'k)')
+        expected = num_images
+        missing = [
+            f'{i:08d}.jpg' for i in range(expected)
+            if f'{i:08d}.jpg' not in names
+        ]
+        if missing:
+            raise ValueError(
+                f'{img_dir} lacks {len(missing)} of the images 00000000.jpg.. '
+                f'{expected - 1:08d}.jpg ({", ".join(missing[:5])}'
+                f'{", ..." if len(missing) > 5 else ""}) and holds others '
+                'instead')
         return num_images // num_annotations
 
     def load_data_list(self) -> List[dict]:
-        ann = load_freihand_annotations(self.data_root, self.split)
+        ann = load_freihand_annotations(self.data_root, self.split,
+                                        self.ann_root)
         num = len(ann['xyz'])
         num_versions = self._count_versions(num)
         versions = self.versions

@@ -27,6 +27,7 @@ import json
 import multiprocessing
 import os
 import os.path as osp
+import re
 import shutil
 import time
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
@@ -482,17 +483,102 @@ def _pool(workers: int):
         cv2.setNumThreads(threads)
 
 
+#: Written into every set (and every partial set) this generator makes:
+#: ``--overwrite`` replaces only folders that carry it.
+MARKER = '.peclr_mm_synthetic.json'
+_TOP_LEVEL = {MARKER, 'training', 'evaluation'} | {
+    f'{split}_{what}.json'
+    for split, _ in _SPLITS
+    for what in ('xyz', 'K', 'scale')
+}
+_IMAGE_RE = re.compile(r'^\d{8}\.jpg$')
+
+
+def _foreign_entries(out_dir: str, limit: int = 5) -> List[str]:
+    """Entries of ``out_dir`` that this generator does not write."""
+    foreign = [e for e in sorted(os.listdir(out_dir)) if e not in _TOP_LEVEL]
+    for split, _ in _SPLITS:
+        folder = osp.join(out_dir, split)
+        if not osp.isdir(folder) or osp.islink(folder):
+            continue
+        foreign += [
+            osp.join(split, e) for e in sorted(os.listdir(folder))
+            if e != 'rgb'
+        ]
+        rgb = osp.join(folder, 'rgb')
+        if osp.isdir(rgb) and not osp.islink(rgb):
+            foreign += [
+                osp.join(split, 'rgb', e) for e in sorted(os.listdir(rgb))
+                if not _IMAGE_RE.match(e)
+            ]
+        if len(foreign) >= limit:
+            break
+    return foreign[:limit]
+
+
 def _check_target(out_dir: str, overwrite: bool) -> bool:
-    """Return whether ``out_dir`` holds something to be replaced."""
+    """Return whether ``out_dir`` holds a set to be replaced.
+
+    Raises:
+        FileExistsError: ``out_dir`` is not a folder; it is not empty and
+            ``overwrite`` is off; or ``overwrite`` is on but the folder was
+            not written by this generator (no :data:`MARKER`) or holds files
+            it did not write.
+    """
     if not osp.lexists(out_dir):
         return False
     if not osp.isdir(out_dir) or osp.islink(out_dir):
         raise FileExistsError(f'{out_dir} exists and is not a folder')
-    if os.listdir(out_dir) and not overwrite:
+    if not os.listdir(out_dir):
+        return True
+    if not overwrite:
         raise FileExistsError(
             f'{out_dir} exists and is not empty; pass overwrite=True '
             '(--overwrite) to replace it')
+    if not osp.isfile(osp.join(out_dir, MARKER)):
+        raise FileExistsError(
+            f'refusing to overwrite {out_dir}: it was not written by this '
+            f'generator (no {MARKER} in it); choose another folder or remove '
+            'it yourself')
+    foreign = _foreign_entries(out_dir)
+    if foreign:
+        raise FileExistsError(
+            f'refusing to overwrite {out_dir}: it holds files this generator '
+            f'did not write ({", ".join(foreign)}); move them out first')
     return True
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def clean_stale_partials(out_dir: str) -> List[str]:
+    """Remove the hidden ``.NAME.partial-PID`` folders that a killed
+    generator left beside ``out_dir`` (its process is gone and the folder
+    carries :data:`MARKER` or is empty); return what was removed."""
+    parent, base = osp.split(osp.abspath(out_dir))
+    pattern = re.compile(r'^\.' + re.escape(base) +
+                         r'\.partial-(\d+)_*(\.old)?$')
+    removed = []
+    if not osp.isdir(parent):
+        return removed
+    for entry in os.listdir(parent):
+        match = pattern.match(entry)
+        path = osp.join(parent, entry)
+        if (not match or _pid_alive(int(match.group(1))) or not osp.isdir(path)
+                or osp.islink(path)):
+            continue
+        if os.listdir(path) and not osp.isfile(osp.join(path, MARKER)):
+            continue
+        shutil.rmtree(path)
+        removed.append(path)
+    return removed
 
 
 def _dump(path: str, obj) -> None:
@@ -524,8 +610,10 @@ def generate_freihand(out_dir: str,
             is version v of annotation k. Defaults to 4 (as FreiHAND).
         seed (int): non-negative seed. Defaults to 0.
         workers (int): processes. Defaults to 1.
-        overwrite (bool): replace a non-empty ``out_dir``. Defaults to
-            False.
+        overwrite (bool): replace a non-empty ``out_dir``, only if this
+            generator wrote it (:data:`MARKER`) and nothing else was added
+            to it. Defaults to False. Partial sets that a killed run left
+            beside ``out_dir`` are removed first.
         quality (int): JPEG quality. Defaults to 90.
         progress (callable, optional): called as ``progress(done, total)``
             in images after each finished chunk.
@@ -535,12 +623,12 @@ def generate_freihand(out_dir: str,
         ``num_images``, ``seconds`` and ``images_per_s``.
 
     Raises:
-        FileExistsError: ``out_dir`` is a file, or a non-empty folder
-            without ``overwrite``.
+        FileExistsError: ``out_dir`` is a file, a non-empty folder without
+            ``overwrite``, or a folder this generator did not write.
         ValueError: a count or the seed is invalid.
     """
-    for name, value, low in (('num_train', num_train, 0),
-                             ('num_eval', num_eval, 0), ('versions', versions,
+    for name, value, low in (('num_train', num_train, 1),
+                             ('num_eval', num_eval, 1), ('versions', versions,
                                                          1), ('seed', seed, 0),
                              ('workers', workers, 1), ('quality', quality, 1)):
         if not isinstance(value, (int, np.integer)) or value < low:
@@ -548,6 +636,7 @@ def generate_freihand(out_dir: str,
                              f'{value!r}')
     out_dir = osp.abspath(out_dir)
     _check_target(out_dir, overwrite)
+    clean_stale_partials(out_dir)
     parent, base = osp.split(out_dir)
     os.makedirs(parent, exist_ok=True)
     tmp = osp.join(parent, f'.{base}.partial-{os.getpid()}')
@@ -558,6 +647,15 @@ def generate_freihand(out_dir: str,
     total = num_train * versions + num_eval
     os.mkdir(tmp)
     try:
+        _dump(
+            osp.join(tmp, MARKER),
+            dict(
+                generator='peclr_mm.datasets.synthetic.generate_freihand',
+                num_train=int(num_train),
+                num_eval=int(num_eval),
+                versions=int(versions),
+                seed=int(seed),
+                quality=int(quality)))
         jobs = []
         for split, split_id in _SPLITS:
             num, vers = counts[split]

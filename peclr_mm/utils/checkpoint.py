@@ -9,11 +9,26 @@ Rather than turning safety off, the local-file scheme of mmengine's
 exactly the types mmengine writes and refuses anything else with an error
 naming the file and the offending types. Resume, ``load_from``,
 ``init_cfg=dict(type='Pretrained')`` and ``tools/test.py`` all go through it.
+
+mmengine's remote schemes (``http(s)://``, ``torchvision://``,
+``modelzoo://``, ``open-mmlab://``, ``openmmlab://``, ``mmcls://``,
+``pavi://``, ``s3://``, ``petrel://``) load with ``weights_only=False``
+(``torch.hub.load_state_dict_from_url``, plain ``torch.load``), so a pickle
+served from an address would run its code. They are replaced too: each
+resolves its address, downloads the file into torch's hub cache
+(:func:`fetch_checkpoint`, rank 0 first when distributed) and loads it
+through the same allow-listed :func:`safe_torch_load` as a local file.
 """
+import io
+import os
 import os.path as osp
 import pickle
 import re
-from typing import Any, Callable, List, Optional, Union
+import tempfile
+import zipfile
+from collections import OrderedDict
+from typing import Any, Callable, Dict, List, Optional, Union
+from urllib.parse import urlparse
 
 import numpy as np
 import torch
@@ -21,8 +36,9 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 __all__ = [
-    'UnsafeCheckpointError', 'SAFE_GLOBALS', 'safe_torch_load',
-    'load_from_local_safe', 'check_checkpoint_matches'
+    'UnsafeCheckpointError', 'CorruptCheckpointError', 'SAFE_GLOBALS',
+    'safe_torch_load', 'fetch_checkpoint', 'load_from_local_safe',
+    'check_checkpoint_matches', 'load_state_dict_only'
 ]
 
 _BUILTIN_STATISTICS = ('min', 'max', 'mean', 'current')
@@ -30,6 +46,10 @@ _BUILTIN_STATISTICS = ('min', 'max', 'mean', 'current')
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint pickles a type outside the allow-list."""
+
+
+class CorruptCheckpointError(ValueError):
+    """A checkpoint file is empty, truncated or not a torch checkpoint."""
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Callable:
@@ -85,22 +105,117 @@ def _offending_types(filename: str, message: str) -> List[str]:
     return offending or _GLOBAL_RE.findall(message) or ['<unknown>']
 
 
+#: Address prefixes resolved by :func:`fetch_checkpoint`.
+HTTP_PREFIXES = ('http://', 'https://')
+NAMED_PREFIXES = ('torchvision://', 'modelzoo://', 'open-mmlab://',
+                  'openmmlab://', 'mmcls://')
+
+
+def _download(url: str, model_dir: Optional[str] = None) -> str:
+    """The local copy of ``url`` in torch's hub cache (``TORCH_HOME``),
+    downloaded once (to a temporary file, then renamed, by
+    ``torch.hub.download_url_to_file``); rank 0 downloads first when
+    distributed."""
+    from mmengine.dist import barrier, get_dist_info
+    model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+    name = osp.basename(urlparse(url).path) or 'checkpoint.pth'
+    path = osp.join(model_dir, name)
+    rank, world_size = get_dist_info()
+    for turn in ((0, ) if world_size == 1 else (0, 1)):
+        if (rank == 0) == (turn == 0) and not osp.isfile(path):
+            os.makedirs(model_dir, exist_ok=True)
+            try:
+                torch.hub.download_url_to_file(url, path, progress=False)
+            except Exception as exc:
+                raise OSError(
+                    f'could not download checkpoint {url}: {exc}') from exc
+        if world_size > 1:
+            barrier()
+    return path
+
+
+def fetch_checkpoint(filename: str, model_dir: Optional[str] = None) -> str:
+    """A local file for ``filename``: addresses (``http(s)://``) are
+    downloaded into the hub cache, mmengine's named schemes
+    (``torchvision://NAME``, ``open-mmlab://NAME``, ``mmcls://NAME``) are
+    first resolved to their address; local paths are returned as given."""
+    from mmengine.runner import checkpoint as mmckpt
+    if filename.startswith(HTTP_PREFIXES):
+        return _download(filename, model_dir)
+    if filename.startswith(('torchvision://', 'modelzoo://')):
+        name = filename.split('://', 1)[1]
+        urls = mmckpt.get_torchvision_models()
+    elif filename.startswith(('open-mmlab://', 'openmmlab://')):
+        name = filename.split('://', 1)[1]
+        urls = mmckpt.get_external_models()
+        name = mmckpt.get_deprecated_model_names().get(name, name)
+    elif filename.startswith('mmcls://'):
+        name = filename.split('://', 1)[1]
+        urls = mmckpt.get_mmcls_models()
+    else:
+        return filename
+    if name not in urls:
+        raise KeyError(f'{filename}: mmengine knows no model {name!r}')
+    url = urls[name]
+    if url.startswith(HTTP_PREFIXES):
+        return _download(url, model_dir)
+    return osp.join(mmckpt._get_mmengine_home(), url)
+
+
+def _check_readable(filename: str) -> None:
+    """Refuse an empty, truncated or foreign file before unpickling."""
+    size = osp.getsize(filename)
+    if size == 0:
+        raise CorruptCheckpointError(f'checkpoint {filename} is empty (0 '
+                                     'bytes): an interrupted save or copy?')
+    if zipfile.is_zipfile(filename):
+        try:
+            with zipfile.ZipFile(filename) as zf:
+                bad = zf.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            bad = str(exc)
+        if bad is not None:
+            raise CorruptCheckpointError(
+                f'checkpoint {filename} is damaged ({bad} fails its '
+                'checksum): an interrupted save or copy?')
+        return
+    with open(filename, 'rb') as f:
+        head = f.read(2)
+    if head[:1] != b'\x80':  # the legacy format starts with a pickle
+        raise CorruptCheckpointError(
+            f'checkpoint {filename} ({size} bytes) is truncated or not a '
+            'torch checkpoint (neither a zip archive nor a pickle)')
+
+
 def safe_torch_load(filename: str, map_location: Optional[Any] = None) -> Any:
     """``torch.load(filename, weights_only=True)`` with the mmengine
-    allow-list.
+    allow-list; addresses and mmengine's named schemes are downloaded first
+    (:func:`fetch_checkpoint`).
 
     Raises:
         FileNotFoundError: the file does not exist.
+        CorruptCheckpointError: the file is empty, truncated or not a torch
+            checkpoint; the message names the file.
         UnsafeCheckpointError: the checkpoint pickles a type outside
             :data:`SAFE_GLOBALS`; the message names the file and the types.
     """
-    filename = osp.expanduser(filename)
+    filename = fetch_checkpoint(osp.expanduser(filename))
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} can not be found.')
+    _check_readable(filename)
     try:
         with torch.serialization.safe_globals(SAFE_GLOBALS):
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
+    except (EOFError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and not any(
+                k in str(exc)
+                for k in ('PytorchStreamReader', 'zip', 'archive', 'storage')):
+            raise
+        raise CorruptCheckpointError(
+            f'checkpoint {filename} is truncated or damaged '
+            f'({type(exc).__name__}: {str(exc).splitlines()[0][:120]})'
+        ) from exc
     except pickle.UnpicklingError as exc:
         offending = _offending_types(filename, str(exc))
         raise UnsafeCheckpointError(
@@ -116,6 +231,55 @@ def safe_torch_load(filename: str, map_location: Optional[Any] = None) -> Any:
 def load_from_local_safe(filename: str, map_location: Optional[Any] = None):
     """mmengine's local-file scheme, loading with ``weights_only=True``."""
     return safe_torch_load(filename, map_location)
+
+
+@CheckpointLoader.register_scheme(
+    prefixes=HTTP_PREFIXES + NAMED_PREFIXES, force=True)
+def load_from_address_safe(filename: str,
+                           map_location: Optional[Any] = None,
+                           model_dir: Optional[str] = None,
+                           **kwargs) -> Any:
+    """mmengine's address schemes: download into the hub cache, then the
+    allow-listed load (mmcls checkpoints renamed as mmengine does)."""
+    ckpt = safe_torch_load(fetch_checkpoint(filename, model_dir), map_location)
+    if filename.startswith('mmcls://'):
+        from mmengine.runner.checkpoint import _process_mmcls_checkpoint
+        ckpt = _process_mmcls_checkpoint(ckpt)
+    return ckpt
+
+
+@CheckpointLoader.register_scheme(prefixes='pavi://', force=True)
+def load_from_pavi_safe(filename: str, map_location: Optional[Any] = None):
+    """mmengine's ``pavi://`` scheme with the allow-listed load."""
+    try:
+        from pavi import modelcloud
+    except ImportError as exc:
+        raise ImportError(
+            'Please install pavi to load checkpoint from modelcloud.') from exc
+    model = modelcloud.get(filename[len('pavi://'):])
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        path = osp.join(tmp_dir, model.name)
+        model.download(path)
+        return safe_torch_load(path, map_location)
+
+
+@CheckpointLoader.register_scheme(
+    prefixes=[r'(\S+\:)?s3://', r'(\S+\:)?petrel://'], force=True)
+def load_from_ceph_safe(filename: str,
+                        map_location: Optional[Any] = None,
+                        backend: str = 'petrel'):
+    """mmengine's ``s3://`` / ``petrel://`` schemes with the allow-listed
+    load (the bytes go through a temporary file so errors can name it)."""
+    from mmengine.fileio import get_file_backend
+    data = get_file_backend(
+        filename, backend_args={
+            'backend': backend
+        }).get(filename)
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        path = osp.join(tmp_dir, osp.basename(filename) or 'checkpoint.pth')
+        with io.open(path, 'wb') as f:
+            f.write(data)
+        return safe_torch_load(path, map_location)
 
 
 def check_checkpoint_matches(model: torch.nn.Module,
@@ -158,3 +322,98 @@ def check_checkpoint_matches(model: torch.nn.Module,
         raise ValueError(f'checkpoint {filename} does not match the model '
                          f'{type(module).__name__} of the config: ' +
                          '; '.join(parts))
+
+
+class _Inert(dict):
+    """Stands in for every class a foreign checkpoint pickles: it accepts
+    any construction, items and state, and runs nothing."""
+
+    def __new__(cls, *args, **kwargs):
+        return dict.__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        dict.__init__(self)
+
+    def __setstate__(self, state):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        return _Inert()
+
+
+#: What :func:`load_state_dict_only` lets a pickle construct for real:
+#: tensors (torch's own rebuild functions), ordered dicts, NumPy arrays.
+_TENSOR_GLOBALS = {
+    ('torch._utils', '_rebuild_tensor_v2'),
+    ('torch._utils', '_rebuild_tensor_v3'),
+    ('torch._utils', '_rebuild_parameter'),
+    ('torch._utils', '_rebuild_parameter_with_state'),
+    ('torch', 'Size'),
+    ('torch', 'device'),
+    ('collections', 'OrderedDict'),
+}
+
+
+class _StateDictUnpickler(pickle.Unpickler):
+    """Constructs tensors and containers only; every other global becomes a
+    fresh inert class of the same name (nothing is imported or called)."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in _TENSOR_GLOBALS:
+            return super().find_class(module, name)
+        if module == 'torch' and name.endswith('Storage'):
+            return super().find_class(module, name)
+        if module == 'builtins' and name in ('set', 'frozenset', 'slice',
+                                             'complex'):
+            return super().find_class(module, name)
+        return type(name, (_Inert, ), {'__module__': f'inert.{module}'})
+
+
+class _StateDictPickleModule:
+    """A ``pickle_module`` for ``torch.load`` that uses the unpickler
+    above."""
+    Unpickler = _StateDictUnpickler
+
+    @staticmethod
+    def load(file, **kwargs):
+        # torch's legacy format reads its header through ``load``: the
+        # restricted unpickler there too
+        return _StateDictUnpickler(file, **kwargs).load()
+
+    __name__ = 'peclr_mm_state_dict_pickle'
+
+
+def load_state_dict_only(filename: str) -> Dict[str, torch.Tensor]:
+    """The ``state_dict`` of a checkpoint that pickles other objects too,
+    such as the PyTorch-Lightning ``.ckpt`` files PeCLR released (callbacks,
+    hyper-parameters, loops), without running any of their code.
+
+    An mmengine or plain checkpoint goes through :func:`safe_torch_load`.
+    Otherwise the file is read with an unpickler that builds tensors and
+    containers only and replaces every other pickled class or function by
+    an inert placeholder (nothing is imported or called); only the tensors
+    under ``state_dict`` are returned.
+
+    Raises:
+        CorruptCheckpointError: the file is damaged or holds no
+            ``state_dict`` of tensors.
+    """
+    try:
+        ckpt = safe_torch_load(filename, map_location='cpu')
+    except UnsafeCheckpointError:
+        filename = fetch_checkpoint(osp.expanduser(filename))
+        try:
+            ckpt = torch.load(
+                filename,
+                map_location='cpu',
+                weights_only=False,
+                pickle_module=_StateDictPickleModule)
+        except (EOFError, RuntimeError, pickle.UnpicklingError) as exc:
+            raise CorruptCheckpointError(
+                f'checkpoint {filename} could not be read: {exc}') from exc
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not state or not all(
+            isinstance(v, torch.Tensor) for v in state.values()):
+        raise CorruptCheckpointError(
+            f'checkpoint {filename} holds no state_dict of tensors')
+    return OrderedDict((str(k), v) for k, v in state.items())

@@ -113,9 +113,79 @@ def test_images_do_not_fit_annotations(broken):
 
 
 def test_corrupt_image_names_the_file(broken):
-    from mmpose.datasets.transforms import LoadImage
+    """A file that exists but does not decode is called corrupt (mmpose's
+    own message asks whether it exists); a missing one is called missing."""
+    from peclr_mm.datasets.transforms import LoadHandImage
     path = broken / 'training' / 'rgb' / '00000001.jpg'
     path.write_bytes(b'not a jpeg')
     info = _ds(str(broken)).get_data_info(1)
-    with pytest.raises(Exception, match='00000001.jpg'):
-        LoadImage()(info)
+    with pytest.raises(
+            OSError, match=r'corrupt or unreadable image .*00000001.jpg'):
+        LoadHandImage()(info)
+    (broken / 'training' / 'rgb' / '00000002.jpg').write_bytes(b'')
+    with pytest.raises(OSError, match='corrupt or unreadable.*00000002'):
+        LoadHandImage()(_ds(str(broken)).get_data_info(2))
+    os.remove(broken / 'training' / 'rgb' / '00000003.jpg')
+    info = _ds(str(broken), num_versions=2).get_data_info(3)
+    with pytest.raises(FileNotFoundError, match='00000003.jpg does not'):
+        LoadHandImage()(info)
+    good = LoadHandImage()(_ds(str(broken), num_versions=2).get_data_info(0))
+    assert good['img'].shape == (224, 224, 3)
+
+
+def test_image_count_looks_for_the_exact_names(broken):
+    """Stray files do not count as images; a renamed image is reported by
+    the names that are missing."""
+    rgb = broken / 'training' / 'rgb'
+    for i in range(24):  # one version's worth of stray pictures
+        (rgb / f'stray_{i}.png').write_bytes(b'x')
+    assert len(_ds(str(broken))) == 48
+    os.rename(rgb / '00000005.jpg', rgb / '00000099.jpg')
+    with pytest.raises(ValueError, match=r'lacks 1 .*00000005\.jpg'):
+        _ds(str(broken))
+
+
+def test_check_dataset_lists_bad_images(broken, capsys):
+    import importlib.util
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        'check_dataset', os.path.join(root, 'tools', 'misc',
+                                      'check_dataset.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main([str(broken)]) == 0
+    assert 'training: 48 images, 0 bad' in capsys.readouterr().err
+    (broken / 'training' / 'rgb' / '00000007.jpg').write_bytes(b'garbage')
+    (broken / 'evaluation' / 'rgb' / '00000001.jpg').write_bytes(b'')
+    data = (broken / 'training' / 'rgb' / '00000009.jpg').read_bytes()
+    (broken / 'training' / 'rgb' / '00000009.jpg').write_bytes(data[:200])
+    assert tool.main([str(broken), '--workers', '2']) == 1
+    out, err = capsys.readouterr()
+    bad = sorted(line.split(':')[0] for line in out.splitlines())
+    assert [os.path.basename(b)
+            for b in bad] == ['00000001.jpg', '00000007.jpg', '00000009.jpg']
+    assert 'training: 48 images, 2 bad' in err
+    assert 'evaluation: 8 images, 1 bad' in err
+    os.remove(broken / 'training' / 'rgb' / '00000003.jpg')
+    assert tool.main([str(broken), '--splits', 'training']) == 2
+    assert 'not a multiple' in capsys.readouterr().err
+
+
+def test_evaluation_labels_from_their_own_folder(broken, tmp_path):
+    """FreiHAND_pub_v2_eval.zip unpacked into its own folder: the joints
+    come from ann_root, K and scale from the data root."""
+    eval_dir = tmp_path / 'FreiHAND_pub_v2_eval'
+    eval_dir.mkdir()
+    shutil.move(str(broken / 'evaluation_xyz.json'), eval_dir)
+    with pytest.raises(FileNotFoundError, match='evaluation_xyz.json'):
+        _ds(str(broken), split='evaluation')
+    ds = _ds(str(broken), split='evaluation', ann_root=str(eval_dir))
+    assert len(ds) == 8
+    xyz = json.load(open(eval_dir / 'evaluation_xyz.json'))
+    np.testing.assert_allclose(
+        ds.get_data_info(3)['keypoints_3d'][0], xyz[3], rtol=1e-6)
+    os.remove(broken / 'evaluation_K.json')
+    with pytest.raises(
+            FileNotFoundError,
+            match=r'evaluation_K.json is missing: looked in'):
+        _ds(str(broken), split='evaluation', ann_root=str(eval_dir))

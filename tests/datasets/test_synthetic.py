@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -50,8 +51,8 @@ def dataset(tmp_path_factory):
 
 
 def test_layout(dataset):
-    assert sorted(os.listdir(dataset)) == sorted(JSONS +
-                                                 ['evaluation', 'training'])
+    assert sorted(os.listdir(dataset)) == sorted(
+        JSONS + ['evaluation', 'training', synthetic.MARKER])
     for split, count in (('training', N * V), ('evaluation', M)):
         folder = osp.join(dataset, split, 'rgb')
         assert sorted(
@@ -233,3 +234,67 @@ def test_cli(tmp_path, capsys):
     assert 'images/s' in capsys.readouterr().out
     assert len(os.listdir(out / 'training' / 'rgb')) == 6
     assert os.listdir(tmp_path) == ['cli']
+
+
+def test_overwrite_replaces_only_what_the_generator_wrote(tmp_path):
+    """--overwrite refuses folders without the generator's marker and sets
+    to which a user added files; those stay untouched."""
+    tool = load_tool()
+    args = ['--num-train', '1', '--num-eval', '1', '--versions', '1']
+    foreign = tmp_path / 'mine'
+    foreign.mkdir()
+    (foreign / 'notes.txt').write_text('keep me')
+    assert tool.main(['--out', str(foreign), '--overwrite', *args]) == 2
+    assert (foreign / 'notes.txt').read_text() == 'keep me'
+    assert os.listdir(foreign) == ['notes.txt']
+    # a set of ours with a file added to it
+    ours = tmp_path / 'set'
+    assert tool.main(['--out', str(ours), *args]) == 0
+    (ours / 'training' / 'rgb' / 'extra.png').write_bytes(b'x')
+    with pytest.raises(FileExistsError, match='extra.png'):
+        synthetic.generate_freihand(
+            str(ours), 1, 1, versions=1, overwrite=True)
+    assert (ours / 'training' / 'rgb' / 'extra.png').exists()
+    os.remove(ours / 'training' / 'rgb' / 'extra.png')
+    assert tool.main(['--out', str(ours), '--overwrite', *args]) == 0
+    assert sorted(os.listdir(tmp_path)) == ['mine', 'set']
+
+
+def test_stale_partial_sets_are_cleaned(tmp_path):
+    """A generator killed with SIGKILL leaves its hidden partial folder;
+    the next run removes it (and only folders of dead processes that carry
+    the marker)."""
+    out = tmp_path / 'set'
+    proc = subprocess.Popen([
+        sys.executable, 'tools/make_synthetic_freihand.py', '--out',
+        str(out), '--num-train', '4000', '--num-eval', '1', '--versions', '1'
+    ],
+                            cwd=ROOT,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    partial = tmp_path / f'.set.partial-{proc.pid}'
+    deadline = time.time() + 60
+    while not (partial / 'training' / 'rgb').is_dir():
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.kill()
+    proc.wait()
+    assert partial.is_dir() and not out.exists()
+    # someone else's hidden folder of the same pattern, without the marker
+    other = tmp_path / '.set.partial-999999999'
+    other.mkdir()
+    (other / 'data.txt').write_text('not ours')
+    synthetic.generate_freihand(str(out), 1, 1, versions=1)
+    assert not partial.exists()
+    assert (other / 'data.txt').exists()
+    assert sorted(os.listdir(tmp_path)) == ['.set.partial-999999999', 'set']
+
+
+@pytest.mark.parametrize('field', ['num_train', 'num_eval'])
+def test_empty_splits_are_refused(tmp_path, field):
+    counts = dict(num_train=1, num_eval=1)
+    counts[field] = 0
+    with pytest.raises(ValueError, match=f'{field} must be an integer >= 1'):
+        synthetic.generate_freihand(str(tmp_path / 'x'), **counts)
+    assert not (tmp_path / 'x').exists()

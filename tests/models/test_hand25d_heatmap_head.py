@@ -6,6 +6,7 @@ from mmpose.registry import MODELS
 
 from peclr_mm.models.heads import (BaseHand25DHead, Hand25DHeatmapHead,
                                    soft_argmax_2d)
+from peclr_mm.models.heads.hand25d_heatmap_head import gaussian_cell_targets
 from tests.models.test_hand25d_head import SIZE, make_samples, targets
 
 
@@ -77,6 +78,58 @@ def test_shapes_root_and_registration():
     assert heatmaps.shape == (2, 21, 8, 8)
     with pytest.raises(ValueError, match='deconv'):
         build_head(deconv_out_channels=(32, 32), deconv_kernel_sizes=(4, ))
+
+
+def test_gaussian_targets_read_out_at_the_label():
+    """The soft-argmax of the log of a Gaussian target returns the labelled
+    position (the targets and the read-out share one cell convention) for
+    points 3 sigma inside the map; joints more than a cell off the map are
+    masked."""
+    W, H = 64, 48
+    uv = torch.tensor([[[20.3, 20.7], [40., 17.2], [33.3, 30.], [-20., 10.],
+                        [30., 70.]]],
+                      dtype=torch.float64)
+    for hw in [(12, 16), (24, 32)]:
+        g, inside = gaussian_cell_targets(uv, (W, H), hw, sigma=1.)
+        assert g.shape == (1, 5, *hw)
+        torch.testing.assert_close(g[:, :3].sum((2, 3)),
+                                   torch.ones(1, 3, dtype=torch.float64))
+        assert inside.tolist() == [[1., 1., 1., 0., 0.]]
+        xy, _ = soft_argmax_2d(g.log(), (W, H))
+        torch.testing.assert_close(xy[0, :3], uv[0, :3], atol=1e-4, rtol=0)
+        # the peak is in the cell that contains the point
+        peak = g[0, 0].flatten().argmax().item()
+        assert divmod(peak,
+                      hw[1]) == (int(21.2 * hw[0] / H), int(20.8 * hw[1] / W))
+
+
+def test_heatmap_loss_is_optional_and_falls_at_the_label():
+    """With ``heatmap_loss_weight`` the loss adds ``loss_heatmap``, which is
+    lower for heatmaps peaked at the labels than for flat ones; without it
+    the losses are the latent model's."""
+    samples = make_samples(3, seed=4)
+    head = build_head()
+    feats = [torch.randn(3, 32, 4, 4)]
+    assert 'loss_heatmap' not in head.loss(feats, samples)
+    head = build_head(heatmap_loss_weight=2.)
+    losses = head.loss(feats, samples)
+    assert losses['loss_heatmap'] > 0
+    # heatmaps peaked at the labels: the final layer replaced by the
+    # targets' logs
+    _, _, _, enc = targets(head, samples)
+    g, _ = gaussian_cell_targets(enc['uv'].float(), SIZE, (8, 8))
+    flat = torch.zeros(3, 21, 8, 8)
+    target = dict(
+        keypoint_labels=enc['uv'].float() / SIZE[0],
+        keypoint_weights=torch.ones(3, 21))
+    peaked = head._aux_losses(g.clamp_min(1e-30).log(), target)
+    uniform = head._aux_losses(flat, target)
+    assert peaked['loss_heatmap'] < uniform['loss_heatmap'] - 1
+    # ln(64) for a flat map against any target, times the weight
+    assert uniform['loss_heatmap'].item() == pytest.approx(
+        2 * np.log(64), rel=1e-5)
+    with pytest.raises(ValueError, match='heatmap_loss_weight'):
+        build_head(heatmap_loss_weight=-1.)
 
 
 def test_overfits_a_handful_of_samples():

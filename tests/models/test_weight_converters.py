@@ -1,5 +1,6 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 import importlib.util
+import os
 import os.path as osp
 from collections import OrderedDict
 
@@ -131,3 +132,69 @@ def test_refuses_other_depths_and_non_resnets(tv_resnet50, tmp_path, capsys):
     err = capsys.readouterr().err
     assert src in err and 'missing keys' in err and 'unexpected' in err
     assert not osp.exists(dst)
+
+
+def test_tool_names_a_truncated_checkpoint(tmp_path, capsys):
+    """An error line naming the file, not a traceback."""
+    src, dst = str(tmp_path / 'cut.pth'), str(tmp_path / 'out.pth')
+    torch.save({'state_dict': torchvision.models.resnet18().state_dict()}, src)
+    with open(src, 'r+b') as f:
+        f.truncate(os.path.getsize(src) // 3)
+    assert load_tool().main([src, dst, '--depth', '18']) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and 'cut.pth' in err
+    assert 'truncated' in err or 'damaged' in err
+    assert not osp.exists(dst)
+
+
+class _Callback:
+    """Unpickling runs ``open(marker, 'w')``: a stand-in for the callback
+    classes a Lightning checkpoint pickles, made hostile."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+class _AttributeDict(dict):
+    pass
+
+
+def test_lightning_ckpt_converts_without_running_its_pickles(tmp_path):
+    from peclr_mm.utils.checkpoint import UnsafeCheckpointError
+    rn18 = torchvision.models.resnet18(weights=None)
+    marker = tmp_path / 'ran'
+    src, dst = str(tmp_path / 'peclr.ckpt'), str(tmp_path / 'out.pth')
+    torch.save(
+        {
+            'epoch': 99,
+            'pytorch-lightning_version': '1.2.0',
+            'state_dict': released_layouts(rn18)['lightning'],
+            'callbacks': {
+                _Callback: _Callback(str(marker))
+            },
+            'hyper_parameters': _AttributeDict(lr=1e-4, batch_size=128),
+            'optimizer_states': [{
+                'state': {},
+                'param_groups': []
+            }],
+        }, src)
+    with pytest.raises(UnsafeCheckpointError):
+        load_tool().checkpoint.safe_torch_load(src)
+    assert load_tool().main([src, dst, '--depth', '18']) == 0
+    assert not marker.exists()
+    model = ResNet(
+        18,
+        init_cfg=dict(type='Pretrained', checkpoint=dst, prefix='backbone.'))
+    model.init_weights()
+    model.eval()
+    rn18.eval()
+    x = torch.randn(1, 3, 64, 64)
+    ref = rn18.layer4(
+        rn18.layer3(
+            rn18.layer2(
+                rn18.layer1(rn18.maxpool(rn18.relu(rn18.bn1(
+                    rn18.conv1(x))))))))
+    torch.testing.assert_close(model(x)[-1], ref, atol=1e-5, rtol=1e-5)

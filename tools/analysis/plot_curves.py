@@ -24,7 +24,7 @@ import sys
 from collections import defaultdict
 from typing import Dict, List
 
-DEFAULT_KEYS = ('loss', 'loss_uv', 'loss_zrel', 'loss_zroot',
+DEFAULT_KEYS = ('loss', 'loss_uv', 'loss_zrel', 'loss_zroot', 'loss_heatmap',
                 'freihand/EPE-2D', 'freihand/RR-EPE', 'freihand/PA-EPE')
 
 

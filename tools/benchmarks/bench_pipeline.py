@@ -239,7 +239,7 @@ def main(argv=None) -> int:
         tmp = tempfile.mkdtemp(prefix='bench_pipeline_')
         data = osp.join(tmp, 'synthetic_freihand')
         generate_freihand(
-            data, num_train=args.num_samples, num_eval=0, versions=1, seed=0)
+            data, num_train=args.num_samples, num_eval=1, versions=1, seed=0)
     try:
         ds_one = FreiHand3DDataset(data_root=data, pipeline=cfg.train_pipeline)
         ds_ref = FreiHand3DDataset(

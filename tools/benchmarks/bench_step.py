@@ -102,7 +102,7 @@ def make_batch(model, batch_size: int, size: int, workdir: str) -> dict:
     """A preprocessed two-view batch from the project's pipeline."""
     data = osp.join(workdir, 'synthetic_freihand')
     generate_freihand(
-        data, num_train=batch_size, num_eval=0, versions=1, seed=0)
+        data, num_train=batch_size, num_eval=1, versions=1, seed=0)
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs', '_base_', 'peclr_pipeline.py'))
     pipeline = cfg.train_pipeline

@@ -37,51 +37,80 @@ BASE = dict(
     bf16=False,
     channels_last=False,
     rotate=30.,
+    margin=(0.85, 1.15),
+    shift=0.05,
+    hsv=0.5,
     versions=None,
     subset=None,
-    loss_weights=(1., 5., 1.))
+    loss_weights=(1., 5., 1.),
+    stages=4,
+    zero_init_residual=True,
+    heatmap_loss=0.,
+    workers=2)
 
-#: name -> (what changed, overrides of BASE)
-VARIANTS = {
-    'base': ('the demo as it was', {}),
-    'fast': ('bf16 autocast + channels-last',
-             dict(bf16=True, channels_last=True)),
-    'heatmap': ('2.5-D heatmap head (3 deconvs from the last stage)',
-                dict(bf16=True, channels_last=True, head='heatmap')),
-    'size96': ('96 px', dict(bf16=True, channels_last=True, size=96)),
-    'size128': ('128 px', dict(bf16=True, channels_last=True, size=128)),
-    'bbox': ('crop a box around the hand',
-             dict(bf16=True, channels_last=True, crop='bbox')),
-    'bbox_heatmap':
-    ('box crop + heatmap head',
-     dict(bf16=True, channels_last=True, crop='bbox', head='heatmap')),
-    'size96_heatmap':
-    ('96 px + heatmap head',
-     dict(bf16=True, channels_last=True, size=96, head='heatmap')),
-    'pool_wpx':
-    ('uv loss weight 64 (uv in crop pixels at 64 px)',
-     dict(bf16=True, channels_last=True, loss_weights=(64., 5., 1.))),
-    'heatmap_wpx': ('heatmap head, uv weight 64',
-                    dict(
-                        bf16=True,
-                        channels_last=True,
-                        head='heatmap',
-                        loss_weights=(64., 5., 1.))),
-    'bbox_heatmap_wpx': ('box crop, heatmap head, uv weight 64',
-                         dict(
-                             bf16=True,
-                             channels_last=True,
-                             crop='bbox',
-                             head='heatmap',
-                             loss_weights=(64., 5., 1.))),
-    'lr3e-3': ('Adam 3e-3', dict(bf16=True, channels_last=True, lr=3e-3)),
-    'iters2000': ('2000 iterations',
-                  dict(bf16=True, channels_last=True, iters=2000)),
-}
+
+def _chain(*steps):
+    """Cumulative variants: each step keeps the changes of those before."""
+    out, acc = {}, {}
+    for name, what, changes in steps:
+        acc = dict(acc, **changes)
+        out[name] = (what, dict(acc))
+    return out
+
+
+#: name -> (what changed, overrides of BASE). The chain adds one change at a
+#: time; the side branches change one thing of a chain step.
+VARIANTS = _chain(
+    ('base', 'the demo as it was', {}),
+    ('bf16', '+ bf16 autocast + channels-last',
+     dict(bf16=True, channels_last=True)),
+    ('workers0', '+ data loading in the main process (no workers)',
+     dict(workers=0)),
+    ('uv_px', '+ uv loss in crop pixels (weight 64 at 64 px)',
+     dict(loss_weights=(64., 5., 1.))),
+    ('box', '+ crop a box around the hand', dict(crop='bbox')),
+    ('heatmap8', '+ heatmap head on the stride-8 stage (2-stage ResNet)',
+     dict(head='heatmap8', stages=2)),
+    ('res_init', '+ residual branches not zero-initialised',
+     dict(zero_init_residual=False)),
+    ('hm_loss', '+ heatmaps also supervised (cross-entropy to a Gaussian, '
+     'weight 1)', dict(heatmap_loss=1.)),
+    ('iters3000', '+ 3000 iterations', dict(iters=3000)),
+)
+_AT = VARIANTS['heatmap8'][1]
+VARIANTS.update({
+    'iters3000_latent':
+    ('heatmap8 with 3000 iterations (zero-initialised '
+     'residual branches, latent heatmaps)', dict(_AT, iters=3000)),
+    'heatmap32':
+    ('heatmap8 with 3 deconvolutions of the last stage of '
+     'the full ResNet instead', dict(_AT, head='heatmap', stages=4)),
+    'pool8': ('heatmap8 with the pooled regression head instead',
+              dict(_AT, head='pool')),
+    'no_hsv': ('heatmap8 without the HSV jitter', dict(_AT, hsv=0.)),
+    'no_aug': ('heatmap8 without any augmentation',
+               dict(_AT, hsv=0., rotate=0., margin=(1., 1.), shift=0.)),
+    'lr2e-3': ('heatmap8 with Adam 2e-3', dict(_AT, lr=2e-3)),
+    'size96': ('heatmap8 at 96 px', dict(_AT, size=96)),
+    'z10': ('heatmap8 with z_rel loss weight 10',
+            dict(_AT, loss_weights=(64., 10., 1.))),
+    'z20': ('heatmap8 with z_rel loss weight 20',
+            dict(_AT, loss_weights=(64., 20., 1.))),
+    'labels2000': ('heatmap8 on 2000 of the labeled hands (the old demo\'s '
+                   'count)', dict(_AT, subset=2000)),
+})
 
 HEADS = {
     'pool':
     lambda c: dict(type='Hand25DHead', in_channels=c),
+    # on the stride-8 stage (the backbone cut after two stages), one
+    # deconvolution to stride 4
+    'heatmap8':
+    lambda c: dict(
+        type='Hand25DHeatmapHead',
+        in_channels=c,
+        deconv_out_channels=(128, ),
+        deconv_kernel_sizes=(4, )),
     'heatmap':
     lambda c: dict(
         type='Hand25DHeatmapHead',
@@ -101,10 +130,19 @@ def recipe_cfg(data: str, work: str, opts: dict, pretrained: str = None):
     cfg.visualizer['name'] = f'visualizer:{work}'
     size = opts['size']
     codec = dict(cfg.model.head.codec, input_size=(size, size))
+    stages = opts['stages']
+    cfg.model.backbone.update(
+        num_stages=stages,
+        strides=(1, 2, 2, 2)[:stages],
+        dilations=(1, ) * stages,
+        out_indices=(stages - 1, ),
+        zero_init_residual=opts['zero_init_residual'])
     cfg.model.head = dict(
-        HEADS[opts['head']](512),
+        HEADS[opts['head']](64 * 2**(stages - 1)),
         codec=codec,
         loss_weights=opts['loss_weights'])
+    if opts['heatmap_loss']:
+        cfg.model.head['heatmap_loss_weight'] = opts['heatmap_loss']
     cfg.model.backbone.init_cfg = None if pretrained is None else dict(
         type='Pretrained', checkpoint=pretrained, prefix='backbone.')
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -116,9 +154,16 @@ def recipe_cfg(data: str, work: str, opts: dict, pretrained: str = None):
             elif t['type'] == 'GenerateTarget':
                 t['encoder'] = codec
             elif t['type'] == 'RandomSimilarity':
-                t['rotate'] = opts['rotate']
+                t.update(
+                    rotate=opts['rotate'],
+                    margin_range=opts['margin'],
+                    shift=opts['shift'])
+            elif t['type'] == 'HSVJitter':
+                t['prob'] = opts['hsv']
     train = cfg.train_dataloader
     train.batch_size = opts['batch']
+    train.num_workers = opts['workers']
+    train.persistent_workers = opts['workers'] > 0
     train.dataset.versions = opts['versions']
     train.dataset.subset = opts['subset']
     train.sampler = dict(type='InfiniteSampler', shuffle=True)
@@ -206,29 +251,33 @@ def run_variant(name: str,
 
 
 def table(results: list) -> str:
+    """The markdown table: every score beside the mean pose's."""
     rows = [
-        '| variant | what changed | train min | img/s | EPE-2D px '
-        '(x mean) | RR-EPE mm (x mean) | PA-EPE mm (x mean) | loss_uv '
-        'first -> last |', '| --- | --- | --- | --- | --- | --- | --- | --- |'
+        '| variant | what changed | train min | img/s | EPE-2D px (x mean '
+        '/ x mean in box) | RR-EPE mm (x mean) | PA-EPE mm (x mean) | '
+        'loss_uv first -> last |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- |'
     ]
     for r in results:
-        m = r['metrics']
-
-        def cell(key):
-            return (f"{m[f'freihand/{key}']:.1f} "
-                    f"(x{m[f'freihand/ratio/{key}']:.2f})")
-
-        rows.append(f"| {r['name']} | {r['what']} | {r['train_s'] / 60:.1f} "
-                    f"| {r['samples_per_s']:.0f} | {cell('EPE-2D')} | "
-                    f"{cell('RR-EPE')} | {cell('PA-EPE')} | "
-                    f"{r['losses']['loss_uv_first']:.3f} -> "
-                    f"{r['losses']['loss_uv_last']:.3f} |")
+        m = {k.replace('freihand/', ''): v for k, v in r['metrics'].items()}
+        rows.append(
+            f"| {r['name']} | {r['what']} | {r['train_s'] / 60:.1f} | "
+            f"{r['samples_per_s']:.0f} | {m['EPE-2D']:.1f} "
+            f"(x{m['ratio/EPE-2D']:.2f} / x{m['ratio/EPE-2D-in-box']:.2f}) "
+            f"| {m['RR-EPE']:.1f} (x{m['ratio/RR-EPE']:.2f}) | "
+            f"{m['PA-EPE']:.1f} (x{m['ratio/PA-EPE']:.2f}) | "
+            f"{r['losses']['loss_uv_first']:.3f} -> "
+            f"{r['losses']['loss_uv_last']:.3f} |")
     if results:
-        m = results[0]['metrics']
+        m = {
+            k.replace('freihand/', ''): v
+            for k, v in results[0]['metrics'].items()
+        }
         rows.append(f"| mean pose | ignores the image | - | - | "
-                    f"{m['freihand/mean-pose/EPE-2D']:.1f} | "
-                    f"{m['freihand/mean-pose/RR-EPE']:.1f} | "
-                    f"{m['freihand/mean-pose/PA-EPE']:.1f} | - |")
+                    f"{m['mean-pose/EPE-2D']:.1f} (in box: "
+                    f"{m['mean-pose/EPE-2D-in-box']:.1f}) | "
+                    f"{m['mean-pose/RR-EPE']:.1f} | "
+                    f"{m['mean-pose/PA-EPE']:.1f} | - |")
     return '\n'.join(rows) + '\n'
 
 

@@ -160,7 +160,8 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b: dict,
     cfg.model.backbone.init_cfg = None if encoder_ckpt is None else dict(
         type='Pretrained', checkpoint=encoder_ckpt, prefix='backbone.')
     if mode == 'probe':
-        cfg.model.backbone.frozen_stages = 4
+        cfg.model.backbone.frozen_stages = cfg.model.backbone.get(
+            'num_stages', 4)
         cfg.model.backbone.norm_eval = True
     for name in ('train_dataloader', 'test_dataloader', 'val_dataloader'):
         dl = cfg[name]

@@ -2,9 +2,11 @@
 from .affine import HandCanonicalCrop, RandomSimilarity, WarpView
 from .color import HSVJitter
 from .formatting import PackHand3DInputs, PackPeCLRInputs
+from .loading import LoadHandImage
 from .multiview import MultiViewWithGeometry
 
 __all__ = [
     'HandCanonicalCrop', 'RandomSimilarity', 'WarpView', 'HSVJitter',
-    'MultiViewWithGeometry', 'PackPeCLRInputs', 'PackHand3DInputs'
+    'MultiViewWithGeometry', 'PackPeCLRInputs', 'PackHand3DInputs',
+    'LoadHandImage'
 ]

@@ -179,7 +179,7 @@ class BaseHand25DHead(BaseHead):
         the head's codec (``gt_instance_labels``), weighted per joint by
         ``keypoint_weights``, and the batch's ``mpjpe_mm`` (logged, not
         optimised)."""
-        uv, z_rel = self.forward(feats)
+        uv, z_rel, aux = self._train_forward(feats)
         K_crop, bone = self._geometry(batch_data_samples, uv)
         target = self._targets(batch_data_samples, uv)
         _, z_root = self.root_depth(uv, z_rel, K_crop)
@@ -192,6 +192,7 @@ class BaseHand25DHead(BaseHead):
             loss_zrel=w_zrel * (w *
                                 (z_rel - target['z_rel_labels']).abs()).mean(),
             loss_zroot=w_zroot * F.l1_loss(z_root, target['z_root_labels']))
+        losses.update(self._aux_losses(aux, target))
         with torch.no_grad():
             xyz = self.decode_xyz(uv, z_rel, z_root, K_crop, bone)
             gt = torch.stack([
@@ -201,6 +202,19 @@ class BaseHand25DHead(BaseHead):
             ])
             losses['mpjpe_mm'] = (xyz - gt).norm(dim=-1).mean() * 1000
         return losses
+
+    def _train_forward(
+        self, feats: Union[Tensor, Sequence[Tensor]]
+    ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        """:meth:`forward` and what :meth:`_aux_losses` needs (nothing
+        here)."""
+        uv, z_rel = self.forward(feats)
+        return uv, z_rel, None
+
+    def _aux_losses(self, aux: Optional[Tensor],
+                    target: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Losses beyond the 2.5-D ones (none here)."""
+        return {}
 
     def _targets(self, batch_data_samples: OptSampleList,
                  ref: Tensor) -> Dict[str, Tensor]:

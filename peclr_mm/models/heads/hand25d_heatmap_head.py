@@ -1,6 +1,6 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """The 2.5-D heatmap head: Iqbal et al.'s (ECCV 2018) own read-out."""
-from typing import Sequence, Tuple, Union
+from typing import Dict, Sequence, Tuple, Union
 
 import torch
 from mmpose.models.heads import HeatmapHead
@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from .hand25d_head import BaseHand25DHead
 
-__all__ = ['Hand25DHeatmapHead', 'soft_argmax_2d']
+__all__ = ['Hand25DHeatmapHead', 'soft_argmax_2d', 'gaussian_cell_targets']
 
 
 def soft_argmax_2d(heatmaps: Tensor,
@@ -45,6 +45,39 @@ def soft_argmax_2d(heatmaps: Tensor,
     return xy, prob
 
 
+def gaussian_cell_targets(uv: Tensor,
+                          input_size: Tuple[int, int],
+                          map_size: Tuple[int, int],
+                          sigma: float = 1.) -> Tuple[Tensor, Tensor]:
+    """Per joint a Gaussian distribution over the cells of an (h, w) map,
+    centred where :func:`soft_argmax_2d`'s cell centres put ``uv``.
+
+    Args:
+        uv: (B, K, 2) positions in the pixels of an input of ``input_size``.
+        input_size: (W, H) of the input in pixels.
+        map_size: (h, w) of the heatmaps.
+        sigma: standard deviation in cells.
+
+    Returns:
+        tuple: the targets (B, K, h, w), each summing to 1, and a (B, K)
+        mask that is 0 for joints more than one cell outside the map (their
+        truncated Gaussian would pull the mass to the border).
+    """
+    h, w = map_size
+    W, H = input_size
+    # the inverse of the cell centres (j + 0.5) * W / w - 0.5
+    cx = (uv[..., 0] + 0.5) * (w / W) - 0.5
+    cy = (uv[..., 1] + 0.5) * (h / H) - 0.5
+    xs = torch.arange(w, dtype=uv.dtype, device=uv.device)
+    ys = torch.arange(h, dtype=uv.dtype, device=uv.device)
+    gx = torch.exp(-(xs - cx[..., None])**2 / (2 * sigma**2))
+    gy = torch.exp(-(ys - cy[..., None])**2 / (2 * sigma**2))
+    g = gy[..., :, None] * gx[..., None, :]
+    g = g / g.flatten(2).sum(-1).clamp_min(1e-12)[..., None, None]
+    inside = ((cx > -1) & (cx < w) & (cy > -1) & (cy < h)).to(uv.dtype)
+    return g, inside
+
+
 @MODELS.register_module()
 class Hand25DHeatmapHead(BaseHand25DHead):
     """2.5-D hand pose through latent heatmaps and depth maps (Iqbal et al.,
@@ -73,6 +106,14 @@ class Hand25DHeatmapHead(BaseHand25DHead):
         conv_out_channels: channels of 3x3 convolutions after them.
         beta: initial inverse temperature of the softmax.
         learn_beta: learn ``beta`` (as a log, so it stays positive).
+        heatmap_loss_weight: weight of an auxiliary cross-entropy between
+            each softmax heatmap and a Gaussian at the labelled position
+            (:func:`gaussian_cell_targets`), logged as ``loss_heatmap``. 0
+            (the default) trains the heatmaps as latent, as Iqbal et al.
+            do; supervising them as well (as integral-regression models
+            often do) learns faster in a small budget
+            (docs/results/finetune_recipes.md).
+        heatmap_sigma: the Gaussian's standard deviation in heatmap cells.
         **kwargs: see :class:`BaseHand25DHead`.
     """
 
@@ -84,6 +125,8 @@ class Hand25DHeatmapHead(BaseHand25DHead):
                  conv_out_channels: Sequence[int] = (),
                  beta: float = 1.,
                  learn_beta: bool = True,
+                 heatmap_loss_weight: float = 0.,
+                 heatmap_sigma: float = 1.,
                  init_cfg: OptConfigType = None,
                  **kwargs) -> None:
         if init_cfg is None:
@@ -102,6 +145,12 @@ class Hand25DHeatmapHead(BaseHand25DHead):
                              f'{deconv_kernel_sizes}')
         if not beta > 0:
             raise ValueError(f'beta must be positive, got {beta}')
+        if not (heatmap_loss_weight >= 0 and heatmap_sigma > 0):
+            raise ValueError('heatmap_loss_weight must be >= 0 and '
+                             'heatmap_sigma > 0, got '
+                             f'{heatmap_loss_weight} and {heatmap_sigma}')
+        self.heatmap_loss_weight = float(heatmap_loss_weight)
+        self.heatmap_sigma = float(heatmap_sigma)
         self.in_channels = in_channels
         self.in_index = in_index
         # mmpose's layer builders use nothing of their instance.
@@ -131,10 +180,31 @@ class Hand25DHeatmapHead(BaseHand25DHead):
                                    Sequence[Tensor]]) -> Tuple[Tensor, Tensor]:
         """Normalised ``uv`` (B, K, 2) and ``z_rel`` (B, K), the root's own
         ``z_rel`` zeroed (:meth:`zero_root`)."""
+        uv, z_rel, _ = self._train_forward(feats)
+        return uv, z_rel
+
+    def _train_forward(self, feats: Union[Tensor, Sequence[Tensor]]
+                       ) -> Tuple[Tensor, Tensor, Tensor]:
+        """:meth:`forward` and the scaled heatmap logits (B, K, h, w)."""
         heatmaps, depths = self.maps(feats)
         # float32 for the read-out: a softmax over hundreds of cells in
         # bfloat16 would quantise the sub-cell position.
-        uv, prob = soft_argmax_2d(heatmaps.float(), self.codec.input_size,
-                                  self.log_beta.exp())
+        logits = heatmaps.float() * self.log_beta.exp()
+        uv, prob = soft_argmax_2d(logits, self.codec.input_size)
         z_rel = (prob.detach() * depths.float()).flatten(2).sum(-1)
-        return self.codec.normalize_uv(uv), self.zero_root(z_rel)
+        return self.codec.normalize_uv(uv), self.zero_root(z_rel), logits
+
+    def _aux_losses(self, logits: Tensor,
+                    target: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """``loss_heatmap``: cross-entropy of the softmax heatmaps against
+        Gaussians at the labels, when ``heatmap_loss_weight`` > 0."""
+        if not self.heatmap_loss_weight:
+            return {}
+        uv_px = self.codec.denormalize_uv(target['keypoint_labels'])
+        g, inside = gaussian_cell_targets(uv_px, self.codec.input_size,
+                                          logits.shape[-2:],
+                                          self.heatmap_sigma)
+        logp = torch.log_softmax(logits.flatten(2), dim=-1)
+        ce = -(g.flatten(2) * logp).sum(-1)
+        w = target['keypoint_weights'] * inside
+        return dict(loss_heatmap=self.heatmap_loss_weight * (w * ce).mean())
