@@ -287,3 +287,47 @@ def test_analysis_tools(pipeline_run, tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     img = cv2.imread(str(views / sorted(os.listdir(views))[0]))
     assert img.shape[1] > 2 * img.shape[0]  # two views side by side
+
+
+def test_server_submission_without_labels(pipeline_run, tmp_path):
+    """The public evaluation split without joints (K and scale only) runs
+    through the test loop and writes the official pred.json and zip; a set
+    of another size is refused."""
+    import json
+    import shutil
+    import zipfile
+    root = tmp_path / 'fh'
+    shutil.copytree(pipeline_run['data_root'], root)
+    os.remove(root / 'evaluation_xyz.json')
+    cfg = Config.fromfile(pipeline_run['cfg'])
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.visualizer['name'] = f'visualizer:{tmp_path}'
+    cfg.load_from = pipeline_run['ft_ckpt']
+    cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = None
+    cfg.param_scheduler = cfg.val_dataloader = cfg.val_cfg = None
+    cfg.val_evaluator = None
+    dataset = cfg.test_dataloader.dataset
+    dataset.data_root = str(root)
+    dataset.with_labels = 'camera'
+    for t in dataset.pipeline:  # no joints, so no box: the whole image
+        if t['type'] == 'HandCanonicalCrop':
+            t['source'] = 'image'
+    prefix = str(tmp_path / 'sub' / 'freihand')
+    os.makedirs(osp.dirname(prefix))
+    cfg.test_evaluator = dict(
+        type='FreiHand3DMetric',
+        gt_available=False,
+        outfile_prefix=prefix,
+        submission_size=8)
+    Runner.from_cfg(cfg).test()
+    pred = json.load(open(prefix + '.pred.json'))
+    assert len(pred) == 2 and len(pred[0]) == 8
+    assert np.array(pred[0]).shape == (8, 21, 3)
+    with zipfile.ZipFile(prefix + '.pred.zip') as zf:
+        assert zf.namelist() == ['pred.json']
+    cfg.test_evaluator['submission_size'] = 3960
+    cfg.test_evaluator['outfile_prefix'] = prefix + '_full'
+    cfg.visualizer['name'] = f'visualizer:{tmp_path}:2'
+    with pytest.raises(ValueError, match=r'must hold 3960 predictions.*got 8'):
+        Runner.from_cfg(cfg).test()
+    assert not os.path.exists(prefix + '_full.pred.json')

@@ -86,7 +86,8 @@ def _as_array(data, path: str, field: str, shape: tuple) -> np.ndarray:
 
 def load_freihand_annotations(data_root: str,
                               split: str,
-                              ann_root: Optional[str] = None) -> dict:
+                              ann_root: Optional[str] = None,
+                              with_xyz: bool = True) -> dict:
     """Read and check ``{split}_{xyz,K,scale}.json``.
 
     Each file is looked for in ``ann_root`` first (when given), then in
@@ -94,6 +95,9 @@ def load_freihand_annotations(data_root: str,
     (``evaluation_xyz.json``) in a separate archive,
     ``FreiHAND_pub_v2_eval.zip``, often unpacked into its own folder, while
     ``evaluation_K.json`` and ``evaluation_scale.json`` come with the images.
+    ``with_xyz=False`` reads the camera and scale only (the public
+    evaluation split as the submission server sees it); ``xyz`` is then
+    ``None``.
 
     Returns:
         dict: ``xyz`` (N, 21, 3) metres, ``K`` (N, 3, 3), ``scale`` (N,).
@@ -108,7 +112,8 @@ def load_freihand_annotations(data_root: str,
             f"split must be 'training' or 'evaluation', got {split!r}")
     roots = [r for r in (ann_root, data_root) if r]
     paths = {}
-    for key in ('xyz', 'K', 'scale'):
+    keys = ('xyz', 'K', 'scale') if with_xyz else ('K', 'scale')
+    for key in keys:
         found = [
             osp.join(r, f'{split}_{key}.json') for r in roots
             if osp.isfile(osp.join(r, f'{split}_{key}.json'))
@@ -119,7 +124,7 @@ def load_freihand_annotations(data_root: str,
                 f'looked in ann_root {ann_root} and data_root {data_root}')
         paths[key] = found[0] if found else osp.join(data_root,
                                                      f'{split}_{key}.json')
-    xyz = _as_array(
+    xyz = None if not with_xyz else _as_array(
         _read_json(paths['xyz'], '3-D joints, N x 21 x 3 metres'),
         paths['xyz'], 'xyz', (21, 3))
     K = _as_array(
@@ -131,12 +136,13 @@ def load_freihand_annotations(data_root: str,
     lengths = {
         key: len(val)
         for key, val in (('xyz', xyz), ('K', K), ('scale', scale))
+        if val is not None
     }
     if len(set(lengths.values())) != 1:
         raise ValueError('FreiHAND annotation files disagree in length: ' +
                          ', '.join(f'{paths[k]} has {n}'
                                    for k, n in lengths.items()))
-    if np.any(xyz[..., 2] <= 0):
+    if xyz is not None and np.any(xyz[..., 2] <= 0):
         bad = int(np.argwhere(xyz[..., 2] <= 0)[0, 0])
         raise ValueError(f'{paths["xyz"]}: sample {bad} has a joint at or '
                          'behind the camera (z <= 0); xyz must be metres in '
@@ -198,8 +204,11 @@ class FreiHand3DDataset(BaseDataset):
             annotation are kept. ``None`` keeps all.
         subset_seed (int): seed of the subset draw, so label-scarce
             experiments are reproducible.
-        with_labels (bool): ``False`` reads images only (self-supervised
-            pretraining on FreiHAND without labels).
+        with_labels (bool | str): ``False`` reads images only
+            (self-supervised pretraining on FreiHAND without labels);
+            ``'camera'`` reads ``K`` and the bone length but no joints (the
+            public evaluation split when predicting for the FreiHAND
+            server: no ``keypoints``/``bbox``, so crop the whole image).
         ann_root (str, optional): a folder searched before ``data_root`` for
             the annotation files, e.g. where ``FreiHAND_pub_v2_eval.zip``
             was unpacked (it holds ``evaluation_xyz.json``).
@@ -214,7 +223,7 @@ class FreiHand3DDataset(BaseDataset):
                  num_versions: Optional[int] = None,
                  subset: Optional[Union[int, float]] = None,
                  subset_seed: int = 0,
-                 with_labels: bool = True,
+                 with_labels: Union[bool, str] = True,
                  ann_root: Optional[str] = None,
                  **kwargs):
         self.split = split
@@ -278,9 +287,13 @@ class FreiHand3DDataset(BaseDataset):
         return num_images // num_annotations
 
     def load_data_list(self) -> List[dict]:
-        ann = load_freihand_annotations(self.data_root, self.split,
-                                        self.ann_root)
-        num = len(ann['xyz'])
+        if self.with_labels not in (True, False, 'camera'):
+            raise ValueError("with_labels must be True, False or 'camera', "
+                             f'got {self.with_labels!r}')
+        full = self.with_labels is True
+        ann = load_freihand_annotations(
+            self.data_root, self.split, self.ann_root, with_xyz=full)
+        num = len(ann['K'])
         num_versions = self._count_versions(num)
         versions = self.versions
         if versions is None:
@@ -290,7 +303,7 @@ class FreiHand3DDataset(BaseDataset):
             raise ValueError(f'versions {bad} do not exist: {self.split} has '
                              f'{num_versions} version(s)')
         keep = select_subset(num, self.subset, self.subset_seed)
-        if self.with_labels:
+        if full:
             uv = project(ann['xyz'], ann['K'])
         data_list = []
         img_dir = self._image_dir()
@@ -304,7 +317,11 @@ class FreiHand3DDataset(BaseDataset):
                     version=int(v),
                     id=img_id,
                     category_id=1)
-                if self.with_labels:
+                if self.with_labels == 'camera':
+                    info.update(
+                        K=ann['K'][k].astype(np.float32),
+                        bone_length=float(ann['scale'][k]))
+                elif full:
                     kpts = uv[k].astype(np.float32)
                     lo, hi = kpts.min(0), kpts.max(0)
                     info.update(

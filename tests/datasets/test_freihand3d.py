@@ -189,3 +189,19 @@ def test_evaluation_labels_from_their_own_folder(broken, tmp_path):
             FileNotFoundError,
             match=r'evaluation_K.json is missing: looked in'):
         _ds(str(broken), split='evaluation', ann_root=str(eval_dir))
+
+
+def test_camera_only_labels_for_the_server_split(broken):
+    """with_labels='camera' needs no joints: K and bone length only."""
+    os.remove(broken / 'evaluation_xyz.json')
+    with pytest.raises(FileNotFoundError, match='evaluation_xyz.json'):
+        _ds(str(broken), split='evaluation')
+    ds = _ds(str(broken), split='evaluation', with_labels='camera')
+    info = ds.get_data_info(5)
+    K = json.load(open(broken / 'evaluation_K.json'))[5]
+    scale = json.load(open(broken / 'evaluation_scale.json'))[5]
+    np.testing.assert_allclose(info['K'], K, rtol=1e-6)
+    assert info['bone_length'] == pytest.approx(scale)
+    assert 'keypoints' not in info and 'keypoints_3d' not in info
+    with pytest.raises(ValueError, match="True, False or 'camera'"):
+        _ds(str(broken), split='evaluation', with_labels='joints')

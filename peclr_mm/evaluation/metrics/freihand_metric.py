@@ -88,6 +88,11 @@ class FreiHand3DMetric(BaseMetric):
             pose placed in each hand's ground-truth box, the fair 2-D
             reference for a model tested on crops around that box
             (:mod:`peclr_mm.evaluation.mean_pose`).
+        submission_size (int, optional): the number of predictions a
+            submission must hold, with ``sample_id`` 0..N-1 (3960 for
+            FreiHAND's evaluation split); any other set is refused with the
+            count and the first missing ids. ``None`` writes what was
+            evaluated and warns about gaps.
         gt_available (bool): ``False`` for a split without public labels:
             only the submission is written and no scores are returned, which
             needs ``outfile_prefix``. Defaults to ``True``.
@@ -102,6 +107,7 @@ class FreiHand3DMetric(BaseMetric):
     def __init__(self,
                  outfile_prefix: Optional[str] = None,
                  mean_pose: Optional[dict] = None,
+                 submission_size: Optional[int] = None,
                  gt_available: bool = True,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
@@ -111,6 +117,7 @@ class FreiHand3DMetric(BaseMetric):
                              '(gt_available=False) can only write a '
                              'submission: set outfile_prefix')
         self.outfile_prefix = outfile_prefix
+        self.submission_size = submission_size
         self.gt_available = gt_available
         # read once: every validation compares with the same reference
         self.mean_pose = None if mean_pose is None else load_mean_pose(
@@ -214,6 +221,18 @@ class FreiHand3DMetric(BaseMetric):
                 'a FreiHAND submission takes one prediction per annotation, '
                 f'but sample_id {repeated[:5].tolist()} occur more than once '
                 '(evaluate a single image version)')
+        if self.submission_size is not None and not (
+                len(ids) == self.submission_size
+                and np.array_equal(ids, np.arange(self.submission_size))):
+            missing = np.setdiff1d(np.arange(self.submission_size), ids)
+            raise ValueError(
+                f'refusing to write the FreiHAND submission '
+                f'{self.outfile_prefix}.pred.json: it must hold '
+                f'{self.submission_size} predictions (sample_id 0..'
+                f'{self.submission_size - 1}), got {len(ids)}' +
+                (f'; missing sample_id {missing[:5].tolist()}'
+                 if len(missing) else '') +
+                '. Test on the whole evaluation split, one image version.')
         if ids[0] != 0 or ids[-1] != len(ids) - 1:
             logger.warning(
                 f'submission covers sample_id {ids[0]}..{ids[-1]} '
