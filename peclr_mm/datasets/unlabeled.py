@@ -1,6 +1,8 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """Unlabeled hand images for self-supervised pretraining."""
+import hashlib
 import json
+import logging
 import os
 import os.path as osp
 from typing import List, Optional
@@ -9,7 +11,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmpose.registry import DATASETS
 
-__all__ = ['HandImageFolder', 'YouTube3DHandsDataset']
+__all__ = ['HandImageFolder', 'YouTube3DHandsDataset', 'condense_youtube3d']
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
@@ -89,6 +91,65 @@ class HandImageFolder(BaseDataset):
         return data_list
 
 
+def condense_youtube3d(ann_file: str) -> dict:
+    """The YouTube3DHands annotation json reduced to what PeCLR uses: per
+    hand the frame name, image id, box (extent of the 778 vertices' x, y)
+    and handedness. The json (about 1 GB for the training split) is parsed
+    once here; the result is a few MB.
+
+    Returns:
+        dict: ``names`` (N,) str, ``image_ids`` (N,), ``boxes`` (N, 4),
+        ``is_left`` (N,) and ``ann_index`` (N,) of the hand in the json.
+    """
+    ann = _load_json(ann_file, 'YouTube3DHands annotations')
+    for key in ('images', 'annotations'):
+        if key not in ann:
+            raise ValueError(f'{ann_file}: field {key!r} missing')
+    images = {}
+    for img in ann['images']:
+        if 'id' not in img or 'name' not in img:
+            raise ValueError(f'{ann_file}: every image needs "id" '
+                             f'and "name", got keys {sorted(img)}')
+        images[img['id']] = img['name']
+    names, ids, boxes, left = [], [], [], []
+    for i, a in enumerate(ann['annotations']):
+        if a.get('image_id') not in images:
+            raise ValueError(f'{ann_file}: annotation {i} refers to '
+                             f'unknown image_id {a.get("image_id")}')
+        verts = np.asarray(a.get('vertices'), dtype=np.float32)
+        if verts.shape != (778, 3):
+            raise ValueError(
+                f'{ann_file}: annotation {i} field vertices must be '
+                f'778 x 3, got {verts.shape}')
+        lo, hi = verts[:, :2].min(0), verts[:, :2].max(0)
+        names.append(images[a['image_id']])
+        ids.append(int(a['image_id']))
+        boxes.append(np.concatenate([lo, hi]))
+        left.append(bool(a.get('is_left', False)))
+    return dict(
+        names=np.asarray(names, dtype=str),
+        image_ids=np.asarray(ids, dtype=np.int64),
+        boxes=np.asarray(boxes, dtype=np.float32).reshape(-1, 4),
+        is_left=np.asarray(left, dtype=bool),
+        ann_index=np.arange(len(names), dtype=np.int64))
+
+
+def _cache_key(path: str) -> str:
+    st = os.stat(path)
+    tag = f'{osp.abspath(path)}:{st.st_size}:{st.st_mtime_ns}'
+    return hashlib.sha1(tag.encode()).hexdigest()[:12]
+
+
+def _atomic_write(path: str, write) -> None:
+    tmp = f'{path}.{os.getpid()}.tmp'
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
 @DATASETS.register_module()
 class YouTube3DHandsDataset(BaseDataset):
     """YouTube3DHands as unlabeled crops (PeCLR's use of it).
@@ -99,47 +160,117 @@ class YouTube3DHandsDataset(BaseDataset):
     vertices' x, y; left hands are flagged so that the canonical crop
     mirrors them to right hands.
 
+    The json is condensed once to boxes (:func:`condense_youtube3d`) and
+    cached (``cache_dir``, keyed by the file's path, size and time), so
+    neither a later run nor any worker holds the vertices. Many videos of
+    the official lists are gone, so frames are missing: they are dropped at
+    load time and reported (a count in the log, the list in
+    ``cache_dir/<ann name>-<key>.missing.txt``). A frame named ``.png``
+    in the json is also found as ``.jpg`` (and the reverse), as PeCLR's
+    preparation writes it.
+
     Args:
         data_root (str): dataset root; image paths are relative to it.
         ann_file (str): annotation json, relative to ``data_root``.
         min_box_size (float): drop hands whose box is smaller (pixels).
+        cache_dir (str, optional): where the condensed annotations and the
+            missing-frame list go; defaults to
+            ``~/.cache/peclr_mm/youtube3dhands``.
     """
 
     METAINFO = dict(dataset_name='youtube3dhands')
 
-    def __init__(self, min_box_size: float = 10., **kwargs):
+    def __init__(self,
+                 min_box_size: float = 10.,
+                 cache_dir: Optional[str] = None,
+                 **kwargs):
         self.min_box_size = min_box_size
+        self.cache_dir = osp.expanduser(cache_dir
+                                        or '~/.cache/peclr_mm/youtube3dhands')
+        self.missing_file: Optional[str] = None
+        self.num_missing = 0
         super().__init__(**kwargs)
 
+    def _condensed(self) -> dict:
+        """The condensed annotations, from the cache when it is current."""
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(f'{self.ann_file} is missing (expected '
+                                    'YouTube3DHands annotations)')
+        stem = osp.splitext(osp.basename(self.ann_file))[0]
+        self._stem = f'{stem}-{_cache_key(self.ann_file)}'
+        cache = osp.join(self.cache_dir, f'{self._stem}.npz')
+        if osp.isfile(cache):
+            with np.load(cache, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        data = condense_youtube3d(self.ann_file)
+        os.makedirs(self.cache_dir, exist_ok=True)
+
+        def save(tmp):
+            with open(tmp, 'wb') as f:
+                np.savez(f, **data)
+
+        _atomic_write(cache, save)
+        return data
+
+    def _resolve(self, name: str, listings: dict) -> Optional[str]:
+        """The frame's path on disk (the json's name, or the same stem as
+        ``.jpg`` / ``.png``), or ``None``."""
+        path = osp.join(self.data_root, name)
+        folder, base = osp.split(path)
+        if folder not in listings:
+            try:
+                listings[folder] = set(os.listdir(folder))
+            except OSError:
+                listings[folder] = set()
+        files = listings[folder]
+        stem, ext = osp.splitext(base)
+        for candidate in (base, stem + '.jpg', stem + '.png'):
+            if candidate in files:
+                return osp.join(folder, candidate)
+        return None
+
     def load_data_list(self) -> List[dict]:
-        ann = _load_json(self.ann_file, 'YouTube3DHands annotations')
-        for key in ('images', 'annotations'):
-            if key not in ann:
-                raise ValueError(f'{self.ann_file}: field {key!r} missing')
-        images = {}
-        for img in ann['images']:
-            if 'id' not in img or 'name' not in img:
-                raise ValueError(f'{self.ann_file}: every image needs "id" '
-                                 f'and "name", got keys {sorted(img)}')
-            images[img['id']] = img['name']
-        data_list = []
-        for i, a in enumerate(ann['annotations']):
-            if a.get('image_id') not in images:
-                raise ValueError(f'{self.ann_file}: annotation {i} refers to '
-                                 f'unknown image_id {a.get("image_id")}')
-            verts = np.asarray(a.get('vertices'), dtype=np.float32)
-            if verts.shape != (778, 3):
-                raise ValueError(
-                    f'{self.ann_file}: annotation {i} field vertices must be '
-                    f'778 x 3, got {verts.shape}')
-            lo, hi = verts[:, :2].min(0), verts[:, :2].max(0)
+        from mmengine.logging import print_log
+        data = self._condensed()
+        listings: dict = {}
+        data_list, missing = [], []
+        for i in range(len(data['names'])):
+            lo, hi = data['boxes'][i, :2], data['boxes'][i, 2:]
             if min(hi - lo) < self.min_box_size:
+                continue
+            path = self._resolve(str(data['names'][i]), listings)
+            if path is None:
+                missing.append(str(data['names'][i]))
                 continue
             data_list.append(
                 dict(
-                    img_path=osp.join(self.data_root, images[a['image_id']]),
-                    img_id=int(a['image_id']),
-                    id=i,
-                    bbox=np.concatenate([lo, hi])[None],
-                    is_left=bool(a.get('is_left', False))))
+                    img_path=path,
+                    img_id=int(data['image_ids'][i]),
+                    id=int(data['ann_index'][i]),
+                    bbox=data['boxes'][i][None].copy(),
+                    is_left=bool(data['is_left'][i])))
+        self.num_missing = len(missing)
+        if missing:
+            os.makedirs(self.cache_dir, exist_ok=True)
+            self.missing_file = osp.join(self.cache_dir,
+                                         f'{self._stem}.missing.txt')
+            frames = sorted(set(missing))
+
+            def dump(tmp):
+                with open(tmp, 'w') as f:
+                    f.write('\n'.join(frames) + '\n')
+
+            _atomic_write(self.missing_file, dump)
+            print_log(
+                f'YouTube3DHands: {len(missing)} of '
+                f'{len(missing) + len(data_list)} hands dropped, their '
+                f'frames ({len(frames)}) are not under {self.data_root} '
+                f'(videos no longer online?); list: {self.missing_file}',
+                logger='current',
+                level=logging.WARNING)
+        if not data_list:
+            raise FileNotFoundError(
+                f'none of the frames of {self.ann_file} is under '
+                f'{self.data_root} (e.g. {missing[0] if missing else "-"}); '
+                'is data_root the folder the frame names are relative to?')
         return data_list

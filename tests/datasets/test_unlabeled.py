@@ -1,5 +1,6 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 import json
+import os
 
 import cv2
 import numpy as np
@@ -65,14 +66,20 @@ def _yt3d(tmp_path, verts_shape=(778, 3)):
                     dict(id=1, name='x/1.png')
                 ],
                 annotations=anns)))
+    (tmp_path / 'x').mkdir(exist_ok=True)
+    for name in ('0.png', '1.png'):
+        (tmp_path / 'x' / name).write_bytes(b'')
     return anns
 
 
 def test_youtube3dhands_boxes_from_vertices(tmp_path):
     anns = _yt3d(tmp_path)
     ds = YouTube3DHandsDataset(
-        data_root=str(tmp_path), ann_file='yt.json', pipeline=[])
-    assert len(ds) == 3
+        data_root=str(tmp_path),
+        ann_file='yt.json',
+        pipeline=[],
+        cache_dir=str(tmp_path / 'cache'))
+    assert len(ds) == 3 and ds.num_missing == 0
     info = ds.get_data_info(1)
     v = np.asarray(anns[1]['vertices'])
     np.testing.assert_allclose(
@@ -83,7 +90,41 @@ def test_youtube3dhands_boxes_from_vertices(tmp_path):
 def test_youtube3dhands_bad_vertices(tmp_path):
     _yt3d(tmp_path, verts_shape=(21, 3))
     with pytest.raises(ValueError, match='778 x 3'):
-        YouTube3DHandsDataset(data_root=str(tmp_path), ann_file='yt.json')
+        YouTube3DHandsDataset(
+            data_root=str(tmp_path),
+            ann_file='yt.json',
+            cache_dir=str(tmp_path / 'cache'))
+
+
+def test_youtube3dhands_missing_frames_jpg_and_cache(tmp_path, monkeypatch):
+    """Frames of deleted videos are dropped and listed; a frame saved as
+    .jpg is found under its .png name; the condensed boxes are cached, so
+    a second dataset does not parse the json."""
+    from peclr_mm.datasets import unlabeled
+    anns = _yt3d(tmp_path)
+    os.remove(tmp_path / 'x' / '1.png')  # image 1: hands 1 (left)
+    kw = dict(
+        data_root=str(tmp_path),
+        ann_file='yt.json',
+        pipeline=[],
+        cache_dir=str(tmp_path / 'cache'))
+    ds = YouTube3DHandsDataset(**kw)
+    assert len(ds) == 2 and ds.num_missing == 1
+    assert open(ds.missing_file).read() == 'x/1.png\n'
+    assert [ds.get_data_info(i)['id'] for i in range(2)] == [0, 2]
+    (tmp_path / 'x' / '1.jpg').write_bytes(b'')  # as PeCLR's prep writes
+    monkeypatch.setattr(unlabeled, '_load_json', None)  # no json parsing
+    ds = YouTube3DHandsDataset(**kw)
+    assert len(ds) == 3 and ds.num_missing == 0
+    info = ds.get_data_info(1)
+    assert info['img_path'].endswith('x/1.jpg') and info['is_left']
+    v = np.asarray(anns[1]['vertices'])
+    np.testing.assert_allclose(
+        info['bbox'][0], np.r_[v[:, :2].min(0), v[:, :2].max(0)], rtol=1e-6)
+    os.remove(tmp_path / 'x' / '0.png')
+    os.remove(tmp_path / 'x' / '1.jpg')
+    with pytest.raises(FileNotFoundError, match='none of the frames'):
+        YouTube3DHandsDataset(**kw)
 
 
 def test_left_hand_is_mirrored_into_the_crop():
