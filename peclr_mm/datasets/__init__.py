@@ -1,12 +1,12 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-from .freihand3d import (FreiHand3DDataset, load_freihand_annotations, project,
-                         select_subset)
+from .freihand3d import (FreiHand3DDataset, load_freihand_annotations,
+                         peclr_split, project, select_subset)
 from .samplers import BalancedSourceSampler
 from .transforms import *  # noqa: F401,F403
 from .unlabeled import HandImageFolder, YouTube3DHandsDataset
 
 __all__ = [
-    'FreiHand3DDataset', 'load_freihand_annotations', 'project',
+    'FreiHand3DDataset', 'load_freihand_annotations', 'project', 'peclr_split',
     'select_subset', 'HandImageFolder', 'YouTube3DHandsDataset',
     'BalancedSourceSampler'
 ]

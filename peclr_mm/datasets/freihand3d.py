@@ -20,7 +20,7 @@ from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS
 
 __all__ = [
-    'FreiHand3DDataset', 'load_freihand_annotations', 'project',
+    'FreiHand3DDataset', 'load_freihand_annotations', 'project', 'peclr_split',
     'select_subset'
 ]
 
@@ -152,6 +152,34 @@ def load_freihand_annotations(data_root: str,
     return dict(xyz=xyz, K=K, scale=scale)
 
 
+def peclr_split(num: int,
+                part: str,
+                train_ratio: float = 0.9,
+                seed: int = 5) -> np.ndarray:
+    """PeCLR's train/validation split of FreiHAND's training annotations,
+    sorted: the same indices as its ``F_DB`` (scikit-learn's
+    ``train_test_split(np.arange(num), train_size=train_ratio,
+    random_state=seed)``, 29304 / 3256 of 32560), without scikit-learn.
+
+    Args:
+        num: number of annotations.
+        part: ``'train'`` or ``'val'``.
+        train_ratio: fraction for training (PeCLR: 0.9).
+        seed: PeCLR's default 5.
+    """
+    if part not in ('train', 'val'):
+        raise ValueError(f"part must be 'train' or 'val', got {part!r}")
+    if not 0 < train_ratio < 1:
+        raise ValueError(f'train_ratio must be in (0, 1), got {train_ratio}')
+    n_train = int(np.floor(train_ratio * num))
+    n_val = num - n_train
+    if n_train == 0 or n_val == 0:
+        raise ValueError(f'a {train_ratio} split of {num} annotations '
+                         'leaves a part empty')
+    perm = np.random.RandomState(seed).permutation(num)
+    return np.sort(perm[n_val:] if part == 'train' else perm[:n_val])
+
+
 def select_subset(num: int,
                   subset: Optional[Union[int, float]] = None,
                   seed: int = 0) -> np.ndarray:
@@ -209,6 +237,10 @@ class FreiHand3DDataset(BaseDataset):
             ``'camera'`` reads ``K`` and the bone length but no joints (the
             public evaluation split when predicting for the FreiHAND
             server: no ``keypoints``/``bbox``, so crop the whole image).
+        peclr_split (str, optional): ``'train'`` or ``'val'``: only that
+            part of PeCLR's 90/10 split of the annotations
+            (:func:`peclr_split`, all versions of each); ``subset`` then
+            draws from it. Training split only.
         ann_root (str, optional): a folder searched before ``data_root`` for
             the annotation files, e.g. where ``FreiHAND_pub_v2_eval.zip``
             was unpacked (it holds ``evaluation_xyz.json``).
@@ -225,6 +257,7 @@ class FreiHand3DDataset(BaseDataset):
                  subset_seed: int = 0,
                  with_labels: Union[bool, str] = True,
                  ann_root: Optional[str] = None,
+                 peclr_split: Optional[str] = None,
                  **kwargs):
         self.split = split
         self.versions = None if versions is None else list(versions)
@@ -233,6 +266,7 @@ class FreiHand3DDataset(BaseDataset):
         self.subset_seed = subset_seed
         self.with_labels = with_labels
         self.ann_root = ann_root
+        self.peclr_split = peclr_split
         super().__init__(data_root=data_root, **kwargs)
 
     @classmethod
@@ -302,7 +336,13 @@ class FreiHand3DDataset(BaseDataset):
         if bad:
             raise ValueError(f'versions {bad} do not exist: {self.split} has '
                              f'{num_versions} version(s)')
-        keep = select_subset(num, self.subset, self.subset_seed)
+        keep = np.arange(num)
+        if self.peclr_split is not None:
+            if self.split != 'training':
+                raise ValueError('peclr_split divides the training split; '
+                                 f'got split={self.split!r}')
+            keep = peclr_split(num, self.peclr_split)
+        keep = keep[select_subset(len(keep), self.subset, self.subset_seed)]
         if full:
             uv = project(ann['xyz'], ann['K'])
         data_list = []

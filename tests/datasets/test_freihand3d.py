@@ -205,3 +205,34 @@ def test_camera_only_labels_for_the_server_split(broken):
     assert 'keypoints' not in info and 'keypoints_3d' not in info
     with pytest.raises(ValueError, match="True, False or 'camera'"):
         _ds(str(broken), split='evaluation', with_labels='joints')
+
+
+def test_peclr_split_matches_its_reference():
+    """The indices of scikit-learn's train_test_split(np.arange(32560),
+    train_size=0.9, random_state=5), as PeCLR's F_DB draws them (values
+    recorded with scikit-learn 1.5.2, which the project does not need)."""
+    from peclr_mm.datasets import peclr_split
+    train, val = peclr_split(32560, 'train'), peclr_split(32560, 'val')
+    assert len(train) == 29304 and len(val) == 3256
+    assert val[:6].tolist() == [5, 19, 21, 39, 86, 111]
+    assert val[-3:].tolist() == [32527, 32528, 32534]
+    assert int(val.sum()) == 52735085
+    assert len(np.union1d(train, val)) == 32560
+
+
+def test_peclr_split_option(synthetic_root):
+    from peclr_mm.datasets import peclr_split
+    train = _ds(synthetic_root, peclr_split='train')
+    val = _ds(synthetic_root, peclr_split='val')
+    ids = {
+        d.get_data_info(i)['sample_id']
+        for d in (val, )
+        for i in range(len(d))
+    }
+    assert sorted(ids) == peclr_split(24, 'val').tolist()
+    assert len(train) + len(val) == 48  # both versions of each annotation
+    half = _ds(synthetic_root, peclr_split='train', subset=0.5)
+    kept = {half.get_data_info(i)['sample_id'] for i in range(len(half))}
+    assert kept <= set(peclr_split(24, 'train').tolist())
+    with pytest.raises(ValueError, match='training split'):
+        _ds(synthetic_root, split='evaluation', peclr_split='val')
