@@ -3,6 +3,7 @@
 import random
 
 import numpy as np
+import pytest
 import torch
 from mmengine.runner import Runner
 
@@ -29,22 +30,28 @@ def test_states_round_trip_through_a_safe_checkpoint(tmp_path):
     torch.testing.assert_close(got[2], expected[2], rtol=0, atol=0)
 
 
-def _cfg(root, work, max_epochs):
+def _cfg(root, work, max_epochs, workers=0):
     cfg = tiny_finetune_cfg(root, work, max_epochs=max_epochs)
+    cfg.train_dataloader.num_workers = workers
+    cfg.train_dataloader.persistent_workers = False
     cfg.randomness = dict(seed=7, deterministic=True)
     cfg.train_cfg.val_interval = 1  # validation between the epochs too
     return cfg
 
 
-def test_resumed_run_equals_the_uninterrupted_one(synthetic_root, tmp_path):
+@pytest.mark.parametrize('workers', [0, 2])
+def test_resumed_run_equals_the_uninterrupted_one(synthetic_root, tmp_path,
+                                                  workers):
     """Three epochs in one go, and one epoch then a resume to three: the
     same loss at every iteration and the same final weights (the pipeline
     draws rotations, scales, shifts and colour jitter from NumPy)."""
-    full = Runner.from_cfg(_cfg(synthetic_root, str(tmp_path / 'full'), 3))
+    full = Runner.from_cfg(
+        _cfg(synthetic_root, str(tmp_path / 'full'), 3, workers))
     full.train()
-    cut = Runner.from_cfg(_cfg(synthetic_root, str(tmp_path / 'cut'), 1))
+    cut = Runner.from_cfg(
+        _cfg(synthetic_root, str(tmp_path / 'cut'), 1, workers))
     cut.train()
-    cfg = _cfg(synthetic_root, str(tmp_path / 'cut'), 3)
+    cfg = _cfg(synthetic_root, str(tmp_path / 'cut'), 3, workers)
     cfg.resume = True
     resumed = Runner.from_cfg(cfg)
     resumed.train()
