@@ -48,8 +48,8 @@ def test_finetuning_starts_from_the_pretrained_encoder(pipeline_run):
         torch.testing.assert_close(v, pre['backbone.' + k], msg=k)
 
 
-def _run(args, **kw):
-    env = dict(os.environ, OMP_NUM_THREADS='2')
+def _run(args, env_extra=None, **kw):
+    env = dict(os.environ, OMP_NUM_THREADS='2', **(env_extra or {}))
     return subprocess.run(
         args,
         cwd=ROOT,
@@ -75,6 +75,30 @@ def test_tools_test_prints_scores(pipeline_run):
     metrics = json.load(open(out_json))
     assert 0 < metrics['freihand/PA-EPE'] < 200
     assert 0 <= metrics['freihand/AUC'] <= 1
+
+
+def test_dist_test_matches_one_process(pipeline_run):
+    """tools/dist_test.sh with two processes (torchrun, gloo on CPU) gives
+    the single process's scores: the evaluation split is divided between
+    the ranks and collected again."""
+    import json
+    outs = {}
+    for name, cmd in (('one', [sys.executable, 'tools/test.py']),
+                      ('two', ['bash', 'tools/dist_test.sh'])):
+        out_json = str(pipeline_run['base'] / f'dist_{name}.json')
+        args = [pipeline_run['cfg'], pipeline_run['ft_ckpt']]
+        if name == 'two':
+            args.append('2')
+        res = _run(
+            cmd + args + [
+                '--work-dir',
+                str(pipeline_run['base'] / f'dist_{name}'), '--out', out_json
+            ],
+            env_extra=dict(PYTHON=sys.executable, PORT='29531'))
+        assert res.returncode == 0, res.stderr[-3000:]
+        outs[name] = json.load(open(out_json))
+    for key in ('freihand/EPE', 'freihand/PA-EPE', 'freihand/EPE-2D'):
+        assert outs['two'][key] == pytest.approx(outs['one'][key], rel=1e-5)
 
 
 def test_mim_test(pipeline_run):

@@ -50,6 +50,9 @@ def parse_args():
 
 def merge_args(cfg, args):
     cfg.launcher = args.launcher
+    # DDP on CPU-only machines takes no device ids
+    from peclr_mm.engine import cpu_model_wrapper_cfg
+    cpu_model_wrapper_cfg(cfg)
     cfg.load_from = args.checkpoint
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

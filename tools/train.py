@@ -77,6 +77,9 @@ def merge_args(cfg, args):
         cfg.val_dataloader = None
         cfg.val_evaluator = None
     cfg.launcher = args.launcher
+    # DDP on CPU-only machines takes no device ids
+    from peclr_mm.engine import cpu_model_wrapper_cfg
+    cpu_model_wrapper_cfg(cfg)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

@@ -1,12 +1,12 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 from .atomic_checkpoint import atomic_save_checkpoint
 from .bf16 import BF16OptimWrapper, ChannelsLastHook
-from .cpu_dist import init_dist_pytorch_cpu_aware
+from .cpu_dist import cpu_model_wrapper_cfg, init_dist_pytorch_cpu_aware
 from .lars_adam import LARSAdam
 from .random_state import RandomStateHook, get_random_states, set_random_states
 
 __all__ = [
     'atomic_save_checkpoint', 'BF16OptimWrapper', 'ChannelsLastHook',
-    'init_dist_pytorch_cpu_aware', 'LARSAdam', 'RandomStateHook',
-    'get_random_states', 'set_random_states'
+    'init_dist_pytorch_cpu_aware', 'cpu_model_wrapper_cfg', 'LARSAdam',
+    'RandomStateHook', 'get_random_states', 'set_random_states'
 ]

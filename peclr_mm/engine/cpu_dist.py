@@ -10,7 +10,7 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.dist import utils as _dist_utils
 
-__all__ = ['init_dist_pytorch_cpu_aware']
+__all__ = ['init_dist_pytorch_cpu_aware', 'cpu_model_wrapper_cfg']
 
 _original = _dist_utils._init_dist_pytorch
 
@@ -24,3 +24,22 @@ def init_dist_pytorch_cpu_aware(backend, init_backend='torch', **kwargs):
 
 
 _dist_utils._init_dist_pytorch = init_dist_pytorch_cpu_aware
+
+
+def cpu_model_wrapper_cfg(cfg) -> None:
+    """Let a distributed run wrap the model on CPU-only machines.
+
+    mmengine's runner wraps the model in ``MMDistributedDataParallel`` with
+    ``device_ids=[LOCAL_RANK]``, which DDP refuses for a model on CPU. For
+    a launched (``launcher != 'none'``) run without CUDA and without a
+    ``model_wrapper_cfg`` of its own, set the same wrapper without device
+    ids. ``tools/train.py`` and ``tools/test.py`` call this.
+    """
+    if (cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available()
+            or cfg.get('model_wrapper_cfg') is not None):
+        return
+    cfg.model_wrapper_cfg = dict(
+        type='MMDistributedDataParallel',
+        device_ids=None,  # else mmengine fills in [LOCAL_RANK]
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))

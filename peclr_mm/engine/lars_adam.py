@@ -17,11 +17,14 @@ __all__ = ['LARSAdam']
 class LARSAdam(Adam):
     """Adam whose gradients are first rescaled layer by layer (LARS).
 
-    For every parameter of more than one dimension, the gradient (with
-    weight decay ``wd * w`` added) is multiplied by the trust ratio
-    ``eta * ||w|| / (||g|| + wd * ||w|| + eps)`` before Adam's step, as in
-    pl_bolts' ``LARSWrapper``; biases and normalisation weights (1-D) are
-    excluded from the adaptation, and Adam applies no weight decay itself.
+    For every parameter of more than one dimension, with ``g`` its
+    gradient, the trust ratio ``eta * ||w|| / (||g|| + wd * ||w|| + eps)``
+    is computed from the gradient as it is, then weight decay ``wd * w`` is
+    added and the sum is multiplied by the ratio, before Adam's step: the
+    order of pl_bolts' ``LARSWrapper``, which PeCLR trained with (a zero
+    ``||w||`` or ``||g||`` leaves the decayed gradient unscaled). Biases
+    and normalisation weights (1-D) are excluded from the adaptation and,
+    as there, get no weight decay; Adam applies none itself.
 
     Args:
         params: parameters or parameter groups.
@@ -64,11 +67,7 @@ class LARSAdam(Adam):
         for group in self.param_groups:
             wd = group.get('lars_weight_decay', 0.)
             for p in group['params']:
-                if p.grad is None:
-                    continue
-                if wd:
-                    p.grad.add_(p, alpha=wd)
-                if p.ndim <= 1:
+                if p.grad is None or p.ndim <= 1:
                     continue
                 p_norm = torch.linalg.vector_norm(p)
                 g_norm = torch.linalg.vector_norm(p.grad)
@@ -76,6 +75,8 @@ class LARSAdam(Adam):
                     g_norm + wd * p_norm + group['eps_lars'])
                 ratio = torch.where((p_norm > 0) & (g_norm > 0), ratio,
                                     torch.ones_like(ratio))
+                if wd:
+                    p.grad.add_(p, alpha=wd)
                 p.grad.mul_(ratio)
         super().step()
         return loss
