@@ -10,7 +10,6 @@ The output is ``{'state_dict': backbone weights, 'meta': ...}`` with the
 checkpoint=OUT)`` on the backbone of any mmpose config loads it.
 """
 import argparse
-import os
 import os.path as osp
 import pickle
 import sys
@@ -24,6 +23,7 @@ except ImportError:
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     import peclr_mm  # noqa: F401
 from peclr_mm.utils.checkpoint import safe_torch_load  # noqa: E402
+from peclr_mm.utils.io import atomic_write  # noqa: E402
 
 
 def export_backbone(src: str, dst: str, prefix: str = 'backbone.') -> int:
@@ -45,9 +45,8 @@ def export_backbone(src: str, dst: str, prefix: str = 'backbone.') -> int:
         for key in ('epoch', 'iter', 'mmengine_version', 'seed'):
             if key in ckpt['meta']:
                 meta[key] = ckpt['meta'][key]
-    tmp = f'{dst}.tmp'
-    torch.save(dict(state_dict=out, meta=meta), tmp)
-    os.replace(tmp, dst)
+    atomic_write(
+        dst, lambda name: torch.save(dict(state_dict=out, meta=meta), name))
     return len(out)
 
 

@@ -31,6 +31,7 @@ except ImportError:
 
 from peclr_mm.apis import default_intrinsics  # noqa
 from peclr_mm.apis import DEFAULT_BONE_LENGTH, inference_hand3d
+from peclr_mm.utils.io import atomic_write  # noqa: E402
 from peclr_mm.visualization import draw_hand3d  # noqa: E402
 
 
@@ -188,10 +189,12 @@ def write_result(path, name, img, res, json_file, png_file, args):
         passes=res['passes'],
         units='keypoints_3d in metres, camera frame (x right, y down, '
         'z forward); keypoints_2d in image pixels')
-    tmp = json_file + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(out, f, indent=1)
-    os.replace(tmp, json_file)
+
+    def dump(name):
+        with open(name, 'w') as f:
+            json.dump(out, f, indent=1)
+
+    atomic_write(json_file, dump)
     root_mm = res['keypoints_3d'][0] * 1000
     draw_hand3d(
         img,

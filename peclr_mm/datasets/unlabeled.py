@@ -11,6 +11,8 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmpose.registry import DATASETS
 
+from ..utils.io import atomic_write
+
 __all__ = ['HandImageFolder', 'YouTube3DHandsDataset', 'condense_youtube3d']
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
@@ -140,16 +142,6 @@ def _cache_key(path: str) -> str:
     return hashlib.sha1(tag.encode()).hexdigest()[:12]
 
 
-def _atomic_write(path: str, write) -> None:
-    tmp = f'{path}.{os.getpid()}.tmp'
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-
-
 @DATASETS.register_module()
 class YouTube3DHandsDataset(BaseDataset):
     """YouTube3DHands as unlabeled crops (PeCLR's use of it).
@@ -209,7 +201,7 @@ class YouTube3DHandsDataset(BaseDataset):
             with open(tmp, 'wb') as f:
                 np.savez(f, **data)
 
-        _atomic_write(cache, save)
+        atomic_write(cache, save)
         return data
 
     def _resolve(self, name: str, listings: dict) -> Optional[str]:
@@ -260,7 +252,7 @@ class YouTube3DHandsDataset(BaseDataset):
                 with open(tmp, 'w') as f:
                     f.write('\n'.join(frames) + '\n')
 
-            _atomic_write(self.missing_file, dump)
+            atomic_write(self.missing_file, dump)
             print_log(
                 f'YouTube3DHands: {len(missing)} of '
                 f'{len(missing) + len(data_list)} hands dropped, their '

@@ -7,14 +7,14 @@ metres, camera frame, in the order of ``evaluation_xyz.json``.
 """
 import json
 import logging
-import os
 import os.path as osp
-import tempfile
 import zipfile
 from typing import Optional, Tuple
 
 import numpy as np
 from mmengine.logging import print_log
+
+from ..utils.io import atomic_write
 
 __all__ = ['write_freihand_submission', 'load_freihand_submission']
 
@@ -48,24 +48,6 @@ def _check_points(arr, num: int, what: str, source: str) -> np.ndarray:
             f'{source}: {what} has a median |z| of {depth:.4g}, which looks '
             'like millimetres; FreiHAND submissions must be in metres')
     return arr
-
-
-def _atomic_write(path: str, write) -> None:
-    """Call ``write(file_name)`` on a temporary file beside ``path``, then
-    move it into place, so a crash never leaves a truncated submission."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def write_freihand_submission(path_json: str,
@@ -111,7 +93,7 @@ def write_freihand_submission(path_json: str,
         with open(name, 'w') as f:
             json.dump([xyz.tolist(), verts.tolist()], f)
 
-    _atomic_write(path_json, dump)
+    atomic_write(path_json, dump)
     if zip_path is None:
         return path_json
 
@@ -119,7 +101,7 @@ def write_freihand_submission(path_json: str,
         with zipfile.ZipFile(name, 'w', zipfile.ZIP_DEFLATED) as zf:
             zf.write(path_json, arcname='pred.json')
 
-    _atomic_write(zip_path, pack)
+    atomic_write(zip_path, pack)
     return zip_path
 
 

@@ -1,4 +1,4 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-from . import affine, checkpoint
+from . import affine, checkpoint, io
 
-__all__ = ['affine', 'checkpoint']
+__all__ = ['affine', 'checkpoint', 'io']

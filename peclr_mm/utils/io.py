@@ -1,0 +1,27 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""Files that appear whole or not at all."""
+import os
+import os.path as osp
+import tempfile
+from typing import Callable
+
+__all__ = ['atomic_write']
+
+
+def atomic_write(path: str, write: Callable[[str], None]) -> None:
+    """Call ``write(file_name)`` on a temporary file beside ``path``, then
+    move it into place (``os.replace``), so a crash or a kill never leaves
+    a truncated ``path``; the temporary file is removed on failure."""
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
