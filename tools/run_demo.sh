@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded synthetic set:
 #   generate the set -> PeCLR pretraining -> fine-tuning -> test.
-# About nine minutes on 2 CPU cores after set-up. Stages whose output exists
+# About 9 minutes on 2 CPU cores after set-up (13 when the shared machine
+# runs slow). Stages whose output exists
 # are skipped, so a killed run picks up where it stopped (training resumes
 # from its last checkpoint).
 set -euo pipefail
