@@ -1,11 +1,16 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """PeCLR for OpenMMLab: importing this package registers every module into
 mmpose's registries (use ``custom_imports=dict(imports=['peclr_mm'])``) and
-installs the safe checkpoint loader."""
-from . import apis, codecs, datasets, engine, evaluation, models, utils
+applies the three replacements in mmengine that :mod:`peclr_mm.patches`
+lists (safe checkpoint loading, atomic checkpoint saving, the pytorch
+launcher on CPU-only machines)."""
+from . import (apis, codecs, datasets, engine, evaluation, models, patches,
+               utils)
 from .version import __version__
+
+patches.apply()
 
 __all__ = [
     '__version__', 'apis', 'codecs', 'datasets', 'engine', 'evaluation',
-    'models', 'utils'
+    'models', 'utils', 'patches'
 ]

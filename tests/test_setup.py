@@ -24,7 +24,8 @@ def test_verify_env_passes():
 
 def test_custom_imports_register_into_mmpose(tmp_path):
     """A stock mmpose config plus custom_imports makes our modules
-    buildable, in a fresh interpreter that never imports peclr_mm itself."""
+    buildable and puts each replacement of peclr_mm.patches in force, in a
+    fresh interpreter that never imports peclr_mm itself."""
     cfg = tmp_path / 'cfg.py'
     cfg.write_text(
         textwrap.dedent("""
@@ -47,6 +48,21 @@ def test_custom_imports_register_into_mmpose(tmp_path):
                           (DATASETS, 'FreiHand3DDataset'),
                           (METRICS, 'FreiHand3DMetric')):
             assert reg.get(name) is not None, name
+        import peclr_mm.patches
+        assert peclr_mm.patches.applied() == dict(
+            checkpoint_loading=True, checkpoint_saving=True,
+            pytorch_launcher=True), peclr_mm.patches.applied()
+        import mmengine.runner.runner as runner_module
+        from mmengine.dist import utils as dist_utils
+        from mmengine.runner.checkpoint import CheckpointLoader
+        assert CheckpointLoader._get_checkpoint_loader(
+            'https://x/y.pth').__module__ == 'peclr_mm.utils.checkpoint'
+        assert CheckpointLoader._get_checkpoint_loader(
+            'a/b.pth').__module__ == 'peclr_mm.utils.checkpoint'
+        from peclr_mm.engine import atomic_save_checkpoint
+        assert runner_module.save_checkpoint is atomic_save_checkpoint
+        assert dist_utils._init_dist_pytorch.__module__ == \
+            'peclr_mm.engine.cpu_dist'
         print('registered')
         """)
     out = subprocess.run([sys.executable, '-c', code],

@@ -6,12 +6,12 @@ while saving leaves a truncated ``epoch_N.pth`` that ``--resume`` or
 ``load_from`` would then fail on. Here the runner's ``save_checkpoint``
 writes ``NAME.tmp`` and renames it into place (``os.replace`` is atomic on
 one file system); other back-ends (HTTP, S3, ...) are left as they are.
+Installed by :mod:`peclr_mm.patches`.
 """
 import os
 import os.path as osp
 from functools import wraps
 
-import mmengine.runner.runner as _runner_module
 from mmengine.runner.checkpoint import save_checkpoint as _save_checkpoint
 
 __all__ = ['atomic_save_checkpoint']
@@ -30,6 +30,3 @@ def atomic_save_checkpoint(checkpoint, filename, *args, **kwargs):
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
-
-
-_runner_module.save_checkpoint = atomic_save_checkpoint

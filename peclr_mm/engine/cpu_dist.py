@@ -5,6 +5,7 @@ mmengine 0.10.7 calls ``torch.cuda.set_device(local_rank)`` unconditionally,
 which raises on a machine without a GPU, so ``torchrun ... --launcher
 pytorch`` (and ``tools/dist_train.sh``) could not run with gloo on CPU.
 Without CUDA the process group is initialised directly with gloo.
+Installed by :mod:`peclr_mm.patches`.
 """
 import torch
 import torch.distributed as torch_dist
@@ -21,9 +22,6 @@ def init_dist_pytorch_cpu_aware(backend, init_backend='torch', **kwargs):
     if backend == 'nccl':  # NCCL needs GPUs; gloo is the CPU equivalent
         backend = 'gloo'
     torch_dist.init_process_group(backend=backend, **kwargs)
-
-
-_dist_utils._init_dist_pytorch = init_dist_pytorch_cpu_aware
 
 
 def cpu_model_wrapper_cfg(cfg) -> None:

@@ -18,6 +18,8 @@ served from an address would run its code. They are replaced too: each
 resolves its address, downloads the file into torch's hub cache
 (:func:`fetch_checkpoint`, rank 0 first when distributed) and loads it
 through the same allow-listed :func:`safe_torch_load` as a local file.
+The loaders are installed into mmengine by :mod:`peclr_mm.patches`
+(:data:`SAFE_SCHEMES`).
 """
 import io
 import os
@@ -33,12 +35,11 @@ from urllib.parse import urlparse
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
 
 __all__ = [
     'UnsafeCheckpointError', 'CorruptCheckpointError', 'SAFE_GLOBALS',
     'safe_torch_load', 'fetch_checkpoint', 'load_from_local_safe',
-    'check_checkpoint_matches', 'load_state_dict_only'
+    'check_checkpoint_matches', 'load_state_dict_only', 'SAFE_SCHEMES'
 ]
 
 _BUILTIN_STATISTICS = ('min', 'max', 'mean', 'current')
@@ -227,14 +228,11 @@ def safe_torch_load(filename: str, map_location: Optional[Any] = None) -> Any:
         ) from exc
 
 
-@CheckpointLoader.register_scheme(prefixes='', force=True)
 def load_from_local_safe(filename: str, map_location: Optional[Any] = None):
     """mmengine's local-file scheme, loading with ``weights_only=True``."""
     return safe_torch_load(filename, map_location)
 
 
-@CheckpointLoader.register_scheme(
-    prefixes=HTTP_PREFIXES + NAMED_PREFIXES, force=True)
 def load_from_address_safe(filename: str,
                            map_location: Optional[Any] = None,
                            model_dir: Optional[str] = None,
@@ -248,7 +246,6 @@ def load_from_address_safe(filename: str,
     return ckpt
 
 
-@CheckpointLoader.register_scheme(prefixes='pavi://', force=True)
 def load_from_pavi_safe(filename: str, map_location: Optional[Any] = None):
     """mmengine's ``pavi://`` scheme with the allow-listed load."""
     try:
@@ -263,8 +260,11 @@ def load_from_pavi_safe(filename: str, map_location: Optional[Any] = None):
         return safe_torch_load(path, map_location)
 
 
-@CheckpointLoader.register_scheme(
-    prefixes=[r'(\S+\:)?s3://', r'(\S+\:)?petrel://'], force=True)
+#: mmengine ``CheckpointLoader`` prefixes -> the safe loader that replaces
+#: mmengine's (installed by :mod:`peclr_mm.patches`).
+SAFE_SCHEMES = {}
+
+
 def load_from_ceph_safe(filename: str,
                         map_location: Optional[Any] = None,
                         backend: str = 'petrel'):
@@ -322,6 +322,18 @@ def check_checkpoint_matches(model: torch.nn.Module,
         raise ValueError(f'checkpoint {filename} does not match the model '
                          f'{type(module).__name__} of the config: ' +
                          '; '.join(parts))
+
+
+SAFE_SCHEMES.update({
+    '': load_from_local_safe,
+    **{
+        p: load_from_address_safe
+        for p in HTTP_PREFIXES + NAMED_PREFIXES
+    },
+    'pavi://': load_from_pavi_safe,
+    r'(\S+\:)?s3://': load_from_ceph_safe,
+    r'(\S+\:)?petrel://': load_from_ceph_safe,
+})
 
 
 class _Inert(dict):

@@ -1,0 +1,66 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""Everything ``import peclr_mm`` changes in the OpenMMLab stack, and why.
+
+Importing the package (directly or through a config's
+``custom_imports=dict(imports=['peclr_mm'])``) registers its modules into
+mmpose's registries, which changes nothing that exists, and calls
+:func:`apply`, which replaces three things in mmengine 0.10.7:
+
+1. **Checkpoint loading** (``mmengine.runner.checkpoint.CheckpointLoader``,
+   every scheme): mmengine calls ``torch.load`` without ``weights_only``
+   (torch >= 2.6 then refuses mmengine's own checkpoints) and loads
+   addresses (``http(s)://``, ``torchvision://``, ``open-mmlab://``, ...)
+   with ``weights_only=False``, so a pickle from an address runs its code.
+   The replacements (:data:`peclr_mm.utils.checkpoint.SAFE_SCHEMES`) load
+   with ``weights_only=True`` and an allow-list of exactly what mmengine
+   writes, downloading addresses into the hub cache first.
+2. **Checkpoint saving** (``mmengine.runner.runner.save_checkpoint``):
+   mmengine writes straight to ``epoch_N.pth``, so a run killed while
+   saving leaves a truncated file that ``--resume`` fails on;
+   :func:`peclr_mm.engine.atomic_checkpoint.atomic_save_checkpoint` writes
+   ``NAME.tmp`` and renames it into place.
+3. **The pytorch launcher** (``mmengine.dist.utils._init_dist_pytorch``):
+   mmengine calls ``torch.cuda.set_device`` unconditionally, so
+   ``torchrun ... --launcher pytorch`` cannot start on CPU-only machines;
+   :func:`peclr_mm.engine.cpu_dist.init_dist_pytorch_cpu_aware` initialises
+   gloo there and defers to mmengine otherwise.
+
+:func:`applied` reports whether each is in force.
+"""
+from typing import Dict
+
+__all__ = ['apply', 'applied']
+
+
+def apply() -> None:
+    """Install the three replacements (idempotent)."""
+    import mmengine.runner.runner as runner_module
+    from mmengine.dist import utils as dist_utils
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from .engine.atomic_checkpoint import atomic_save_checkpoint
+    from .engine.cpu_dist import init_dist_pytorch_cpu_aware
+    from .utils.checkpoint import SAFE_SCHEMES
+    for prefix, loader in SAFE_SCHEMES.items():
+        CheckpointLoader.register_scheme(prefix, loader, force=True)
+    runner_module.save_checkpoint = atomic_save_checkpoint
+    dist_utils._init_dist_pytorch = init_dist_pytorch_cpu_aware
+
+
+def applied() -> Dict[str, bool]:
+    """Whether each replacement of :func:`apply` is in force."""
+    import mmengine.runner.runner as runner_module
+    from mmengine.dist import utils as dist_utils
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from .engine.atomic_checkpoint import atomic_save_checkpoint
+    from .engine.cpu_dist import init_dist_pytorch_cpu_aware
+    from .utils.checkpoint import SAFE_SCHEMES
+    schemes = CheckpointLoader._schemes
+    return dict(
+        checkpoint_loading=all(
+            schemes.get(p) is loader for p, loader in SAFE_SCHEMES.items()),
+        checkpoint_saving=(runner_module.save_checkpoint
+                           is atomic_save_checkpoint),
+        pytorch_launcher=(dist_utils._init_dist_pytorch
+                          is init_dist_pytorch_cpu_aware))
