@@ -31,7 +31,7 @@ except ImportError:
 
 from peclr_mm.apis import default_intrinsics  # noqa
 from peclr_mm.apis import DEFAULT_BONE_LENGTH, inference_hand3d
-from peclr_mm.utils.io import atomic_write  # noqa: E402
+from peclr_mm.utils.io import atomic_write_json  # noqa: E402
 from peclr_mm.visualization import draw_hand3d  # noqa: E402
 
 
@@ -97,13 +97,11 @@ def check_outputs(json_file: str, png_file: str, inputs) -> None:
     for out in (json_file, png_file):
         if osp.realpath(out) in real_inputs:
             raise FileExistsError(f'{out} is one of the input images')
-    if osp.lexists(json_file) and not _ours(json_file):
-        raise FileExistsError(f'{json_file} exists and was not written by '
-                              'tools/infer.py; choose another --out-dir')
-    if osp.lexists(png_file) and not (osp.lexists(json_file)
-                                      and _ours(json_file)):
-        raise FileExistsError(f'{png_file} exists and was not written by '
-                              'tools/infer.py; choose another --out-dir')
+    ours = _ours(json_file)  # False when there is none
+    for out in (json_file, png_file):
+        if osp.lexists(out) and not ours:
+            raise FileExistsError(f'{out} exists and was not written by '
+                                  'tools/infer.py; choose another --out-dir')
 
 
 def main(argv=None):
@@ -190,11 +188,7 @@ def write_result(path, name, img, res, json_file, png_file, args):
         units='keypoints_3d in metres, camera frame (x right, y down, '
         'z forward); keypoints_2d in image pixels')
 
-    def dump(name):
-        with open(name, 'w') as f:
-            json.dump(out, f, indent=1)
-
-    atomic_write(json_file, dump)
+    atomic_write_json(json_file, out, indent=1)
     root_mm = res['keypoints_3d'][0] * 1000
     draw_hand3d(
         img,

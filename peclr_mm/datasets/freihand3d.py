@@ -307,15 +307,14 @@ class FreiHand3DDataset(BaseDataset):
                 f'multiple of the {num_annotations} annotations in '
                 f'{self.split}_xyz.json (image k + N*v must share annotation '
                 'k)')
-        expected = num_images
         missing = [
-            f'{i:08d}.jpg' for i in range(expected)
+            f'{i:08d}.jpg' for i in range(num_images)
             if f'{i:08d}.jpg' not in names
         ]
         if missing:
             raise ValueError(
                 f'{img_dir} lacks {len(missing)} of the images 00000000.jpg.. '
-                f'{expected - 1:08d}.jpg ({", ".join(missing[:5])}'
+                f'{num_images - 1:08d}.jpg ({", ".join(missing[:5])}'
                 f'{", ..." if len(missing) > 5 else ""}) and holds others '
                 'instead')
         return num_images // num_annotations

@@ -183,14 +183,18 @@ class YouTube3DHandsDataset(BaseDataset):
         self.num_missing = 0
         super().__init__(**kwargs)
 
-    def _condensed(self) -> dict:
-        """The condensed annotations, from the cache when it is current."""
+    def _cache_stem(self) -> str:
+        """``<json name>-<key of its path, size and time>``: the name of the
+        cache and of the missing-frame list."""
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'{self.ann_file} is missing (expected '
                                     'YouTube3DHands annotations)')
         stem = osp.splitext(osp.basename(self.ann_file))[0]
-        self._stem = f'{stem}-{_cache_key(self.ann_file)}'
-        cache = osp.join(self.cache_dir, f'{self._stem}.npz')
+        return f'{stem}-{_cache_key(self.ann_file)}'
+
+    def _condensed(self, stem: str) -> dict:
+        """The condensed annotations, from the cache when it is current."""
+        cache = osp.join(self.cache_dir, f'{stem}.npz')
         if osp.isfile(cache):
             with np.load(cache, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}
@@ -223,7 +227,8 @@ class YouTube3DHandsDataset(BaseDataset):
 
     def load_data_list(self) -> List[dict]:
         from mmengine.logging import print_log
-        data = self._condensed()
+        stem = self._cache_stem()
+        data = self._condensed(stem)
         listings: dict = {}
         data_list, missing = [], []
         for i in range(len(data['names'])):
@@ -244,8 +249,7 @@ class YouTube3DHandsDataset(BaseDataset):
         self.num_missing = len(missing)
         if missing:
             os.makedirs(self.cache_dir, exist_ok=True)
-            self.missing_file = osp.join(self.cache_dir,
-                                         f'{self._stem}.missing.txt')
+            self.missing_file = osp.join(self.cache_dir, f'{stem}.missing.txt')
             frames = sorted(set(missing))
 
             def dump(tmp):

@@ -121,17 +121,25 @@ def _download(url: str, model_dir: Optional[str] = None) -> str:
     model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
     name = osp.basename(urlparse(url).path) or 'checkpoint.pth'
     path = osp.join(model_dir, name)
+
+    def fetch() -> None:
+        if osp.isfile(path):
+            return
+        os.makedirs(model_dir, exist_ok=True)
+        try:
+            torch.hub.download_url_to_file(url, path, progress=False)
+        except Exception as exc:
+            raise OSError(
+                f'could not download checkpoint {url}: {exc}') from exc
+
     rank, world_size = get_dist_info()
-    for turn in ((0, ) if world_size == 1 else (0, 1)):
-        if (rank == 0) == (turn == 0) and not osp.isfile(path):
-            os.makedirs(model_dir, exist_ok=True)
-            try:
-                torch.hub.download_url_to_file(url, path, progress=False)
-            except Exception as exc:
-                raise OSError(
-                    f'could not download checkpoint {url}: {exc}') from exc
-        if world_size > 1:
-            barrier()
+    if rank == 0:
+        fetch()
+    if world_size > 1:
+        barrier()
+        if rank > 0:  # nodes that do not share rank 0's cache
+            fetch()
+        barrier()
     return path
 
 

@@ -1,11 +1,12 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """Files that appear whole or not at all."""
+import json
 import os
 import os.path as osp
 import tempfile
 from typing import Callable
 
-__all__ = ['atomic_write']
+__all__ = ['atomic_write', 'atomic_write_json']
 
 
 def atomic_write(path: str, write: Callable[[str], None]) -> None:
@@ -25,3 +26,14 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def atomic_write_json(path: str, obj, **kwargs) -> None:
+    """``json.dump(obj, ..., **kwargs)`` to ``path`` through
+    :func:`atomic_write`."""
+
+    def dump(name: str) -> None:
+        with open(name, 'w') as f:
+            json.dump(obj, f, **kwargs)
+
+    atomic_write(path, dump)

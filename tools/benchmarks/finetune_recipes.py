@@ -123,6 +123,8 @@ HEADS = {
 def recipe_cfg(data: str, work: str, opts: dict, pretrained: str = None):
     """The demo's fine-tuning config with the recipe ``opts``."""
     from mmengine.config import Config
+
+    from peclr_mm.engine.budget import set_iteration_budget
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs', 'hand25d_resnet18_demo_synthetic.py'))
     cfg.work_dir = work
@@ -166,38 +168,14 @@ def recipe_cfg(data: str, work: str, opts: dict, pretrained: str = None):
     train.persistent_workers = opts['workers'] > 0
     train.dataset.versions = opts['versions']
     train.dataset.subset = opts['subset']
-    train.sampler = dict(type='InfiniteSampler', shuffle=True)
-    iters = opts['iters']
-    cfg.train_cfg = dict(by_epoch=False, max_iters=iters, val_interval=iters)
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    set_iteration_budget(cfg, opts['iters'])
     cfg.test_evaluator = dict(
         type='FreiHand3DMetric', mean_pose=dict(data_root=data))
-    cfg.log_processor = dict(by_epoch=False)
     cfg.optim_wrapper = dict(
         type='BF16OptimWrapper' if opts['bf16'] else 'OptimWrapper',
         optimizer=dict(type='Adam', lr=opts['lr']))
-    cfg.param_scheduler = [
-        dict(
-            type='LinearLR',
-            start_factor=1e-2,
-            by_epoch=False,
-            begin=0,
-            end=min(50, iters)),
-        dict(
-            type='CosineAnnealingLR',
-            T_max=iters,
-            by_epoch=False,
-            begin=0,
-            end=iters)
-    ]
     cfg.custom_hooks = [dict(type='SyncBuffersHook')] + (
         [dict(type='ChannelsLastHook')] if opts['channels_last'] else [])
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook',
-        by_epoch=False,
-        interval=iters,
-        max_keep_ckpts=1)
-    cfg.default_hooks.logger.interval = 50
     cfg.randomness = dict(seed=0)
     cfg.log_level = 'WARNING'
     return cfg
@@ -209,6 +187,9 @@ def run_variant(name: str,
                 pretrained: str = None,
                 iters: int = None):
     from mmengine.runner import Runner
+
+    from peclr_mm.engine.budget import loss_first_last
+    from peclr_mm.utils.io import atomic_write_json
     work = osp.join(out, name)
     done = osp.join(work, 'metrics.json')
     if osp.isfile(done):
@@ -224,13 +205,7 @@ def run_variant(name: str,
     t = time.time()
     metrics = runner.test()
     test_s = time.time() - t
-    hub = runner.message_hub
-    losses = {}
-    for key in ('loss_uv', 'loss_zrel', 'loss_zroot'):
-        values = hub.get_scalar(f'train/{key}').data[0]
-        n = max(1, min(50, len(values) // 4))
-        losses[f'{key}_first'] = float(sum(values[:n]) / n)
-        losses[f'{key}_last'] = float(sum(values[-n:]) / n)
+    losses = loss_first_last(runner.message_hub)
     result = dict(
         name=name,
         what=what,
@@ -243,10 +218,7 @@ def run_variant(name: str,
             for k, v in metrics.items() if '_j' not in k
         },
         losses=losses)
-    tmp = done + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(result, f, indent=1)
-    os.replace(tmp, done)
+    atomic_write_json(done, result, indent=1)
     return result
 
 

@@ -150,6 +150,9 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b: dict,
                fraction: float, seed: int) -> dict:
     """Probe or fine-tune on a labeled subset; return the test metrics."""
     from mmengine.runner import Runner
+
+    from peclr_mm.engine.budget import loss_first_last, set_iteration_budget
+    from peclr_mm.utils.io import atomic_write_json
     done = osp.join(work, 'metrics.json')
     if osp.isfile(done):
         return json.load(open(done))
@@ -181,55 +184,19 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b: dict,
     # iteration-based: an infinite sampler keeps the workers alive (a subset
     # of 2 % is two batches, and restarting the loader every two batches
     # made data loading 90 % of a probe step)
-    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
-    iters = b[f'{mode}_iters']
-    cfg.train_cfg = dict(by_epoch=False, max_iters=iters, val_interval=iters)
-    cfg.val_cfg = None
-    cfg.val_dataloader = None
-    cfg.val_evaluator = None
-    cfg.log_processor = dict(by_epoch=False)
-    cfg.param_scheduler = [
-        dict(
-            type='LinearLR',
-            start_factor=1e-2,
-            by_epoch=False,
-            begin=0,
-            end=min(50, iters)),
-        dict(
-            type='CosineAnnealingLR',
-            T_max=iters,
-            by_epoch=False,
-            begin=0,
-            end=iters)
-    ]
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook',
-        by_epoch=False,
-        interval=iters,
-        max_keep_ckpts=1)
-    cfg.default_hooks.logger.interval = 50
+    set_iteration_budget(cfg, b[f'{mode}_iters'])
     cfg.randomness = dict(seed=seed)
     cfg.log_level = 'WARNING'
     runner = Runner.from_cfg(cfg)
     t = time.time()
     runner.train()
     # the training loss at the start and end of the run: did it learn?
-    hub = runner.message_hub
-    train_loss = {}
-    for key in ('loss_uv', 'loss_zrel', 'loss_zroot'):
-        buf = hub.get_scalar(f'train/{key}')
-        values = buf.data[0]
-        n = max(1, min(50, len(values) // 4))
-        train_loss[f'{key}_first'] = float(np.mean(values[:n]))
-        train_loss[f'{key}_last'] = float(np.mean(values[-n:]))
+    train_loss = loss_first_last(runner.message_hub)
     train_s = time.time() - t
     metrics = runner.test()
     metrics = {k: float(v) for k, v in metrics.items() if '_j' not in k}
     metrics.update(train_loss, n_labeled=n_labeled, train_s=train_s)
-    tmp = done + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(metrics, f)
-    os.replace(tmp, done)
+    atomic_write_json(done, metrics)
     return metrics
 
 
@@ -450,13 +417,13 @@ def main(argv=None) -> int:
                         flush=True)
         timing[f'{mode}_s'] = time.time() - t_mode
     timing['total_s'] = time.time() - t0
+    from peclr_mm.utils.io import atomic_write_json
     cmd = 'python tools/benchmarks/reproduce_claim.py ' + ' '.join(
         argv if argv is not None else sys.argv[1:])
-    tmp = osp.join(out, 'results.json.tmp')
-    with open(tmp, 'w') as f:
-        json.dump(
-            dict(budget=b, command=cmd, rows=rows, timing=timing), f, indent=1)
-    os.replace(tmp, osp.join(out, 'results.json'))
+    atomic_write_json(
+        osp.join(out, 'results.json'),
+        dict(budget=b, command=cmd, rows=rows, timing=timing),
+        indent=1)
     print(summarise(rows, out, args.budget, cmd, b, timing))
     print(f'total {timing["total_s"] / 60:.1f} min; results in {out}')
     return 0

@@ -28,11 +28,13 @@ class LoadHandImage(LoadImage):
         path = results.get('img_path')
         if 'img' in results or path is None:
             return super().transform(results)
-        if not osp.isfile(path) and '://' not in path:
-            raise FileNotFoundError(f'image {path} does not exist')
         try:
             out = super().transform(results)
         except Exception as exc:  # mmcv raises several types
+            # only on failure: no extra file-system call per loaded image
+            if '://' not in path and not osp.isfile(path):
+                raise FileNotFoundError(
+                    f'image {path} does not exist') from exc
             cause = str(exc).split('` occurs when loading')[0].strip('`')
             raise OSError(f'corrupt or unreadable image {path} ({cause}); '
                           'tools/misc/check_dataset.py lists every such '
