@@ -4,7 +4,7 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-__all__ = ['set_iteration_budget', 'loss_first_last']
+__all__ = ['set_iteration_budget', 'set_epoch_budget', 'loss_first_last']
 
 
 def set_iteration_budget(cfg, iters: int, warmup: int = 50) -> None:
@@ -38,6 +38,31 @@ def set_iteration_budget(cfg, iters: int, warmup: int = 50) -> None:
         by_epoch=False,
         interval=iters,
         max_keep_ckpts=1)
+    cfg.default_hooks.logger.interval = 50
+
+
+def set_epoch_budget(cfg, epochs: int, warmup: int = 50) -> None:
+    """Make ``cfg`` train for ``epochs`` epochs: linear warm-up over
+    ``warmup`` iterations, then cosine decay (per iteration) to the last
+    epoch, one checkpoint at the end, a log line every 50 iterations."""
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
+    cfg.param_scheduler = [
+        dict(
+            type='LinearLR',
+            start_factor=1e-3,
+            by_epoch=False,
+            begin=0,
+            end=warmup),
+        dict(
+            type='CosineAnnealingLR',
+            T_max=epochs,
+            by_epoch=True,
+            begin=0,
+            end=epochs,
+            convert_to_iter_based=True)
+    ]
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=epochs, max_keep_ckpts=1)
     cfg.default_hooks.logger.interval = 50
 
 

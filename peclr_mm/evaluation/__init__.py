@@ -4,11 +4,17 @@ from .functional import (FREIHAND_THRESHOLDS, align_w_scale, epe_2d,
 from .mean_pose import (MEAN_POSE_KEYS, MeanPose, fit_mean_pose,
                         load_mean_pose, mean_pose_scores)
 from .metrics import FreiHand3DMetric
+from .probes import (head_targets, knn_pose_distance, latent_equivariance,
+                     move_latent, pooled_features, ridge_probe, pose_distance,
+                     select_ridge_lambda)
 from .submission import load_freihand_submission, write_freihand_submission
 
 __all__ = [
     'FREIHAND_THRESHOLDS', 'align_w_scale', 'freihand_scores',
     'root_relative_epe', 'epe_2d', 'FreiHand3DMetric',
     'load_freihand_submission', 'write_freihand_submission', 'MeanPose',
-    'MEAN_POSE_KEYS', 'fit_mean_pose', 'load_mean_pose', 'mean_pose_scores'
+    'MEAN_POSE_KEYS', 'fit_mean_pose', 'load_mean_pose', 'mean_pose_scores',
+    'ridge_probe', 'pooled_features', 'head_targets', 'knn_pose_distance',
+    'latent_equivariance', 'move_latent', 'select_ridge_lambda',
+    'pose_distance'
 ]

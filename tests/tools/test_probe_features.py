@@ -4,22 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from tools.benchmarks.probe_features import main, ridge_probe
-
-
-def test_ridge_probe_recovers_a_linear_map():
-    rng = np.random.default_rng(0)
-    W = rng.normal(size=(6, 4))
-    f_train = rng.normal(size=(300, 6)) * [1, 2, 3, .5, 4, 10] + 5
-    f_eval = rng.normal(size=(50, 6)) * [1, 2, 3, .5, 4, 10] + 5
-    y_train = f_train @ W + [1., -2., 0.3, 7.]
-    pred = ridge_probe(f_train, y_train, f_eval, lam=1e-9)
-    np.testing.assert_allclose(
-        pred, f_eval @ W + [1., -2., 0.3, 7.], atol=1e-6)
-    # heavy shrinkage leaves the unpenalised intercept: the training mean
-    pred = ridge_probe(f_train, y_train, f_eval, lam=1e12)
-    np.testing.assert_allclose(
-        pred, np.broadcast_to(y_train.mean(0), pred.shape), atol=1e-6)
+from tools.benchmarks.probe_features import main
 
 
 def test_probe_runs_on_a_freihand_layout(synthetic_root, tmp_path):

@@ -25,9 +25,6 @@ import time
 import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
-
-from tools.benchmarks.reproduce_claim import _set_size  # noqa: E402
 
 DEFAULT_CONFIG = 'configs/hand25d_resnet18_demo_synthetic.py'
 
@@ -46,70 +43,19 @@ def _parse_encoder(text: str):
 def load_views(cfg, data: str, split: str, num: int, size: int) -> list:
     """``num`` packed test-pipeline views of ``split`` (version 0)."""
     from mmpose.registry import DATASETS
+
+    from peclr_mm.utils.config import set_input_size
     dcfg = cfg.test_dataloader.dataset.copy()
     dcfg.data_root = data
     dcfg.split = split
     if split == 'training':
         dcfg.versions = [0]
-    _set_size(dcfg.pipeline, size)
+    set_input_size(dcfg.pipeline, size)
     dataset = DATASETS.build(dcfg)
     if num > len(dataset):
         raise ValueError(f'{data}: the {split} split has {len(dataset)} '
                          f'annotations, {num} asked for')
     return [dataset[i] for i in range(num)]
-
-
-def targets(views: list, size: int, root: str = 'palm') -> np.ndarray:
-    """(N, 63): ``uv / size`` (42) then ``z_rel`` (21), the head's targets."""
-    import torch
-
-    from peclr_mm.codecs.hand25d import encode_25d
-
-    def stack(key):
-        return torch.stack([
-            torch.as_tensor(np.asarray(v['data_samples'].metainfo[key]))
-            for v in views
-        ]).double()
-
-    K = stack('K_crop').reshape(-1, 3, 3)
-    bone = stack('bone_length').reshape(-1)
-    xyz = torch.stack([
-        torch.as_tensor(
-            np.asarray(v['data_samples'].gt_instances.keypoints_3d)).reshape(
-                21, 3) for v in views
-    ]).double()
-    t = encode_25d(xyz, K, bone, root)
-    return torch.cat([t['uv'].flatten(1) / size, t['z_rel']], 1).numpy()
-
-
-def features(model, views: list, batch_size: int = 100) -> np.ndarray:
-    """Average-pooled last backbone stage, (N, C)."""
-    import torch
-    import torch.nn.functional as F
-    out = []
-    model.eval()
-    with torch.no_grad():
-        for i in range(0, len(views), batch_size):
-            chunk = views[i:i + batch_size]
-            batch = model.data_preprocessor(
-                dict(
-                    inputs=[v['inputs'] for v in chunk],
-                    data_samples=[v['data_samples'] for v in chunk]))
-            f = model.backbone(batch['inputs'])[-1]
-            out.append(F.adaptive_avg_pool2d(f, 1).flatten(1))
-    return torch.cat(out).double().numpy()
-
-
-def ridge_probe(f_train: np.ndarray, y_train: np.ndarray, f_eval: np.ndarray,
-                lam: float) -> np.ndarray:
-    """Ridge regression on standardised features with an unpenalised
-    intercept; returns the evaluation predictions."""
-    mu, sd = f_train.mean(0), f_train.std(0) + 1e-6
-    X, Xe = (f_train - mu) / sd, (f_eval - mu) / sd
-    ym = y_train.mean(0)
-    W = np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]),
-                        X.T @ (y_train - ym))
-    return Xe @ W + ym
 
 
 def main(argv=None) -> int:
@@ -143,7 +89,8 @@ def main(argv=None) -> int:
     from mmengine.runner import load_checkpoint
     from mmpose.registry import MODELS
 
-    import peclr_mm  # noqa: F401
+    from peclr_mm.evaluation.probes import (head_targets, pooled_features,
+                                            ridge_probe)
     torch.set_num_threads(1)
     init_default_scope('mmpose')
     cfg = Config.fromfile(
@@ -157,7 +104,8 @@ def main(argv=None) -> int:
     t0 = time.time()
     train = load_views(cfg, args.data, 'training', args.num_train, args.size)
     ev = load_views(cfg, args.data, 'evaluation', args.num_eval, args.size)
-    y_train, y_eval = targets(train, args.size), targets(ev, args.size)
+    y_train = head_targets(train, args.size)
+    y_eval = head_targets(ev, args.size)
     # the mean of the training targets, the probe's floor to beat
     rows = []
     for n in args.labels:
@@ -180,7 +128,8 @@ def main(argv=None) -> int:
                 map_location='cpu',
                 revise_keys=[(r'^backbone\.', '')],
                 logger='silent')
-        f_train, f_eval = features(model, train), features(model, ev)
+        f_train = pooled_features(model, train)
+        f_eval = pooled_features(model, ev)
         for n in args.labels:
             for lam in args.lambdas:
                 pred = ridge_probe(f_train[:n], y_train[:n], f_eval, lam)

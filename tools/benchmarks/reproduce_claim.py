@@ -2,21 +2,28 @@
 """The paper's claim at small scale: PeCLR > SimCLR > no pretraining when
 labels are scarce.
 
-    python tools/benchmarks/reproduce_claim.py --budget small \
+    python tools/benchmarks/reproduce_claim.py --budget cpu \
         --out work_dirs/reproduce
+
+A budget is a config (``configs/benchmarks/reproduce_{NAME}.py``, or a path)
+that names the data size, the pretraining and downstream configs and their
+lengths, the label fractions and the seeds; this script only runs it:
 
 1. generate a synthetic FreiHAND set (unlabeled training images, a separate
    evaluation split), unless ``--data`` points at one (real FreiHAND works);
-2. pretrain PeCLR and SimCLR with identical budgets and augmentations
-   (``configs/{peclr,simclr}_resnet18_demo_synthetic.py``);
-3. evaluate three encoders (random init, SimCLR, PeCLR) two ways on labeled
-   subsets of the training annotations: the frozen-encoder probe (several
-   seeds) and full fine-tuning (`configs/hand25d_resnet18_demo_synthetic.py`);
-4. write ``results.md`` (a table of PA-EPE, EPE and AUC, mean and spread
-   over seeds), ``results.json`` and ``pa_epe_vs_labels.png``.
+2. pretrain PeCLR and SimCLR with identical budgets and augmentations;
+3. evaluate three encoders (random init, SimCLR, PeCLR) three ways on
+   labeled subsets of the training annotations, each fraction with several
+   seeds (subset draw and head initialisation): the closed-form ridge probe
+   of pooled frozen features (``ridge``), a trained head on the frozen
+   encoder (``probe``) and full fine-tuning (``finetune``), beside the mean
+   pose of the same labeled subset;
+4. write ``results.md`` (tables, mean +- std over seeds, and the verdict on
+   the claim), ``results.json`` and ``pa_epe_vs_labels.png``.
 
 Every run goes through a stock mmengine runner from the project's configs,
-on CPU or GPU unchanged (the runner picks the device).
+on CPU or GPU unchanged (the runner picks the device). Finished runs are
+reused, so a killed reproduction picks up where it stopped.
 """
 import argparse
 import json
@@ -29,116 +36,45 @@ from typing import Tuple
 import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
 
-# Downstream runs are counted in iterations, not epochs: with 2 % of the
-# labels an epoch is a handful of steps, and a label-scarce run must not be
-# starved of optimisation as well as of labels.
-BUDGETS = {
-    # the test suite's check that the protocol runs end to end
-    'smoke':
-    dict(
-        num_train=48,
-        num_eval=16,
-        versions=1,
-        size=32,
-        pretrain_epochs=1,
-        probe_iters=2,
-        finetune_iters=2,
-        fractions=[0.5],
-        seeds=[0],
-        finetune_seeds=[0]),
-    # a few minutes
-    'tiny':
-    dict(
-        num_train=400,
-        num_eval=100,
-        versions=1,
-        size=32,
-        pretrain_epochs=1,
-        probe_iters=30,
-        finetune_iters=30,
-        fractions=[0.25],
-        seeds=[0],
-        finetune_seeds=[0]),
-    # about an hour on 2 CPU cores (pretraining ~11 min per method, a probe
-    # ~1 min, a fine-tuning ~2 min)
-    'small':
-    dict(
-        num_train=5000,
-        num_eval=500,
-        versions=4,
-        size=64,
-        pretrain_epochs=2,
-        probe_iters=500,
-        finetune_iters=500,
-        fractions=[0.02, 0.1, 1.0],
-        seeds=[0, 1, 2],
-        finetune_seeds=[0]),
-    # a GPU: the same protocol, longer
-    'full':
-    dict(
-        num_train=20000,
-        num_eval=2000,
-        versions=4,
-        size=128,
-        pretrain_epochs=50,
-        probe_iters=10000,
-        finetune_iters=30000,
-        fractions=[0.01, 0.02, 0.05, 0.1, 0.25, 1.0],
-        seeds=[0, 1, 2],
-        finetune_seeds=[0, 1, 2]),
-}
 ENCODERS = ('random', 'simclr', 'peclr')
-MODES = ('baseline', 'probe', 'finetune')
+MODES = ('baseline', 'ridge', 'probe', 'finetune')
 
 
-def _cfg(name: str):
+def load_budget(budget: str):
+    """The budget config: a path, or NAME for
+    ``configs/benchmarks/reproduce_NAME.py``."""
     from mmengine.config import Config
-    return Config.fromfile(osp.join(ROOT, 'configs', name))
+    path = budget if budget.endswith('.py') else osp.join(
+        ROOT, 'configs', 'benchmarks', f'reproduce_{budget}.py')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'budget {budget!r}: no config {path}')
+    return Config.fromfile(path)
 
 
-def _set_size(pipeline: list, size: int) -> None:
-    for t in pipeline:
-        if t['type'] == 'HandCanonicalCrop':
-            t['input_size'] = size
-        if t['type'] == 'GenerateTarget':
-            t['encoder']['input_size'] = (size, size)
-        if t['type'] == 'MultiViewWithGeometry':
-            _set_size(t['transforms'], size)
+def _cfg(path: str):
+    from mmengine.config import Config
+    return Config.fromfile(path if osp.isabs(path) else osp.join(ROOT, path))
 
 
-def pretrain(kind: str, data: str, work: str, b: dict) -> Tuple[str, bool]:
+def pretrain(kind: str, data: str, work: str, b) -> Tuple[str, bool]:
     """PeCLR or SimCLR pretraining; returns the last checkpoint and whether
     it was already there (reused, not trained)."""
     from mmengine.runner import Runner
-    ckpt = osp.join(work, f'epoch_{b["pretrain_epochs"]}.pth')
+
+    from peclr_mm.engine.budget import set_epoch_budget
+    from peclr_mm.utils.config import set_input_size
+    epochs = b.pretrain.max_epochs
+    ckpt = osp.join(work, f'epoch_{epochs}.pth')
     if osp.isfile(ckpt):
         return ckpt, True
-    cfg = _cfg(f'{kind}_resnet18_demo_synthetic.py')
+    cfg = _cfg(b.pretrain.configs[kind])
     cfg.work_dir = work
     cfg.train_dataloader.dataset.data_root = data
-    _set_size(cfg.train_dataloader.dataset.pipeline, b['size'])
-    cfg.train_cfg.max_epochs = b['pretrain_epochs']
-    e = b['pretrain_epochs']
-    cfg.param_scheduler = [
-        dict(
-            type='LinearLR',
-            start_factor=1e-3,
-            by_epoch=False,
-            begin=0,
-            end=100),
-        dict(
-            type='CosineAnnealingLR',
-            T_max=e,
-            by_epoch=True,
-            begin=0,
-            end=e,
-            convert_to_iter_based=True)
-    ]
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', interval=e, max_keep_ckpts=1)
-    cfg.default_hooks.logger.interval = 50
+    set_input_size(cfg, b.input_size)
+    set_epoch_budget(cfg, epochs, b.pretrain.warmup_iters)
+    # the same changes to both methods (e.g. the temperature)
+    cfg.merge_from_dict(b.pretrain.get('cfg_options', {}))
     cfg.randomness = dict(seed=0)
     # resume a killed run from its last checkpoint
     cfg.resume = True
@@ -146,20 +82,21 @@ def pretrain(kind: str, data: str, work: str, b: dict) -> Tuple[str, bool]:
     return ckpt, False
 
 
-def downstream(encoder_ckpt, mode: str, data: str, work: str, b: dict,
+def downstream(encoder_ckpt, mode: str, data: str, work: str, b,
                fraction: float, seed: int) -> dict:
     """Probe or fine-tune on a labeled subset; return the test metrics."""
     from mmengine.runner import Runner
 
     from peclr_mm.engine.budget import loss_first_last, set_iteration_budget
+    from peclr_mm.utils.config import set_input_size
     from peclr_mm.utils.io import atomic_write_json
     done = osp.join(work, 'metrics.json')
     if osp.isfile(done):
-        return json.load(open(done))
-    cfg = _cfg('hand25d_resnet18_demo_synthetic.py')
+        with open(done) as f:
+            return json.load(f)
+    cfg = _cfg(b.downstream_config)
     cfg.work_dir = work
-    size = b['size']
-    cfg.model.head.codec.input_size = (size, size)
+    set_input_size(cfg, b.input_size)
     cfg.model.backbone.init_cfg = None if encoder_ckpt is None else dict(
         type='Pretrained', checkpoint=encoder_ckpt, prefix='backbone.')
     if mode == 'probe':
@@ -167,10 +104,7 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b: dict,
             'num_stages', 4)
         cfg.model.backbone.norm_eval = True
     for name in ('train_dataloader', 'test_dataloader', 'val_dataloader'):
-        dl = cfg[name]
-        dl.dataset.data_root = data
-        dl.num_workers = 2
-        _set_size(dl.dataset.pipeline, size)
+        cfg[name].dataset.data_root = data
     train = cfg.train_dataloader.dataset
     train.subset = fraction
     train.subset_seed = seed
@@ -179,11 +113,11 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b: dict,
         type='FreiHand3DMetric',
         mean_pose=dict(data_root=data, subset=fraction, subset_seed=seed))
     train.versions = [0]
-    n_labeled = max(1, int(round(fraction * b['num_train'])))
-    cfg.train_dataloader.batch_size = min(32, n_labeled)
-    # iteration-based: an infinite sampler keeps the workers alive (a subset
-    # of 2 % is two batches, and restarting the loader every two batches
-    # made data loading 90 % of a probe step)
+    n_labeled = max(1, int(round(fraction * b.data.num_train)))
+    cfg.train_dataloader.batch_size = min(cfg.train_dataloader.batch_size,
+                                          n_labeled)
+    # iteration-based: a label-scarce run must not be starved of
+    # optimisation as well as of labels
     set_iteration_budget(cfg, b[f'{mode}_iters'])
     cfg.randomness = dict(seed=seed)
     cfg.log_level = 'WARNING'
@@ -202,40 +136,96 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b: dict,
 
 def mean_pose_baseline(data: str, ev: dict, fraction: float,
                        seed: int) -> dict:
-    """Scores of a prediction that ignores the image: the mean wrist-relative
-    pose of the labeled subset, placed at each evaluation hand's true wrist.
-    A reference for how much an encoder learned beyond the pose prior.
+    """Scores of the mean pose of the labeled subset (DESIGN.md 4c), named
+    as the downstream runs' metric names them."""
+    from peclr_mm.evaluation import load_mean_pose, mean_pose_scores
+    mean = load_mean_pose(data, subset=fraction, subset_seed=seed)
+    scores = mean_pose_scores(mean, ev['xyz'], ev['K'])
+    return dict({
+        f'freihand/{k}': v
+        for k, v in scores.items()
+    },
+                n_labeled=mean.num)
 
-    Args:
-        data: the FreiHAND-layout root.
-        ev: its evaluation annotations (``load_freihand_annotations``).
-    """
-    from mmpose.registry import DATASETS, METRICS
-    labeled = DATASETS.build(
-        dict(
-            type='FreiHand3DDataset',
-            data_root=data,
-            split='training',
-            versions=[0],
-            subset=fraction,
-            subset_seed=seed,
-            pipeline=[]))
-    xyz = np.stack([
-        np.asarray(labeled.get_data_info(i)['keypoints_3d']).reshape(21, 3)
-        for i in range(len(labeled))
-    ])
-    pred = (xyz - xyz[:, :1]).mean(0)[None] + ev['xyz'][:, :1]
-    # scored by the metric the downstream runs use, as they are
-    metric = METRICS.build(dict(type='FreiHand3DMetric'))
-    metric.process([], [
-        dict(
-            pred_instances=dict(keypoints_3d=p[None]),
-            gt_instances=dict(keypoints_3d=g[None]),
-            K=k) for p, g, k in zip(pred, ev['xyz'], ev['K'])
-    ])
-    scores = metric.evaluate(len(pred))
-    scores = {k: float(v) for k, v in scores.items() if '_j' not in k}
-    return dict(scores, n_labeled=len(labeled))
+
+def ridge_rows(ckpts: dict, data: str, out: str, b) -> list:
+    """The closed-form ridge probe of each encoder's pooled features, on
+    every fraction and seed: L1 error of ``uv / size`` and ``z_rel`` and
+    their ratios to the labeled subset's mean (< 1: the frozen features
+    hold pose beyond the prior). The penalty is chosen on a held-out part
+    of each labeled subset."""
+    import torch
+    from mmengine.runner import load_checkpoint
+    from mmpose.registry import DATASETS, MODELS
+
+    from peclr_mm.datasets.freihand3d import select_subset
+    from peclr_mm.evaluation.probes import (head_targets, pooled_features,
+                                            ridge_probe, select_ridge_lambda)
+    from peclr_mm.utils.config import set_input_size
+    from peclr_mm.utils.io import atomic_write_json
+    done = osp.join(out, 'ridge', 'rows.json')
+    if osp.isfile(done):
+        with open(done) as f:
+            return json.load(f)
+    cfg = _cfg(b.downstream_config)
+    set_input_size(cfg, b.input_size)
+    cfg.model.backbone.init_cfg = None
+
+    def views(split, num):
+        dcfg = cfg.test_dataloader.dataset.copy()
+        dcfg.update(data_root=data, split=split)
+        if split == 'training':
+            dcfg.versions = [0]
+        ds = DATASETS.build(dcfg)
+        return [ds[i] for i in range(min(num, len(ds)))]
+
+    train = views('training', b.data.num_train)
+    ev = views('evaluation', b.ridge.num_eval)
+    y_train = head_targets(train, b.input_size)
+    y_eval = head_targets(ev, b.input_size)
+    feats = {}
+    for enc in ENCODERS:
+        torch.manual_seed(0)
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        if ckpts[enc]:
+            load_checkpoint(
+                model.backbone,
+                ckpts[enc],
+                map_location='cpu',
+                revise_keys=[(r'^backbone\.', '')],
+                logger='silent')
+        feats[enc] = (pooled_features(model,
+                                      train), pooled_features(model, ev))
+    rows = []
+    for frac in b.fractions:
+        for seed in b.seeds:
+            keep = select_subset(len(train), frac, seed)
+            y = y_train[keep]
+            mean = y.mean(0)
+            base = dict(
+                uv_l1=float(np.abs(mean[:42] - y_eval[:, :42]).mean()),
+                zrel_l1=float(np.abs(mean[42:] - y_eval[:, 42:]).mean()))
+            for enc in ENCODERS:
+                f_train, f_eval = feats[enc]
+                lam = select_ridge_lambda(f_train[keep], y, b.ridge.lambdas)
+                pred = ridge_probe(f_train[keep], y, f_eval, lam)
+                uv = float(np.abs(pred[:, :42] - y_eval[:, :42]).mean())
+                z = float(np.abs(pred[:, 42:] - y_eval[:, 42:]).mean())
+                rows.append(
+                    dict(
+                        mode='ridge',
+                        encoder=enc,
+                        fraction=frac,
+                        seed=seed,
+                        n_labeled=len(keep),
+                        lam=lam,
+                        uv_l1=uv,
+                        zrel_l1=z,
+                        uv_ratio=uv / base['uv_l1'],
+                        zrel_ratio=z / base['zrel_l1']))
+    atomic_write_json(done, rows, indent=1)
+    return rows
 
 
 COLUMNS = (
@@ -262,51 +252,144 @@ def _cell(rs: list, key: str, fmt) -> str:
     return f'{v.mean():{fmt}}'
 
 
-def summarise(rows: list, out: str, budget: str, cmd: str, b: dict,
+def _group(rows: list) -> dict:
+    table = {}
+    for r in rows:
+        table.setdefault((r['mode'], r['fraction'], r['encoder']),
+                         []).append(r)
+    return table
+
+
+def verdict(rows: list, fractions=(0.01, 0.05)) -> list:
+    """The claim checked cell by cell: for each mode (probe, fine-tune),
+    scarce-label fraction and metric (PA-EPE, EPE-2D), does PeCLR < SimCLR <
+    random hold with each gap larger than the seeds' spread (the larger of
+    the two standard deviations), and is PeCLR's PA-EPE at least 10 % below
+    random's? Returns one dict per cell."""
+    table = _group(rows)
+    out = []
+    for mode in ('probe', 'finetune'):
+        for frac in fractions:
+            if (mode, frac, 'peclr') not in table:
+                continue
+            for metric in ('PA-EPE', 'EPE-2D'):
+                v = {
+                    e:
+                    np.array([
+                        r[f'freihand/{metric}'] for r in table[(mode, frac, e)]
+                    ])
+                    for e in ENCODERS
+                }
+                gaps = []
+                for better, worse in (('peclr', 'simclr'), ('simclr',
+                                                            'random')):
+                    gap = v[worse].mean() - v[better].mean()
+                    spread = max(v[worse].std(), v[better].std())
+                    gaps.append((gap, spread))
+                cell = dict(
+                    mode=mode,
+                    fraction=frac,
+                    metric=metric,
+                    means={e: float(v[e].mean())
+                           for e in ENCODERS},
+                    gaps=[(float(g), float(sp)) for g, sp in gaps],
+                    ordered=all(g > sp for g, sp in gaps),
+                    gain_vs_random=float(1 - v['peclr'].mean() /
+                                         v['random'].mean()))
+                out.append(cell)
+    return out
+
+
+def summarise(rows: list, out: str, budget: str, cmd: str, b,
               timing: dict) -> str:
-    """Write ``results.md`` and ``pa_epe_vs_labels.png``; return the table."""
+    """Write ``results.md`` and ``pa_epe_vs_labels.png``; return the text."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    table = _group(rows)
+    order = {e: i for i, e in enumerate(('mean pose', ) + ENCODERS)}
+
+    def keyed(mode_filter):
+        return sorted(
+            ((k, rs) for k, rs in table.items() if k[0] in mode_filter),
+            key=lambda kv: (MODES.index(kv[0][0]), kv[0][1], order[kv[0][2]]))
+
     lines = [
         f'# PeCLR vs SimCLR vs random init, budget `{budget}`', '',
         f'Command: `{cmd}`', '',
-        f'Settings: ResNet-18, {b["size"]} px views and crops, '
-        f'{b["num_train"]} x {b["versions"]} unlabeled training images '
-        f'(pretraining), {b["num_eval"]} evaluation images; pretraining '
-        f'{b["pretrain_epochs"]} epochs (batch 32); probe (frozen encoder, '
-        f'linear head) {b["probe_iters"]} and fine-tuning '
-        f'{b["finetune_iters"]} iterations on labeled subsets of version 0 '
-        'of the training annotations; mean ± std over seeds (subset draw and '
-        'head initialisation). `mean pose` ignores the image: the labeled '
-        "subset's mean wrist-relative pose placed at the true wrist.", '',
+        f'Settings: {b.data.num_train} x {b.data.versions} synthetic '
+        f'training images (pretraining uses them all, unlabeled), '
+        f'{b.data.num_eval} evaluation images, {b.input_size} px; '
+        f'pretraining `{b.pretrain.configs.peclr}` and '
+        f'`{b.pretrain.configs.simclr}`, {b.pretrain.max_epochs} epochs '
+        f'each, changed by `{b.pretrain.get("cfg_options", {})}`; '
+        f'downstream `{b.downstream_config}`: probe (frozen encoder, '
+        f'trained head) {b.probe_iters} and fine-tuning {b.finetune_iters} '
+        'iterations on labeled subsets of the training annotations; mean '
+        '± std over seeds (subset draw and head initialisation). '
+        "`mean pose` ignores the image: the labeled subset's mean pose "
+        '(DESIGN.md 4c).', '',
         'Errors in mm except EPE-2D (image pixels); RR-EPE is root (wrist) '
         'relative; AUC over 0-50 mm. Wall time: ' +
-        ', '.join(f'{k[:-2]} {v / 60:.1f} min' for k, v in timing.items()), '',
-        '| mode | labels | encoder | seeds | ' + ' | '.join(c[0]
-                                                            for c in COLUMNS) +
-        ' |', '|---|---|---|---|' + '---|' * len(COLUMNS)
+        ', '.join(f'{k[:-2]} {v / 60:.1f} min'
+                  for k, v in timing.items()), '', '## Probe and fine-tuning',
+        '', '| mode | labels | encoder | seeds | ' +
+        ' | '.join(c[0] for c in COLUMNS) + ' |',
+        '|---|---|---|---|' + '---|' * len(COLUMNS)
     ]
-    table = {}
-    for r in rows:
-        key = (r['mode'], r['fraction'], r['encoder'])
-        table.setdefault(key, []).append(r)
-    order = {e: i for i, e in enumerate(('mean pose', ) + ENCODERS)}
-    for (mode, frac, enc), rs in sorted(
-            table.items(),
-            key=lambda kv: (MODES.index(kv[0][0]), kv[0][1], order[kv[0][2]])):
+    for (mode, frac, enc), rs in keyed(('baseline', 'probe', 'finetune')):
         lines.append(f'| {mode} | {frac:g} ({rs[0]["n_labeled"]}) | {enc} | '
                      f'{len(rs)} | ' + ' | '.join(
                          _cell(rs, key, fmt)
                          for _, key, fmt in COLUMNS) + ' |')
+    ridge = keyed(('ridge', ))
+    if ridge:
+        lines += [
+            '', '## Ridge probe of pooled frozen features', '',
+            'Closed-form ridge regression from the average-pooled encoder '
+            'features to the head\'s targets (`uv / size`, `z_rel`), the '
+            'penalty chosen on a held-out fifth of each labeled subset; '
+            'ratio = L1 error / L1 error of the subset\'s mean target '
+            '(< 1: the frozen features hold pose beyond the prior).', '',
+            '| labels | encoder | seeds | uv L1 | uv ratio | z_rel L1 '
+            '| z_rel ratio |', '|---|---|---|---|---|---|---|'
+        ]
+        for (_, frac, enc), rs in ridge:
+            lines.append(
+                f'| {frac:g} ({rs[0]["n_labeled"]}) | {enc} | {len(rs)} | ' +
+                ' | '.join(
+                    _cell(rs, k, f)
+                    for k, f in (('uv_l1', '.4f'), ('uv_ratio', '.3f'),
+                                 ('zrel_l1', '.4f'),
+                                 ('zrel_ratio', '.3f'))) + ' |')
+    cells = verdict(rows)
+    if cells:
+        lines += [
+            '', '## The claim, cell by cell', '',
+            'PeCLR < SimCLR < random, each gap larger than the seeds\' '
+            'spread (the larger standard deviation of the pair); gain = '
+            "1 - PeCLR / random (the paper's target: >= 10 % on PA-EPE).", '',
+            '| mode | labels | metric | PeCLR | SimCLR | random | '
+            'SimCLR - PeCLR (spread) | random - SimCLR (spread) | ordered '
+            '| gain |', '|---|---|---|---|---|---|---|---|---|---|'
+        ]
+        for c in cells:
+            m = c['means']
+            (g1, s1), (g2, s2) = c['gaps']
+            lines.append(
+                f'| {c["mode"]} | {c["fraction"]:g} | {c["metric"]} | '
+                f'{m["peclr"]:.2f} | {m["simclr"]:.2f} | {m["random"]:.2f} '
+                f'| {g1:+.2f} ({s1:.2f}) | {g2:+.2f} ({s2:.2f}) | '
+                f'{"yes" if c["ordered"] else "no"} | '
+                f'{100 * c["gain_vs_random"]:+.1f} % |')
     text = '\n'.join(lines) + '\n'
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(text)
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
     for col, mode in enumerate(('probe', 'finetune')):
         for row, (name, key) in enumerate(
-            (('PA-EPE (mm)', 'freihand/PA-EPE'), ('RR-EPE (mm)',
-                                                  'freihand/RR-EPE'))):
+            (('PA-EPE (mm)', 'freihand/PA-EPE'), ('EPE-2D (px)',
+                                                  'freihand/EPE-2D'))):
             ax = axes[row, col]
             for enc in ('mean pose', ) + ENCODERS:
                 pts = sorted((frac, [r[key] for r in rs])
@@ -338,7 +421,11 @@ def summarise(rows: list, out: str, budget: str, cmd: str, b: dict,
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--budget', choices=sorted(BUDGETS), default='small')
+    parser.add_argument(
+        '--budget',
+        default='cpu',
+        help='NAME of configs/benchmarks/reproduce_NAME.py (smoke, cpu, '
+        'gpu) or a budget config path')
     parser.add_argument('--out', default='work_dirs/reproduce')
     parser.add_argument(
         '--data', help='an existing FreiHAND-layout root (default: generate)')
@@ -346,20 +433,23 @@ def main(argv=None) -> int:
         '--threads',
         type=int,
         default=None,
-        help='torch CPU threads (default: torch\'s own choice); on a small '
-        'shared CPU machine 1 leaves a core to the data workers')
+        help='torch CPU threads (default: torch\'s own choice)')
     args = parser.parse_args(argv)
     import torch
     from mmengine.registry import init_default_scope
 
     import peclr_mm  # noqa: F401
+    from peclr_mm.datasets import load_freihand_annotations
+    from peclr_mm.utils.io import atomic_write_json
     if args.threads:
         torch.set_num_threads(args.threads)
     init_default_scope('mmpose')
-    b = BUDGETS[args.budget]
-    out = osp.join(args.out, args.budget)
+    b = load_budget(args.budget)
+    name = osp.splitext(osp.basename(args.budget))[0].replace('reproduce_', '')
+    out = osp.join(args.out, name)
     os.makedirs(out, exist_ok=True)
     t0 = time.time()
+    timing = {}
     data = args.data
     if data is None:
         data = osp.join(out, 'data')
@@ -367,12 +457,12 @@ def main(argv=None) -> int:
             from peclr_mm.datasets.synthetic import generate_freihand
             generate_freihand(
                 data,
-                b['num_train'],
-                b['num_eval'],
-                versions=b['versions'],
-                seed=123,
+                b.data.num_train,
+                b.data.num_eval,
+                versions=b.data.versions,
+                seed=b.data.seed,
                 workers=2)
-    timing = {}
+            timing['generate_s'] = time.time() - t0
     ckpts = dict(random=None)
     for kind in ('peclr', 'simclr'):
         t = time.time()
@@ -381,11 +471,10 @@ def main(argv=None) -> int:
         # a finished checkpoint is reused: say so rather than report 0 min
         tag = ' (reused)' if reused else ''
         timing[f'pretrain_{kind}{tag}_s'] = time.time() - t
-    from peclr_mm.datasets import load_freihand_annotations
     ev = load_freihand_annotations(data, 'evaluation')
     rows = []
-    for frac in b['fractions']:
-        for seed in b['seeds']:
+    for frac in b.fractions:
+        for seed in b.seeds:
             rows.append(
                 dict(
                     mean_pose_baseline(data, ev, frac, seed),
@@ -393,11 +482,13 @@ def main(argv=None) -> int:
                     fraction=frac,
                     seed=seed,
                     encoder='mean pose'))
-    for mode, seeds in (('probe', b['seeds']), ('finetune',
-                                                b['finetune_seeds'])):
+    t = time.time()
+    rows += ridge_rows(ckpts, data, out, b)
+    timing['ridge_s'] = time.time() - t
+    for mode in ('probe', 'finetune'):
         t_mode = time.time()
-        for frac in b['fractions']:
-            for seed in seeds:
+        for frac in b.fractions:
+            for seed in b.seeds:
                 for enc in ENCODERS:
                     t = time.time()
                     work = osp.join(out, mode, f'{enc}_f{frac:g}_s{seed}')
@@ -411,20 +502,24 @@ def main(argv=None) -> int:
                             encoder=enc))
                     print(
                         f'{mode} {enc} fraction {frac} seed {seed}: '
-                        f'PA-EPE {m["freihand/PA-EPE"]:.2f} mm, RR-EPE '
-                        f'{m["freihand/RR-EPE"]:.2f} mm '
+                        f'PA-EPE {m["freihand/PA-EPE"]:.2f} mm, EPE-2D '
+                        f'{m["freihand/EPE-2D"]:.2f} px '
                         f'({time.time() - t:.0f} s)',
                         flush=True)
         timing[f'{mode}_s'] = time.time() - t_mode
     timing['total_s'] = time.time() - t0
-    from peclr_mm.utils.io import atomic_write_json
     cmd = 'python tools/benchmarks/reproduce_claim.py ' + ' '.join(
         argv if argv is not None else sys.argv[1:])
     atomic_write_json(
         osp.join(out, 'results.json'),
-        dict(budget=b, command=cmd, rows=rows, timing=timing),
+        dict(
+            budget=b.to_dict(),
+            command=cmd,
+            rows=rows,
+            timing=timing,
+            verdict=verdict(rows)),
         indent=1)
-    print(summarise(rows, out, args.budget, cmd, b, timing))
+    print(summarise(rows, out, name, cmd, b, timing))
     print(f'total {timing["total_s"] / 60:.1f} min; results in {out}')
     return 0
 

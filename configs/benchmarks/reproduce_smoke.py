@@ -1,0 +1,16 @@
+# The test suite's check that tools/benchmarks/reproduce_claim.py runs end
+# to end (seconds): every stage, one fraction, one seed.
+data = dict(num_train=48, num_eval=16, versions=1, seed=123)
+input_size = 32
+pretrain = dict(
+    configs=dict(
+        peclr='configs/peclr_resnet18_demo_synthetic.py',
+        simclr='configs/simclr_resnet18_demo_synthetic.py'),
+    max_epochs=1,
+    warmup_iters=1)
+downstream_config = 'configs/hand25d_resnet18_demo_synthetic.py'
+probe_iters = 2
+finetune_iters = 2
+ridge = dict(num_eval=16, lambdas=[1., 100.])
+fractions = [0.5]
+seeds = [0]

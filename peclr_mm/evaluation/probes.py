@@ -1,0 +1,236 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""What a frozen encoder holds, measured without an optimiser.
+
+- :func:`ridge_probe`: the exact linear probe (closed-form ridge regression
+  on standardised features, unpenalised intercept).
+- :func:`pooled_features`: an encoder's average-pooled last feature map for
+  packed pipeline outputs.
+- :func:`head_targets`: the 2.5-D head's targets (``uv / size``, ``z_rel``)
+  of packed views, the quantities a probe reads.
+- :func:`knn_pose_distance`: nearest-neighbour retrieval of hand poses from
+  features (the paper's retrieval figure as a number).
+- :func:`latent_equivariance`: how far a view's latent points move under a
+  known rotation and shift, against how far PeCLR says they should.
+"""
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..models.losses import undo_view_geometry
+from .functional import align_w_scale
+
+__all__ = [
+    'ridge_probe', 'select_ridge_lambda', 'pooled_features', 'head_targets',
+    'knn_pose_distance', 'pose_distance', 'latent_equivariance', 'move_latent'
+]
+
+
+def ridge_probe(f_train: np.ndarray, y_train: np.ndarray, f_eval: np.ndarray,
+                lam: float) -> np.ndarray:
+    """Ridge regression on standardised features with an unpenalised
+    intercept; returns the predictions for ``f_eval``.
+
+    Args:
+        f_train: (N, C) training features.
+        y_train: (N, T) training targets.
+        f_eval: (M, C) features to predict for.
+        lam: the ridge penalty (on standardised features, so comparable
+            across encoders).
+    """
+    f_train = np.asarray(f_train, np.float64)
+    f_eval = np.asarray(f_eval, np.float64)
+    y_train = np.asarray(y_train, np.float64)
+    if f_train.ndim != 2 or f_eval.ndim != 2 or \
+            f_train.shape[1] != f_eval.shape[1]:
+        raise ValueError('f_train and f_eval must be (N, C) and (M, C), got '
+                         f'{f_train.shape} and {f_eval.shape}')
+    if y_train.ndim != 2 or len(y_train) != len(f_train):
+        raise ValueError(f'y_train must be ({len(f_train)}, T), got '
+                         f'{y_train.shape}')
+    mu, sd = f_train.mean(0), f_train.std(0) + 1e-6
+    X, Xe = (f_train - mu) / sd, (f_eval - mu) / sd
+    ym = y_train.mean(0)
+    W = np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]),
+                        X.T @ (y_train - ym))
+    return Xe @ W + ym
+
+
+def select_ridge_lambda(f: np.ndarray,
+                        y: np.ndarray,
+                        lambdas: Sequence[float],
+                        holdout: float = 0.2,
+                        seed: int = 0) -> float:
+    """The ridge penalty with the least L1 error on a random ``holdout``
+    part of the labeled samples, fitted on the rest (the evaluation split
+    is never looked at)."""
+    n = len(f)
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, int(round(holdout * n)))
+    if n - n_val < 2:
+        raise ValueError(f'{n} labeled samples are too few to select a '
+                         'ridge penalty')
+    val, fit = order[:n_val], order[n_val:]
+    errors = [
+        np.abs(ridge_probe(f[fit], y[fit], f[val], lam) - y[val]).mean()
+        for lam in lambdas
+    ]
+    return float(lambdas[int(np.argmin(errors))])
+
+
+@torch.no_grad()
+def pooled_features(model: torch.nn.Module,
+                    packed: Sequence[dict],
+                    batch_size: int = 100,
+                    stage: int = -1) -> np.ndarray:
+    """(N, C) average-pooled backbone features of packed samples.
+
+    Args:
+        model: a model with ``data_preprocessor`` and ``backbone`` (a pose
+            estimator or a self-supervised algorithm).
+        packed: pipeline outputs (``inputs`` and ``data_samples``).
+        batch_size: samples per forward pass.
+        stage: which of the backbone's outputs.
+    """
+    model.eval()
+    out = []
+    for i in range(0, len(packed), batch_size):
+        chunk = packed[i:i + batch_size]
+        batch = model.data_preprocessor(
+            dict(
+                inputs=[v['inputs'] for v in chunk],
+                data_samples=[v['data_samples'] for v in chunk]))
+        inputs = batch['inputs']
+        if isinstance(inputs, list):  # self-supervised preprocessors
+            inputs = inputs[0]
+        f = model.backbone(inputs)[stage]
+        out.append(F.adaptive_avg_pool2d(f, 1).flatten(1).float())
+    return torch.cat(out).double().cpu().numpy()
+
+
+def head_targets(packed: Sequence[dict],
+                 size: int,
+                 root: str = 'palm') -> np.ndarray:
+    """(N, 63): the 2.5-D head's targets of packed views, ``uv / size``
+    (42, crop pixels over the crop size) then ``z_rel`` (21, bone units)."""
+    from ..codecs.hand25d import encode_25d
+
+    def stack(key):
+        return torch.stack([
+            torch.as_tensor(np.asarray(v['data_samples'].metainfo[key]))
+            for v in packed
+        ]).double()
+
+    K = stack('K_crop').reshape(-1, 3, 3)
+    bone = stack('bone_length').reshape(-1)
+    xyz = torch.stack([
+        torch.as_tensor(
+            np.asarray(v['data_samples'].gt_instances.keypoints_3d)).reshape(
+                -1, 3) for v in packed
+    ]).double()
+    t = encode_25d(xyz, K, bone, root)
+    return torch.cat([t['uv'].flatten(1) / size, t['z_rel']], 1).numpy()
+
+
+def pose_distance(a: np.ndarray,
+                  b: np.ndarray,
+                  aligned: bool = True) -> np.ndarray:
+    """(N,) mean per-joint distance in millimetres between (N, J, 3) poses
+    in metres: after aligning ``b`` to ``a`` (Procrustes with scale, the
+    articulation alone), or root-relative (joint 0 on joint 0: the hand as
+    the camera sees it)."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    if aligned:
+        b = align_w_scale(a, b)
+    else:
+        a, b = a - a[:, :1], b - b[:, :1]
+    return np.linalg.norm(a - b, axis=-1).mean(-1) * 1000
+
+
+def knn_pose_distance(f_query: np.ndarray,
+                      f_gallery: np.ndarray,
+                      xyz_query: np.ndarray,
+                      xyz_gallery: np.ndarray,
+                      k: int = 5,
+                      aligned: bool = True) -> Dict[str, np.ndarray]:
+    """Retrieve each query's ``k`` nearest gallery samples by cosine
+    similarity of features and measure how far their poses are.
+
+    Args:
+        f_query, f_gallery: (M, C), (N, C) features.
+        xyz_query, xyz_gallery: (M, J, 3), (N, J, 3) joints in metres.
+        k: neighbours per query.
+        aligned: measure the pose distance after Procrustes alignment
+            (scale, rotation, translation; the pose itself), else
+            root-relative (the pose in the camera's view, rotation included).
+
+    Returns:
+        dict: ``index`` (M, k) gallery indices, best first; ``distance``
+        (M, k) mean per-joint distance in millimetres.
+    """
+    fq = F.normalize(torch.as_tensor(f_query, dtype=torch.float64), dim=1)
+    fg = F.normalize(torch.as_tensor(f_gallery, dtype=torch.float64), dim=1)
+    if fq.shape[1] != fg.shape[1]:
+        raise ValueError(f'feature sizes differ: {fq.shape[1]} (query) and '
+                         f'{fg.shape[1]} (gallery)')
+    if k > len(fg):
+        raise ValueError(f'k = {k} > {len(fg)} gallery samples')
+    index = (fq @ fg.t()).topk(k, dim=1).indices.numpy()
+    q = np.asarray(xyz_query, np.float64)
+    g = np.asarray(xyz_gallery, np.float64)
+    dist = pose_distance(
+        np.repeat(q, k, axis=0), g[index.reshape(-1)],
+        aligned).reshape(index.shape)
+    return dict(index=index, distance=dist)
+
+
+def move_latent(proj: torch.Tensor,
+                theta: torch.Tensor,
+                shift: torch.Tensor,
+                scale: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Apply a view's similarity to latent points: the inverse of
+    :func:`~peclr_mm.models.losses.undo_view_geometry` (rotate by ``theta``
+    about the centroid, then add the shift times the extent); unit rows.
+    Where a perfectly equivariant encoder's latent points go."""
+    z = F.normalize(proj, dim=1).view(proj.size(0), -1, 2)
+    theta = theta.to(z).view(-1, 1)
+    centre = z.mean(dim=1, keepdim=True)
+    if scale is not None:
+        z = (z - centre) * scale.to(z).view(-1, 1, 1) + centre
+    rad = torch.deg2rad(theta)
+    a, b = torch.cos(rad), torch.sin(rad)
+    dx, dy = (z - centre).unbind(-1)
+    z = torch.stack([a * dx + b * dy, -b * dx + a * dy], dim=-1) + centre
+    extent = z.amax(dim=1, keepdim=True) - z.amin(dim=1, keepdim=True)
+    z = z + shift.to(z).view(-1, 1, 2) * extent
+    return F.normalize(z.flatten(1), dim=1)
+
+
+def latent_equivariance(proj0: torch.Tensor, proj: torch.Tensor,
+                        theta: torch.Tensor,
+                        shift: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """How a latent responds to a known rotation and shift of its image.
+
+    Args:
+        proj0: (B, D) raw projections of the untransformed views.
+        proj: (B, D) raw projections of the same images rotated by ``theta``
+            degrees and shifted by ``shift`` (fractions of the view size).
+
+    Returns:
+        dict of (B,) tensors, Euclidean distances between unit latents:
+        ``moved`` (where the latent went from where it was), ``should``
+        (where PeCLR's geometry puts it, :func:`move_latent`, from where it
+        was), ``error`` (the view's latent with its geometry undone, as the
+        loss undoes it, from the untransformed latent: 0 for a perfectly
+        equivariant encoder) and ``invariance_error`` (``moved``: 0 for a
+        perfectly invariant one).
+    """
+    q0 = F.normalize(proj0, dim=1)
+    q = F.normalize(proj, dim=1)
+    moved = (q - q0).norm(dim=1)
+    should = (move_latent(proj0, theta, shift) - q0).norm(dim=1)
+    error = (undo_view_geometry(proj, theta, shift) - q0).norm(dim=1)
+    return dict(
+        moved=moved, should=should, error=error, invariance_error=moved)

@@ -1,0 +1,82 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+import numpy as np
+import pytest
+import torch
+
+from peclr_mm.evaluation.probes import (knn_pose_distance, latent_equivariance,
+                                        move_latent, ridge_probe)
+from peclr_mm.models.losses import undo_view_geometry
+
+
+def test_ridge_probe_recovers_a_linear_map():
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(6, 4))
+    f_train = rng.normal(size=(300, 6)) * [1, 2, 3, .5, 4, 10] + 5
+    f_eval = rng.normal(size=(50, 6)) * [1, 2, 3, .5, 4, 10] + 5
+    y_train = f_train @ W + [1., -2., 0.3, 7.]
+    pred = ridge_probe(f_train, y_train, f_eval, lam=1e-9)
+    np.testing.assert_allclose(
+        pred, f_eval @ W + [1., -2., 0.3, 7.], atol=1e-6)
+    # heavy shrinkage leaves the unpenalised intercept: the training mean
+    pred = ridge_probe(f_train, y_train, f_eval, lam=1e12)
+    np.testing.assert_allclose(
+        pred, np.broadcast_to(y_train.mean(0), pred.shape), atol=1e-6)
+    with pytest.raises(ValueError, match='y_train'):
+        ridge_probe(f_train, y_train[:10], f_eval, 1.)
+
+
+def test_move_latent_is_the_inverse_of_the_loss_undo_step():
+    g = torch.Generator().manual_seed(0)
+    proj = torch.randn(7, 128, generator=g, dtype=torch.float64)
+    theta = torch.tensor([0., 10., -35., 90., 180., 3., -120.],
+                         dtype=torch.float64)
+    shift = torch.rand(7, 2, generator=g, dtype=torch.float64) - .5
+    scale = torch.rand(7, generator=g, dtype=torch.float64) + .5
+    for s in (None, scale):
+        back = move_latent(
+            undo_view_geometry(proj, theta, shift, s), theta, shift, s)
+        torch.testing.assert_close(back, torch.nn.functional.normalize(proj))
+        back = undo_view_geometry(
+            move_latent(proj, theta, shift, s), theta, shift, s)
+        torch.testing.assert_close(back, torch.nn.functional.normalize(proj))
+
+
+def test_latent_equivariance_tells_equivariant_from_invariant():
+    g = torch.Generator().manual_seed(1)
+    proj0 = torch.randn(5, 64, generator=g, dtype=torch.float64)
+    theta = torch.full((5, ), 30., dtype=torch.float64)
+    shift = torch.full((5, 2), .1, dtype=torch.float64)
+    # a perfectly equivariant encoder: its latent goes where PeCLR says
+    eq = latent_equivariance(proj0,
+                             move_latent(proj0, theta, shift) * 3, theta,
+                             shift)
+    torch.testing.assert_close(eq['error'],
+                               torch.zeros(5, dtype=eq['error'].dtype))
+    torch.testing.assert_close(eq['moved'], eq['should'])
+    assert (eq['should'] > 0.1).all()
+    # a perfectly invariant one: it does not move, and misses by `should`
+    inv = latent_equivariance(proj0, proj0, theta, shift)
+    torch.testing.assert_close(inv['moved'],
+                               torch.zeros(5, dtype=torch.float64))
+    assert (inv['error'] > 0.1).all()
+
+
+def test_knn_pose_distance_finds_the_same_pose():
+    rng = np.random.default_rng(2)
+    xyz = rng.normal(size=(20, 21, 3)) * 0.03
+    feats = rng.normal(size=(20, 16))
+    # a query whose features are a gallery sample's retrieves it first
+    out = knn_pose_distance(feats[:4] * 2, feats, xyz[:4], xyz, k=3)
+    np.testing.assert_array_equal(out['index'][:, 0], np.arange(4))
+    np.testing.assert_allclose(out['distance'][:, 0], 0, atol=1e-4)
+    assert (out['distance'][:, 1:] > 1).all()  # other poses: mm apart
+    # a rotated, scaled and moved copy of a pose is the same pose aligned
+    c, s = np.cos(.7), np.sin(.7)
+    R = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+    moved = 1.3 * xyz[:1] @ R.T + .2
+    out = knn_pose_distance(feats[:1], feats, moved, xyz, k=1)
+    np.testing.assert_allclose(out['distance'], 0, atol=1e-4)
+    out = knn_pose_distance(feats[:1], feats, moved, xyz, k=1, aligned=False)
+    assert out['distance'][0, 0] > 1
+    with pytest.raises(ValueError, match='gallery'):
+        knn_pose_distance(feats[:1], feats, xyz[:1], xyz, k=21)

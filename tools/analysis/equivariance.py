@@ -1,0 +1,370 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""What the paper's figure shows, measured: does a pretrained latent move
+with the image (PeCLR) or stay put (SimCLR), and do its frozen features
+retrieve similar hand poses?
+
+    python tools/analysis/equivariance.py --data DATA \\
+        --encoder simclr=work_dirs/reproduce/cpu/pretrain_simclr/epoch_3.pth \\
+        --encoder peclr=work_dirs/reproduce/cpu/pretrain_peclr/epoch_3.pth \\
+        --out work_dirs/equivariance
+
+1. **Equivariance.** Each of ``--num`` evaluation hands is cropped as in
+   pretraining, then rotated by each of ``--angles`` degrees (and, apart,
+   shifted by each of ``--shifts`` of the view size) about the view
+   centre. For every view the projection (D numbers read as D/2 points in
+   2-D, unit length) is compared with the untransformed view's:
+   ``moved`` (how far it went), ``should`` (how far PeCLR's latent
+   geometry says it should go) and ``error`` (the distance left after the
+   view's geometry is undone on it, as the loss undoes it: 0 for a
+   perfectly equivariant encoder, ``should`` for an invariant one).
+2. **Retrieval.** Average-pooled encoder features of the evaluation hands
+   (queries) and of ``--gallery`` training hands; each query's top-``k``
+   neighbours by cosine similarity; the mean per-joint distance (mm) of
+   their poses to the query's, root-relative (the hand as the camera sees
+   it) and Procrustes-aligned (the articulation alone), beside ``chance``
+   (k random gallery hands) and ``oracle`` (the k closest poses).
+
+Writes ``equivariance.json``, ``equivariance.md``, ``equivariance.png``
+(latent movement against angle) and ``retrieval.jpg`` (queries and their
+neighbours). ``--config`` builds the encoders (the pretraining config; any
+PeCLR/SimCLR checkpoint of that architecture loads).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import time
+
+import numpy as np
+
+try:
+    import peclr_mm  # noqa: F401
+except ImportError:
+    sys.path.insert(
+        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    import peclr_mm  # noqa: F401
+
+DEFAULT_CONFIG = 'configs/peclr_resnet18_demo_synthetic.py'
+
+
+def _parse_encoder(text: str):
+    name, _, path = text.partition('=')
+    if not name:
+        raise argparse.ArgumentTypeError(
+            f'--encoder takes NAME or NAME=CHECKPOINT, got {text!r}')
+    if path and not osp.isfile(path):
+        raise argparse.ArgumentTypeError(
+            f'--encoder {name}: checkpoint {path} does not exist')
+    return name, path or None
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--data', required=True, help='FreiHAND-layout root')
+    parser.add_argument(
+        '--encoder',
+        action='append',
+        type=_parse_encoder,
+        required=True,
+        help='NAME (random init) or NAME=CHECKPOINT of a pretraining run; '
+        'repeat')
+    parser.add_argument('--config', default=DEFAULT_CONFIG)
+    parser.add_argument(
+        '--size',
+        type=int,
+        default=None,
+        help='view size (default: the config\'s)')
+    parser.add_argument(
+        '--num', type=int, default=200, help='evaluation hands')
+    parser.add_argument(
+        '--gallery',
+        type=int,
+        default=5000,
+        help='training hands searched for neighbours')
+    parser.add_argument('--k', type=int, default=5)
+    parser.add_argument(
+        '--angles',
+        type=float,
+        nargs='+',
+        default=[-90, -60, -45, -30, -15, 15, 30, 45, 60, 90])
+    parser.add_argument(
+        '--shifts', type=float, nargs='+', default=[-0.1, -0.05, 0.05, 0.1])
+    parser.add_argument('--out', required=True, help='output folder')
+    return parser.parse_args(argv)
+
+
+class Views:
+    """Canonical crops of a split, re-warped by a chosen similarity."""
+
+    def __init__(self, cfg, data: str, split: str, num: int, size: int):
+        from mmpose.registry import DATASETS
+        pipeline = [
+            dict(type='LoadHandImage'),
+            dict(type='HandCanonicalCrop', input_size=size, padding=1.0),
+        ]
+        dataset = DATASETS.build(
+            dict(
+                type='FreiHand3DDataset',
+                data_root=data,
+                split=split,
+                versions=[0] if split == 'training' else None,
+                pipeline=pipeline))
+        if num > len(dataset):
+            raise ValueError(f'{data}: the {split} split has {len(dataset)} '
+                             f'hands, {num} asked for')
+        self.samples = [dataset[i] for i in range(num)]
+        self.xyz = np.stack([
+            np.asarray(s['keypoints_3d'], np.float64).reshape(-1, 3)
+            for s in self.samples
+        ])
+        self.size = size
+        pre = cfg.model.data_preprocessor
+        self.mean = np.asarray(pre.mean, np.float32)
+        self.std = np.asarray(pre.std, np.float32)
+        self.to_rgb = pre.get('to_rgb', False)
+
+    def images(self, theta: float = 0., shift=(0., 0.)) -> np.ndarray:
+        """(N, H, W, 3) uint8 views rotated by ``theta`` degrees and shifted
+        by ``shift`` (fractions of the view size)."""
+        import cv2
+
+        from peclr_mm.utils.affine import compose, similarity_about
+        c = self.size / 2.
+        aug = similarity_about((c, c), theta, 1.,
+                               np.asarray(shift) * self.size)
+        return np.stack([
+            cv2.warpAffine(
+                s['img'],
+                compose(aug, s['crop_mat']), (self.size, self.size),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=(0, 0, 0)) for s in self.samples
+        ])
+
+    def tensor(self, imgs: np.ndarray):
+        """Normalised (N, 3, H, W) float tensor, as the preprocessor makes
+        it."""
+        import torch
+        x = imgs[..., ::-1] if self.to_rgb else imgs
+        x = (x.astype(np.float32) - self.mean) / self.std
+        return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+
+
+def _run(model, x, fn, batch: int = 100):
+    import torch
+    with torch.no_grad():
+        return torch.cat(
+            [fn(model, x[i:i + batch]) for i in range(0, len(x), batch)])
+
+
+def _project(model, x):
+    return model.project(x).double()
+
+
+def _pooled(model, x):
+    import torch.nn.functional as F
+    return F.adaptive_avg_pool2d(model.backbone(x)[-1], 1).flatten(1).double()
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+    from mmpose.registry import MODELS
+
+    from peclr_mm.evaluation.probes import (knn_pose_distance,
+                                            latent_equivariance, pose_distance)
+    from peclr_mm.utils.io import atomic_write_json
+    init_default_scope('mmpose')
+    t0 = time.time()
+    cfg = Config.fromfile(args.config)
+    size = args.size or cfg.get('view_size', 64)
+    os.makedirs(args.out, exist_ok=True)
+    query = Views(cfg, args.data, 'evaluation', args.num, size)
+    gallery = Views(cfg, args.data, 'training', args.gallery, size)
+    x0 = query.tensor(query.images())
+    xg = gallery.tensor(gallery.images())
+    transforms = [(a, (0., 0.)) for a in args.angles] + \
+        [(0., (s, 0.)) for s in args.shifts] + \
+        [(0., (0., s)) for s in args.shifts]
+    x_t = {t: query.tensor(query.images(t[0], t[1])) for t in transforms}
+
+    results = dict(args={k: v for k, v in vars(args).items()}, encoders={})
+    neighbours = {}
+    for name, ckpt in args.encoder:
+        torch.manual_seed(0)
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        if ckpt:
+            load_checkpoint(model, ckpt, map_location='cpu', logger='silent')
+        model.eval()
+        p0 = _run(model, x0, _project)
+        rows = []
+        for (theta, shift), x in x_t.items():
+            p = _run(model, x, _project)
+            n = len(p)
+            eq = latent_equivariance(
+                p0, p, torch.full((n, ), theta, dtype=torch.float64),
+                torch.tensor(shift, dtype=torch.float64).expand(n, 2))
+            rows.append(
+                dict(
+                    theta=theta,
+                    shift=list(shift),
+                    **{
+                        k: float(v.mean())
+                        for k, v in eq.items()
+                    }))
+        fq, fg = _run(model, x0, _pooled), _run(model, xg, _pooled)
+        ret = {}
+        for aligned in (False, True):
+            r = knn_pose_distance(
+                fq.numpy(),
+                fg.numpy(),
+                query.xyz,
+                gallery.xyz,
+                k=args.k,
+                aligned=aligned)
+            ret['aligned' if aligned else 'root_relative'] = float(
+                r['distance'].mean())
+            neighbours[name] = r['index']
+        results['encoders'][name] = dict(latent=rows, retrieval_mm=ret)
+
+    # references: k random gallery hands, and the k closest poses
+    rng = np.random.default_rng(0)
+    refs = {}
+    for aligned in (False, True):
+        d = np.stack([
+            pose_distance(
+                np.broadcast_to(q, gallery.xyz.shape), gallery.xyz, aligned)
+            for q in query.xyz
+        ])
+        key = 'aligned' if aligned else 'root_relative'
+        chance = np.take_along_axis(
+            d, rng.integers(0, d.shape[1], size=(len(d), args.k)), axis=1)
+        refs.setdefault('chance', {})[key] = float(chance.mean())
+        refs.setdefault('oracle', {})[key] = float(
+            np.sort(d, axis=1)[:, :args.k].mean())
+    results['retrieval_references_mm'] = refs
+    results['seconds'] = time.time() - t0
+    atomic_write_json(
+        osp.join(args.out, 'equivariance.json'), results, indent=1)
+    text = _table(results, args)
+    with open(osp.join(args.out, 'equivariance.md'), 'w') as f:
+        f.write(text)
+    _plot(results, args, osp.join(args.out, 'equivariance.png'))
+    _retrieval_figure(query, gallery, neighbours,
+                      osp.join(args.out, 'retrieval.jpg'))
+    print(text)
+    print(f'{time.time() - t0:.0f} s; results in {args.out}')
+    return 0
+
+
+def _table(results: dict, args) -> str:
+    lines = [
+        f'Latent movement of {args.num} evaluation hands (unit latents, '
+        'Euclidean distance to the untransformed view\'s): `moved` = where '
+        'it went, `should` = where PeCLR\'s geometry puts it, `error` = '
+        'left after undoing the view\'s geometry (0: equivariant; equal '
+        'to `should`: invariant). Mean over rotations '
+        f'({", ".join(f"{a:g}" for a in args.angles)} degrees) and over '
+        f'shifts ({", ".join(f"{s:g}" for s in args.shifts)} of the view, '
+        'along x and y).', '',
+        '| encoder | rotation: moved | should | error | error / should | '
+        'shift: moved | should | error | error / should |',
+        '|---|---|---|---|---|---|---|---|---|'
+    ]
+    for name, r in results['encoders'].items():
+        cells = []
+        for rot in (True, False):
+            sel = [x for x in r['latent'] if (x['theta'] != 0) == rot]
+            m = {
+                k: np.mean([x[k] for x in sel])
+                for k in ('moved', 'should', 'error')
+            }
+            cells += [
+                f'{m["moved"]:.3f}', f'{m["should"]:.3f}', f'{m["error"]:.3f}',
+                f'{m["error"] / m["should"]:.2f}'
+            ]
+        lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+    refs = results['retrieval_references_mm']
+    lines += [
+        '', f'Pose retrieval from the frozen encoder\'s pooled features: '
+        f'mean per-joint distance (mm) of the top-{args.k} of '
+        f'{args.gallery} training hands to each of {args.num} evaluation '
+        'hands (`chance`: random hands; `oracle`: the closest poses).', '',
+        '| encoder | root-relative | Procrustes-aligned |', '|---|---|---|'
+    ]
+    for name, r in list(results['encoders'].items()) + [
+        (k, dict(retrieval_mm=v)) for k, v in refs.items()
+    ]:
+        ret = r['retrieval_mm']
+        lines.append(f'| {name} | {ret["root_relative"]:.1f} | '
+                     f'{ret["aligned"]:.1f} |')
+    return '\n'.join(lines) + '\n'
+
+
+def _plot(results: dict, args, path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, key in zip(axes, ('moved', 'error')):
+        for i, (name, r) in enumerate(results['encoders'].items()):
+            rot = [x for x in r['latent'] if x['theta'] != 0]
+            ax.plot([x['theta'] for x in rot], [x[key] for x in rot],
+                    marker='o',
+                    label=name,
+                    color=f'C{i}')
+            if i == 0 or key == 'moved':
+                ax.plot([x['theta'] for x in rot], [x['should'] for x in rot],
+                        linestyle='--',
+                        color=f'C{i}',
+                        alpha=.6,
+                        label=f'{name}: should move'
+                        if key == 'moved' else 'invariant latent')
+        ax.set_xlabel('rotation of the image (degrees)')
+        ax.grid(alpha=.3)
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel('latent distance to the unrotated view')
+    axes[0].set_title('how far the latent moves')
+    axes[1].set_ylabel('distance after undoing the rotation')
+    axes[1].set_title('equivariance error (0 = equivariant)')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _retrieval_figure(query,
+                      gallery,
+                      neighbours: dict,
+                      path: str,
+                      rows: int = 4) -> None:
+    """Each row: a query, then its neighbours under each encoder."""
+    import cv2
+    q_imgs, g_imgs = query.images(), gallery.images()
+    pick = np.linspace(0, len(q_imgs) - 1, rows).astype(int)
+    size, gap = query.size, 4
+    lines = []
+    for i in pick:
+        tiles = [q_imgs[i]]
+        for name, idx in neighbours.items():
+            tiles.append(np.full((size, gap, 3), 255, np.uint8))
+            tiles += [g_imgs[j] for j in idx[i]]
+        lines.append(np.concatenate(tiles, 1))
+    img = np.concatenate(lines, 0)
+    img = cv2.resize(img, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+    header = np.full((24, img.shape[1], 3), 255, np.uint8)
+    x = 2 * size + 2 * gap
+    for name, idx in neighbours.items():
+        cv2.putText(header, name, (x + 4, 17), cv2.FONT_HERSHEY_SIMPLEX, .5,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+        x += 2 * (size * idx.shape[1] + gap)
+    cv2.putText(header, 'query', (4, 17), cv2.FONT_HERSHEY_SIMPLEX, .5,
+                (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.imwrite(path, np.concatenate([header, img], 0))
+
+
+if __name__ == '__main__':
+    sys.exit(main())
