@@ -33,7 +33,8 @@ def requirements(name: str) -> list:
 
 
 def add_mim_extension() -> None:
-    """Link (develop) or copy (wheel, sdist) configs/tools into
+    """Link (develop) or copy (wheel, sdist) configs, tools and
+    model-index.yml into
     ``peclr_mm/.mim``."""
     if any(cmd in sys.argv for cmd in ('develop', 'editable_wheel')):
         mode = 'symlink'
@@ -45,7 +46,7 @@ def add_mim_extension() -> None:
         return
     mim_root = osp.join(ROOT, 'peclr_mm', '.mim')
     os.makedirs(mim_root, exist_ok=True)
-    for name in ('configs', 'tools'):
+    for name in ('configs', 'tools', 'model-index.yml'):
         src = osp.join(ROOT, name)
         dst = osp.join(mim_root, name)
         if osp.islink(dst) or osp.isfile(dst):
@@ -54,6 +55,8 @@ def add_mim_extension() -> None:
             shutil.rmtree(dst)
         if mode == 'symlink':
             os.symlink(osp.relpath(src, mim_root), dst)
+        elif osp.isfile(src):
+            shutil.copyfile(src, dst)
         else:
             shutil.copytree(src, dst)
 
@@ -70,7 +73,10 @@ if __name__ == '__main__':
         license='MIT',
         packages=find_packages(exclude=('configs', 'tools', 'tests')),
         include_package_data=True,
-        package_data={'peclr_mm': ['.mim/configs/**/*', '.mim/tools/**/*']},
+        package_data={
+            'peclr_mm':
+            ['.mim/configs/**/*', '.mim/tools/**/*', '.mim/model-index.yml']
+        },
         python_requires='>=3.9',
         install_requires=requirements('torch.txt'),
         extras_require=dict(

@@ -5,12 +5,12 @@ applies the three replacements in mmengine that :mod:`peclr_mm.patches`
 lists (safe checkpoint loading, atomic checkpoint saving, the pytorch
 launcher on CPU-only machines)."""
 from . import (apis, codecs, datasets, engine, evaluation, models, patches,
-               utils)
+               utils, visualization)
 from .version import __version__
 
 patches.apply()
 
 __all__ = [
     '__version__', 'apis', 'codecs', 'datasets', 'engine', 'evaluation',
-    'models', 'utils', 'patches'
+    'models', 'utils', 'patches', 'visualization'
 ]

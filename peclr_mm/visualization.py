@@ -5,15 +5,44 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ['HAND_LINKS', 'FINGER_COLORS', 'draw_hand3d', 'draw_skeleton_2d']
+__all__ = [
+    'HAND_LINKS', 'FINGER_COLORS', 'hand_skeleton', 'draw_hand3d',
+    'draw_skeleton_2d', 'render_hand3d', 'Hand3dLocalVisualizer'
+]
 
-#: FreiHAND's skeleton: wrist to each finger's base, then base to tip.
-HAND_LINKS = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8),
-              (0, 9), (9, 10), (10, 11), (11, 12), (0, 13), (13, 14), (14, 15),
-              (15, 16), (0, 17), (17, 18), (18, 19), (19, 20)]
+#: Where FreiHAND's skeleton and colours are defined: mmpose's dataset
+#: metainfo (the datasets and the visualizer read the same file).
+FREIHAND_METAINFO = 'configs/_base_/datasets/freihand2d.py'
+
+
+def hand_skeleton(metainfo: Optional[dict] = None) -> tuple:
+    """``(links, colors)`` of a hand skeleton from a dataset's metainfo
+    (``skeleton_links``, ``skeleton_link_colors`` as mmpose parses them;
+    FreiHAND's by default): links as joint index pairs, colours RGB in
+    [0, 1] per link."""
+    if metainfo is None or 'skeleton_links' not in metainfo:
+        import os.path as osp
+
+        import mmpose
+        from mmpose.datasets.datasets.utils import parse_pose_metainfo
+        path = osp.join(
+            osp.dirname(mmpose.__file__), '.mim', FREIHAND_METAINFO)
+        metainfo = parse_pose_metainfo(
+            dict(from_file=path if osp.isfile(path) else FREIHAND_METAINFO))
+    links = [
+        tuple(int(i) for i in link) for link in metainfo['skeleton_links']
+    ]
+    colors = np.asarray(metainfo['skeleton_link_colors'], np.float64)
+    if colors.max() > 1:
+        colors = colors / 255.
+    return links, [tuple(c) for c in colors]
+
+
+#: FreiHAND's skeleton (wrist to each finger's base, then base to tip) and
+#: one colour per link, from the dataset metainfo.
+HAND_LINKS, LINK_COLORS = hand_skeleton()
 #: One colour per finger (thumb, index, middle, ring, pinky), RGB in [0, 1].
-FINGER_COLORS = [(1., .5, 0.), (.9, .1, .9), (.1, .5, 1.), (1., .1, .1),
-                 (.1, .8, .1)]
+FINGER_COLORS = LINK_COLORS[::4]
 
 
 def _bgr255(rgb) -> tuple:
@@ -62,8 +91,8 @@ def draw_skeleton_2d(img_bgr: np.ndarray,
 
     if ref_bone is not None:
         line(ref_bone[0], ref_bone[1], (255, 255, 255), thickness + 3)
-    for i, (a, b) in enumerate(HAND_LINKS):
-        line(a, b, _bgr255(FINGER_COLORS[i // 4]), thickness)
+    for (a, b), c in zip(HAND_LINKS, LINK_COLORS):
+        line(a, b, _bgr255(c), thickness)
     for p in fixed:
         cv2.circle(img, tuple(p.tolist()), (thickness + 1) << shift,
                    (255, 255, 255), -1, cv2.LINE_AA, shift)
@@ -105,33 +134,189 @@ def draw_hand3d(img_bgr: np.ndarray,
     fig = plt.figure(figsize=(10, 5))
     ax = fig.add_subplot(1, 2, 1)
     ax.imshow(img_bgr[..., ::-1])
-    for i, (a, b) in enumerate(HAND_LINKS):
-        c = FINGER_COLORS[i // 4]
+    for (a, b), c in zip(HAND_LINKS, LINK_COLORS):
         ax.plot(*keypoints_2d[[a, b]].T, '-', color=c, lw=2)
     ax.scatter(*keypoints_2d.T, s=10, c='w', edgecolors='k', zorder=3)
     ax.set_axis_off()
     ax.set_title('2-D joints (image pixels)')
 
     ax3 = fig.add_subplot(1, 2, 2, projection='3d')
-    xyz = keypoints_3d * 1000
-    for i, (a, b) in enumerate(HAND_LINKS):
-        c = FINGER_COLORS[i // 4]
-        ax3.plot(*xyz[[a, b]].T, '-', color=c, lw=2)
-        if gt_3d is not None:
-            ax3.plot(*(gt_3d[[a, b]] * 1000).T, '--', color='k', lw=1)
-    # Camera frame: x right, y down, z forward; view it as seen from the
-    # camera with y pointing down.
-    ax3.view_init(elev=-70, azim=-90)
-    centre = xyz.mean(0)
-    half = max(np.ptp(xyz, axis=0).max() / 2, 10)
-    for setter, c in zip((ax3.set_xlim, ax3.set_ylim, ax3.set_zlim), centre):
-        setter(c - half, c + half)
-    ax3.set_xlabel('x mm')
-    ax3.set_ylabel('y mm')
-    ax3.set_zlabel('z mm')
-    ax3.set_title('3-D joints, camera frame')
+    _plot_3d(ax3, keypoints_3d, gt_3d)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(out_file, dpi=100)
     plt.close(fig)
+
+
+def _plot_3d(ax3,
+             keypoints_3d: np.ndarray,
+             gt_3d: Optional[np.ndarray] = None) -> None:
+    """The skeleton in the camera frame (mm) on a matplotlib 3-D axis; the
+    ground truth dashed in black."""
+    xyz = np.asarray(keypoints_3d, np.float64) * 1000
+    for (a, b), c in zip(HAND_LINKS, LINK_COLORS):
+        ax3.plot(*xyz[[a, b]].T, '-', color=c, lw=2)
+        if gt_3d is not None:
+            ax3.plot(
+                *(np.asarray(gt_3d)[[a, b]] * 1000).T, '--', color='k', lw=1)
+    # Camera frame: x right, y down, z forward; view it as seen from the
+    # camera with y pointing down.
+    ax3.view_init(elev=-70, azim=-90)
+    pts = xyz if gt_3d is None else np.concatenate(
+        [xyz, np.asarray(gt_3d) * 1000])
+    centre = pts.mean(0)
+    half = max(np.ptp(pts, axis=0).max() / 2, 10)
+    for setter, c in zip((ax3.set_xlim, ax3.set_ylim, ax3.set_zlim), centre):
+        setter(c - half, c + half)
+    ax3.set_xlabel('x mm')
+    ax3.set_ylabel('y mm')
+    ax3.set_zlabel('z mm')
+
+
+def render_hand3d(keypoints_3d: np.ndarray,
+                  gt_3d: Optional[np.ndarray] = None,
+                  size: int = 320,
+                  title: Optional[str] = None) -> np.ndarray:
+    """The 3-D skeleton (and the ground truth, dashed) rendered to a
+    ``(size, size, 3)`` RGB uint8 image."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig = plt.figure(figsize=(size / 100, size / 100), dpi=100)
+    ax3 = fig.add_subplot(1, 1, 1, projection='3d')
+    _plot_3d(ax3, keypoints_3d, gt_3d)
+    if title:
+        ax3.set_title(title, fontsize=8)
+    fig.tight_layout()
+    fig.canvas.draw()
+    img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return img
+
+
+def _import_visualizer_base():
+    from mmengine.visualization import Visualizer
+    from mmpose.registry import VISUALIZERS
+    return Visualizer, VISUALIZERS
+
+
+_Visualizer, _VISUALIZERS = _import_visualizer_base()
+
+
+@_VISUALIZERS.register_module()
+class Hand3dLocalVisualizer(_Visualizer):
+    """What a 3-D hand model predicts, per sample: the predicted 2-D
+    skeleton (the camera-frame joints projected with the sample's ``K``)
+    over the image, the ground truth's beside it, and the 3-D skeleton
+    against the ground truth (dashed). mmpose's ``Pose3dLocalVisualizer``
+    is the model; the skeleton and colours come from the dataset metainfo
+    (:meth:`set_dataset_meta`).
+
+    Args:
+        name, vis_backends, save_dir: as mmengine's ``Visualizer``.
+        panel_size (int): side of each of the three panels in pixels.
+    """
+
+    def __init__(self,
+                 name: str = 'visualizer',
+                 vis_backends: Optional[list] = None,
+                 save_dir: Optional[str] = None,
+                 panel_size: int = 320,
+                 **kwargs):
+        super().__init__(
+            name=name, vis_backends=vis_backends, save_dir=save_dir, **kwargs)
+        self.panel_size = panel_size
+        self.links, self.colors = HAND_LINKS, LINK_COLORS
+
+    def set_dataset_meta(self, dataset_meta: dict, *args, **kwargs) -> None:
+        """Take the skeleton and colours from the dataset's metainfo."""
+        self.dataset_meta = dataset_meta
+        if dataset_meta and 'skeleton_links' in dataset_meta:
+            self.links, self.colors = hand_skeleton(dataset_meta)
+
+    def _skeleton(self, img: np.ndarray, uv: np.ndarray,
+                  text: str) -> np.ndarray:
+        import cv2
+        h, w = img.shape[:2]
+        scale = self.panel_size / max(h, w)
+        img = cv2.resize(img, (round(w * scale), round(h * scale)))
+        pts = (np.asarray(uv, np.float64) + .5) * scale - .5
+        for (a, b), c in zip(self.links, self.colors):
+            cv2.line(img, tuple(np.round(pts[a]).astype(int).tolist()),
+                     tuple(np.round(pts[b]).astype(int).tolist()),
+                     tuple(int(255 * v) for v in c), 2, cv2.LINE_AA)
+        for p in np.round(pts).astype(int):
+            cv2.circle(img, tuple(p.tolist()), 2, (255, 255, 255), -1,
+                       cv2.LINE_AA)
+        cv2.putText(img, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, .45,
+                    (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(img, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, .45,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+        canvas = np.zeros((self.panel_size, self.panel_size, 3), np.uint8)
+        canvas[:img.shape[0], :img.shape[1]] = img
+        return canvas
+
+    def add_datasample(self,
+                       name: str,
+                       image: np.ndarray,
+                       data_sample,
+                       draw_gt: bool = True,
+                       draw_pred: bool = True,
+                       show: bool = False,
+                       wait_time: float = 0,
+                       out_file: Optional[str] = None,
+                       step: int = 0,
+                       **kwargs) -> np.ndarray:
+        """Draw one sample; save it to ``out_file`` (else to the
+        visualizer's backends) and return the RGB picture.
+
+        Args:
+            image: the original image, RGB uint8.
+            data_sample: a ``PoseDataSample`` with ``pred_instances.
+                keypoints_3d`` (metres, camera frame), ``gt_instances.
+                keypoints_3d`` and the metainfo ``K`` of the image.
+        """
+        import mmcv
+
+        from .datasets.freihand3d import project
+        K = np.asarray(data_sample.metainfo['K'], np.float64).reshape(3, 3)
+        pred = gt = None
+        if draw_pred and 'pred_instances' in data_sample:
+            pred = np.asarray(data_sample.pred_instances.keypoints_3d).reshape(
+                -1, 21, 3)[0]
+        if draw_gt and 'gt_instances' in data_sample and \
+                'keypoints_3d' in data_sample.gt_instances:
+            gt = np.asarray(data_sample.gt_instances.keypoints_3d).reshape(
+                -1, 21, 3)[0]
+        panels = []
+        caption = ''
+        if pred is not None:
+            if gt is not None:
+                from .evaluation.functional import freihand_scores
+                s = freihand_scores(pred[None], gt[None])
+                caption = (f'EPE {s["epe_mm"]:.0f} PA-EPE '
+                           f'{s["pa_epe_mm"]:.0f} mm')
+            panels.append(
+                self._skeleton(image.copy(),
+                               project(pred[None], K[None])[0], 'prediction'))
+        if gt is not None:
+            panels.append(
+                self._skeleton(image.copy(),
+                               project(gt[None], K[None])[0], 'ground truth'))
+        if pred is not None or gt is not None:
+            panels.append(
+                render_hand3d(
+                    pred if pred is not None else gt,
+                    gt if pred is not None else None,
+                    size=self.panel_size,
+                    title=caption or None))
+        drawn = np.concatenate(panels, axis=1) if panels else image
+        self.set_image(drawn)
+        if show:
+            self.show(drawn, win_name=name, wait_time=wait_time)
+        if out_file is not None:
+            mmcv.imwrite(drawn[..., ::-1], out_file)
+        else:
+            self.add_image(name, drawn, step)
+        return drawn

@@ -34,8 +34,8 @@ def tiny_pretrain_cfg(data_root: str, work_dir: str, max_epochs: int = 1):
     from mmengine.config import Config
     cfg = Config.fromfile(
         os.path.join(
-            os.path.dirname(os.path.dirname(__file__)), 'configs',
-            'peclr_resnet18_demo_synthetic.py'))
+            os.path.dirname(os.path.dirname(__file__)), 'configs', 'peclr',
+            'peclr_resnet18-2stage_1xb32-1e_synthetic-64.py'))
     cfg.work_dir = work_dir
     _own_visualizer(cfg, work_dir)
     cfg.train_dataloader.dataset.data_root = data_root
@@ -59,8 +59,8 @@ def tiny_finetune_cfg(data_root: str,
     from mmengine.config import Config
     cfg = Config.fromfile(
         os.path.join(
-            os.path.dirname(os.path.dirname(__file__)), 'configs',
-            'hand25d_resnet18_demo_synthetic.py'))
+            os.path.dirname(os.path.dirname(__file__)), 'configs', 'hand25d',
+            'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py'))
     cfg.work_dir = work_dir
     _own_visualizer(cfg, work_dir)
     cfg.model.head.codec.input_size = (size, size)

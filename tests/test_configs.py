@@ -12,7 +12,10 @@ from mmpose.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS
 import peclr_mm  # noqa: F401
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', '*.py')))
+CONFIGS = sorted(
+    p for p in glob.glob(
+        osp.join(ROOT, "configs", "**", "*.py"), recursive=True)
+    if "_base_" not in p and "benchmarks" not in p)
 
 
 def _transforms(pipeline):

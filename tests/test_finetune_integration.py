@@ -48,11 +48,11 @@ def test_finetuning_starts_from_the_pretrained_encoder(pipeline_run):
         torch.testing.assert_close(v, pre['backbone.' + k], msg=k)
 
 
-def _run(args, env_extra=None, **kw):
+def _run(args, env_extra=None, cwd=ROOT, **kw):
     env = dict(os.environ, OMP_NUM_THREADS='2', **(env_extra or {}))
     return subprocess.run(
         args,
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=600,
@@ -75,6 +75,47 @@ def test_tools_test_prints_scores(pipeline_run):
     metrics = json.load(open(out_json))
     assert 0 < metrics['freihand/PA-EPE'] < 200
     assert 0 <= metrics['freihand/AUC'] <= 1
+
+
+def test_tools_test_draws_dumps_and_logs_headlines(pipeline_run):
+    """--show-dir/--interval draw one picture per INTERVAL samples through
+    the registered visualizer; --dump writes the predictions; the test log
+    line holds the headline scores, the json log every per-joint error."""
+    import glob
+    import json
+    import pickle
+
+    import cv2
+    work = pipeline_run['base'] / 'show'
+    dump = str(work / 'preds.pkl')
+    res = _run([
+        sys.executable, 'tools/test.py', pipeline_run['cfg'],
+        pipeline_run['ft_ckpt'], '--work-dir',
+        str(work), '--show-dir', 'pics', '--interval', '3', '--dump', dump,
+        '--cfg-options', 'log_level=INFO'
+    ])
+    assert res.returncode == 0, res.stderr[-3000:]
+    with open(dump, 'rb') as f:
+        preds = pickle.load(f)
+    n = len(preds)
+    assert n > 3
+    assert all(p['pred_instances']['keypoints_3d'].shape[-2:] == (21, 3)
+               for p in preds)
+    pics = sorted(glob.glob(str(work / '*' / 'pics' / '*.jpg')))
+    assert len(pics) == (n + 2) // 3
+    img = cv2.imread(pics[0])
+    assert img.shape == (320, 960, 3)  # prediction | truth | 3-D
+    log = res.stdout + res.stderr
+    line = [ln for ln in log.splitlines() if 'Epoch(test)' in ln]
+    assert line and 'freihand/PA-EPE' in line[-1]
+    assert '_j00' not in line[-1] and '_j20' not in line[-1]
+    jsons = glob.glob(str(work / '*' / '*.json'))
+    logged = {}
+    for path in jsons:
+        with open(path) as f:
+            for row in f:
+                logged.update(json.loads(row))
+    assert 'freihand/EPE_j00' in logged and 'freihand/PA-EPE_j20' in logged
 
 
 def test_dist_test_matches_one_process(pipeline_run):
@@ -111,6 +152,50 @@ def test_mim_test(pipeline_run):
     assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
     log = res.stdout + res.stderr
     assert 'freihand/PA-EPE' in log and 'freihand/AUC' in log
+
+
+def test_mim_test_finds_a_config_by_name(pipeline_run, tmp_path):
+    """``mim test peclr_mm NAME.py`` from any folder: mim finds the shipped
+    config through peclr_mm/.mim; the checkpoint of the same architecture
+    (trained at 32 px) is tested at the config's 64 px."""
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    name = 'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py'
+    data = pipeline_run['data_root']
+    res = _run([
+        mim, 'test', 'peclr_mm', name, '--checkpoint', pipeline_run['ft_ckpt'],
+        '--work-dir',
+        str(tmp_path / 'by_name'), '--cfg-options',
+        f'test_dataloader.dataset.data_root={data}',
+        f'test_evaluator.mean_pose.data_root={data}'
+    ],
+               cwd=str(tmp_path))
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    log = res.stdout + res.stderr
+    assert 'we find the config file in codebase peclr_mm' in log
+    assert osp.join('configs', 'hand25d', name) in log
+    assert 'freihand/PA-EPE' in log
+
+
+def test_model_index_lists_every_shipped_config():
+    """model-index.yml imports a metafile per algorithm folder, and the
+    metafiles name every shipped config (and only existing ones)."""
+    import glob
+
+    import yaml
+    index = yaml.safe_load(open(osp.join(ROOT, 'model-index.yml')))
+    listed = set()
+    for meta in index['Import']:
+        models = yaml.safe_load(open(osp.join(ROOT, meta)))['Models']
+        for m in models:
+            assert osp.isfile(osp.join(ROOT, m['Config'])), m['Config']
+            assert osp.basename(m['Config']) == m['Name'] + '.py'
+            listed.add(m['Config'])
+    shipped = {
+        osp.relpath(p, ROOT)
+        for d in ('peclr', 'simclr', 'hand25d')
+        for p in glob.glob(osp.join(ROOT, 'configs', d, '*.py'))
+    }
+    assert listed == shipped
 
 
 def test_checkpoint_of_another_model_is_refused(pipeline_run):
@@ -304,7 +389,8 @@ def test_analysis_tools(pipeline_run, tmp_path):
     views = tmp_path / 'views'
     res = _run([
         sys.executable, 'tools/misc/browse_dataset.py',
-        'configs/peclr_resnet18_demo_synthetic.py', '--output-dir',
+        'configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py',
+        '--output-dir',
         str(views), '--num-samples', '2', '--cfg-options',
         f'train_dataloader.dataset.data_root={pipeline_run["data_root"]}'
     ])

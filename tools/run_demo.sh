@@ -23,14 +23,14 @@ else
 fi
 
 PRE="$WORK/pretrain"
-stage "2/4 PeCLR pretraining (configs/peclr_resnet18_demo_synthetic.py)"
+stage "2/4 PeCLR pretraining (configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py)"
 if [ ! -f "$PRE/epoch_1.pth" ]; then
-  "$PY" tools/train.py configs/peclr_resnet18_demo_synthetic.py \
+  "$PY" tools/train.py configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py \
     --work-dir "$PRE" --resume
 fi
 
 FT="$WORK/finetune"
-FT_CFG=configs/hand25d_resnet18_demo_synthetic.py
+FT_CFG=configs/hand25d/hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py
 FT_EPOCHS=$("$PY" -c "from mmengine.config import Config
 print(Config.fromfile('$FT_CFG').train_cfg.max_epochs)")
 FT_CKPT="$FT/epoch_$FT_EPOCHS.pth"

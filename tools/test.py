@@ -31,6 +31,24 @@ def parse_args():
         '--work-dir', help='the directory to save evaluation results')
     parser.add_argument('--out', help='save the metrics to this json file')
     parser.add_argument(
+        '--show-dir',
+        help='draw the predictions (2-D skeleton over the image beside the '
+        'ground truth, and the 3-D skeleton against it) into this folder, '
+        'under {work_dir}/{timestamp}/ when relative')
+    parser.add_argument(
+        '--interval',
+        type=int,
+        default=1,
+        help='with --show-dir/--show: draw one sample in INTERVAL')
+    parser.add_argument(
+        '--show', action='store_true', help='show the pictures in a window')
+    parser.add_argument(
+        '--wait-time', type=float, default=1, help='seconds a picture stays')
+    parser.add_argument(
+        '--dump',
+        help='dump the predictions (data samples) to this pickle file, as '
+        'mmpose\'s --dump')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -61,6 +79,27 @@ def merge_args(cfg, args):
                                 osp.splitext(osp.basename(args.config))[0])
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.show or args.show_dir:
+        vis = cfg.default_hooks.get('visualization')
+        if vis is None or vis.get('type') != 'Hand3dVisualizationHook':
+            raise ValueError(
+                f'{args.config}: --show/--show-dir need default_hooks.'
+                "visualization = dict(type='Hand3dVisualizationHook'), got "
+                f'{vis}')
+        vis.update(
+            enable=True,
+            show=args.show,
+            wait_time=args.wait_time,
+            out_dir=args.show_dir,
+            interval=args.interval)
+    if args.dump:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--dump {args.dump}: the file must end with '
+                             '.pkl or .pickle')
+        dump = dict(type='DumpResults', out_file_path=args.dump)
+        ev = cfg.test_evaluator
+        cfg.test_evaluator = [*ev, dump] if isinstance(
+            ev, (list, tuple)) else [ev, dump]
     return cfg
 
 

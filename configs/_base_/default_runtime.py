@@ -9,7 +9,7 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='PoseVisualizationHook', enable=False))
+    visualization=dict(type='Hand3dVisualizationHook', enable=False))
 
 custom_hooks = [dict(type='SyncBuffersHook'), dict(type='RandomStateHook')]
 
@@ -22,10 +22,11 @@ env_cfg = dict(
 
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
-    type='PoseLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+    type='Hand3dLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 
+# validation/test log lines: headline scores; per-joint errors to the json
 log_processor = dict(
-    type='LogProcessor', window_size=10, by_epoch=True, num_digits=6)
+    type='HeadlineLogProcessor', window_size=10, by_epoch=True, num_digits=6)
 log_level = 'INFO'
 load_from = None
 resume = False

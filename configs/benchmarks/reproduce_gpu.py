@@ -4,11 +4,11 @@ data = dict(num_train=20000, num_eval=2000, versions=1, seed=123)
 input_size = 128
 pretrain = dict(
     configs=dict(
-        peclr='configs/peclr_freihand.py',
-        simclr='configs/simclr_freihand.py'),
+        peclr='configs/peclr/peclr_resnet50_1xb128-100e_freihand-128.py',
+        simclr='configs/simclr/simclr_resnet50_1xb128-100e_freihand-128.py'),
     max_epochs=20,
     warmup_iters=200)
-downstream_config = 'configs/hand25d_resnet50_peclr_freihand.py'
+downstream_config = 'configs/hand25d/hand25d_resnet50-peclr_1xb64-100e_freihand-128.py'
 probe_iters = 3000
 finetune_iters = 3000
 ridge = dict(num_eval=2000, lambdas=[1., 10., 100., 1000.])

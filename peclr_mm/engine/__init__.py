@@ -3,10 +3,13 @@ from .atomic_checkpoint import atomic_save_checkpoint
 from .bf16 import BF16OptimWrapper, ChannelsLastHook
 from .cpu_dist import cpu_model_wrapper_cfg, init_dist_pytorch_cpu_aware
 from .lars_adam import LARSAdam
+from .log_processor import HeadlineLogProcessor
 from .random_state import RandomStateHook, get_random_states, set_random_states
+from .visualization_hook import Hand3dVisualizationHook
 
 __all__ = [
     'atomic_save_checkpoint', 'BF16OptimWrapper', 'ChannelsLastHook',
     'init_dist_pytorch_cpu_aware', 'cpu_model_wrapper_cfg', 'LARSAdam',
-    'RandomStateHook', 'get_random_states', 'set_random_states'
+    'RandomStateHook', 'get_random_states', 'set_random_states',
+    'Hand3dVisualizationHook', 'HeadlineLogProcessor'
 ]

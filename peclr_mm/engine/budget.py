@@ -18,7 +18,7 @@ def set_iteration_budget(cfg, iters: int, warmup: int = 50) -> None:
     cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
     cfg.train_cfg = dict(by_epoch=False, max_iters=iters, val_interval=iters)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.log_processor = dict(by_epoch=False)
+    cfg.log_processor = dict(cfg.get('log_processor', {}), by_epoch=False)
     cfg.param_scheduler = [
         dict(
             type='LinearLR',

@@ -5,7 +5,7 @@ from .mean_pose import (MEAN_POSE_KEYS, MeanPose, fit_mean_pose,
                         load_mean_pose, mean_pose_scores)
 from .metrics import FreiHand3DMetric
 from .probes import (head_targets, knn_pose_distance, latent_equivariance,
-                     move_latent, pooled_features, ridge_probe, pose_distance,
+                     move_latent, pooled_features, pose_distance, ridge_probe,
                      select_ridge_lambda)
 from .submission import load_freihand_submission, write_freihand_submission
 

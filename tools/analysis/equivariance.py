@@ -44,7 +44,7 @@ except ImportError:
         0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     import peclr_mm  # noqa: F401
 
-DEFAULT_CONFIG = 'configs/peclr_resnet18_demo_synthetic.py'
+DEFAULT_CONFIG = 'configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py'
 
 
 def _parse_encoder(text: str):

@@ -6,7 +6,7 @@ a time, each measured against the mean pose.
         [--variants base size96 ...] [--pretrained CKPT] [--threads 2]
 
 Every variant is the fine-tuning config of the demo
-(``configs/hand25d_resnet18_demo_synthetic.py``) with the settings of
+(``configs/hand25d/hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py``) with the settings of
 :data:`BASE` and the variant's changes, trained by a stock mmengine runner
 for a fixed number of iterations and tested on the evaluation split by
 ``FreiHand3DMetric`` with its mean-pose reference. Finished variants are
@@ -126,7 +126,8 @@ def recipe_cfg(data: str, work: str, opts: dict, pretrained: str = None):
 
     from peclr_mm.engine.budget import set_iteration_budget
     cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', 'hand25d_resnet18_demo_synthetic.py'))
+        osp.join(ROOT, 'configs', 'hand25d',
+                 'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py'))
     cfg.work_dir = work
     # its own visualizer: mmengine reuses one of the same name, logs too
     cfg.visualizer['name'] = f'visualizer:{work}'

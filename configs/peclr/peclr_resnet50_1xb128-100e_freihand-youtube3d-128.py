@@ -2,7 +2,7 @@
 # the balanced sampler whatever their sizes (the paper's best encoder).
 # YouTube3DHands hand boxes come from the 778 MANO vertices; left hands are
 # mirrored into right hands by the canonical crop.
-_base_ = ['./peclr_freihand.py']
+_base_ = ['./peclr_resnet50_1xb128-100e_freihand-128.py']
 
 yt3d_root = 'data/youtube3dhands'
 train_dataloader = dict(

@@ -6,9 +6,9 @@
 # predictions is refused.
 #
 #   python tools/test.py \
-#       configs/hand25d_resnet50_peclr_freihand_submission.py CKPT \
+#       configs/hand25d/hand25d_resnet50-peclr_1xb64-100e_freihand-128_submission.py CKPT \
 #       [--cfg-options test_evaluator.outfile_prefix=OUT/freihand]
-_base_ = ['./hand25d_resnet50_peclr_freihand.py']
+_base_ = ['./hand25d_resnet50-peclr_1xb64-100e_freihand-128.py']
 
 outfile_prefix = 'work_dirs/freihand_submission/freihand'
 test_dataloader = dict(dataset=dict(with_labels='camera'))

@@ -1,5 +1,5 @@
 # CPU-sized fine-tuning on the embedded synthetic set, starting from the
-# demo pretraining (configs/peclr_resnet18_demo_synthetic.py). The recipe
+# demo pretraining (configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py). The recipe
 # was found by measurement, one change at a time
 # (tools/benchmarks/finetune_recipes.py, docs/results/finetune_recipes.md):
 # - 64 px crops of the hand's box (top-down, as mmpose's FreiHAND configs);
@@ -13,7 +13,7 @@
 # - bfloat16 autocast and channels-last, data loaded in the main process
 #   (worker processes fight the model for the two cores);
 # - 12 epochs of 10000 hands (3744 iterations of batch 32).
-_base_ = ['./_base_/hand25d_freihand.py']
+_base_ = ['../_base_/hand25d_freihand.py']
 
 data_root = 'data/synthetic_freihand'
 input_size = 64
