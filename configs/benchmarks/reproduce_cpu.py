@@ -9,7 +9,8 @@ input_size = 64
 pretrain = dict(
     configs=dict(
         peclr='configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py',
-        simclr='configs/simclr/simclr_resnet18-2stage_1xb32-1e_synthetic-64.py'),
+        simclr='configs/simclr/'
+        'simclr_resnet18-2stage_1xb32-1e_synthetic-64.py'),
     max_epochs=3,
     warmup_iters=50,
     # NT-Xent temperature 0.2 instead of the paper's 0.5 for both methods:
@@ -17,7 +18,8 @@ pretrain = dict(
     # uv / z_rel at 0.931 / 0.907 of the mean's error with 0.2, 0.956 /
     # 0.920 with 0.5 (docs/results/pretrain_probe.md)
     cfg_options=dict(model=dict(temperature=0.2)))
-downstream_config = 'configs/hand25d/hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py'
+downstream_config = ('configs/hand25d/'
+                     'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py')
 probe_iters = 500
 finetune_iters = 600
 ridge = dict(num_eval=500, lambdas=[1., 10., 100., 1000.])

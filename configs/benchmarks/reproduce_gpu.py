@@ -8,7 +8,8 @@ pretrain = dict(
         simclr='configs/simclr/simclr_resnet50_1xb128-100e_freihand-128.py'),
     max_epochs=20,
     warmup_iters=200)
-downstream_config = 'configs/hand25d/hand25d_resnet50-peclr_1xb64-100e_freihand-128.py'
+downstream_config = ('configs/hand25d/'
+                     'hand25d_resnet50-peclr_1xb64-100e_freihand-128.py')
 probe_iters = 3000
 finetune_iters = 3000
 ridge = dict(num_eval=2000, lambdas=[1., 10., 100., 1000.])

@@ -5,10 +5,12 @@ input_size = 32
 pretrain = dict(
     configs=dict(
         peclr='configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py',
-        simclr='configs/simclr/simclr_resnet18-2stage_1xb32-1e_synthetic-64.py'),
+        simclr='configs/simclr/'
+        'simclr_resnet18-2stage_1xb32-1e_synthetic-64.py'),
     max_epochs=1,
     warmup_iters=1)
-downstream_config = 'configs/hand25d/hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py'
+downstream_config = ('configs/hand25d/'
+                     'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py')
 probe_iters = 2
 finetune_iters = 2
 ridge = dict(num_eval=16, lambdas=[1., 100.])

@@ -1,17 +1,17 @@
-# CPU-sized fine-tuning on the embedded synthetic set, starting from the
-# demo pretraining (configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py). The recipe
-# was found by measurement, one change at a time
+# CPU-sized fine-tuning on the embedded synthetic set, starting from the demo
+# pretraining (configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py).
+# The recipe was found by measurement, one change at a time
 # (tools/benchmarks/finetune_recipes.py, docs/results/finetune_recipes.md):
 # - 64 px crops of the hand's box (top-down, as mmpose's FreiHAND configs);
 # - ResNet-18's stem and first two stages (stride 8) with the 2.5-D heatmap
-#   head (one deconvolution to stride 4, soft-argmax): at 64 px the stride-8
-#   stage already sees the whole crop, and the two later stages cost 40 %
-#   of the step; residual branches not zero-initialised;
-# - the heatmaps supervised as well as read out (cross-entropy to a
-#   Gaussian at each joint, weight 1);
+# head (one deconvolution to stride 4, soft-argmax): at 64 px the stride-8
+# stage already sees the whole crop, and the two later stages cost 40 % of
+# the step; residual branches not zero-initialised;
+# - the heatmaps supervised as well as read out (cross-entropy to a Gaussian
+# at each joint, weight 1);
 # - the 2-D loss in crop pixels (weight = input size on the normalised uv);
 # - bfloat16 autocast and channels-last, data loaded in the main process
-#   (worker processes fight the model for the two cores);
+# (worker processes fight the model for the two cores);
 # - 12 epochs of 10000 hands (3744 iterations of batch 32).
 _base_ = ['../_base_/hand25d_freihand.py']
 

@@ -6,7 +6,8 @@
 # predictions is refused.
 #
 #   python tools/test.py \
-#       configs/hand25d/hand25d_resnet50-peclr_1xb64-100e_freihand-128_submission.py CKPT \
+#     configs/hand25d/\
+#     hand25d_resnet50-peclr_1xb64-100e_freihand-128_submission.py CKPT \
 #       [--cfg-options test_evaluator.outfile_prefix=OUT/freihand]
 _base_ = ['./hand25d_resnet50-peclr_1xb64-100e_freihand-128.py']
 

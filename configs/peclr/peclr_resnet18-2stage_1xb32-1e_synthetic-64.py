@@ -1,12 +1,13 @@
-# CPU-sized PeCLR pretraining on the embedded synthetic set. Differs from
-# the paper (configs/peclr/peclr_resnet50_1xb128-100e_freihand-128.py) only in size: ResNet-18's stem and
-# first two stages (the encoder the demo fine-tunes,
-# configs/hand25d/hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py) instead of ResNet-50, 64 px
-# views instead of 128, batch 32 without gradient accumulation, one epoch
-# with a 50-step warm-up; Adam-LARS, lr scaled by sqrt(batch) as in the
-# paper, temperature 0.5, the same augmentations. bfloat16 autocast and
-# channels-last, data loaded in the main process (CPU speed, see
-# tools/benchmarks/README.md).
+# CPU-sized PeCLR pretraining on the embedded synthetic set. Differs from the
+# paper (configs/peclr/peclr_resnet50_1xb128-100e_freihand-128.py) only in
+# size: ResNet-18's stem and first two stages (the encoder the demo
+# fine-tunes,
+# configs/hand25d/hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py)
+# instead of ResNet-50, 64 px views instead of 128, batch 32 without gradient
+# accumulation, one epoch with a 50-step warm-up; Adam-LARS, lr scaled by
+# sqrt(batch) as in the paper, temperature 0.5, the same augmentations.
+# bfloat16 autocast and channels-last, data loaded in the main process (CPU
+# speed, see tools/benchmarks/README.md).
 _base_ = ['../_base_/default_runtime.py']
 
 data_root = 'data/synthetic_freihand'

@@ -26,7 +26,8 @@ import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-DEFAULT_CONFIG = 'configs/hand25d/hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py'
+DEFAULT_CONFIG = ('configs/hand25d/'
+                  'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py')
 
 
 def _parse_encoder(text: str):
