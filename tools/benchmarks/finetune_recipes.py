@@ -7,8 +7,10 @@ a time, each measured against the mean pose.
 
 Every variant is the fine-tuning config of the demo
 (``configs/hand25d/``
-``hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py``) with the settings of :data:`BASE` and the variant's changes, trained by a stock mmengine runner
-for a fixed number of iterations and tested on the evaluation split by
+``hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py``) with the
+settings of :data:`BASE` and the variant's changes, trained by a stock
+mmengine runner for a fixed number of iterations and tested on the evaluation
+split by
 ``FreiHand3DMetric`` with its mean-pose reference. Finished variants are
 kept (``OUT/NAME/metrics.json``, written atomically) so a killed search
 resumes; ``OUT/results.md`` and ``OUT/results.json`` are rewritten after
