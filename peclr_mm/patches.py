@@ -17,7 +17,7 @@ mmpose's registries, which changes nothing that exists, and calls
 2. **Checkpoint saving** (``mmengine.runner.runner.save_checkpoint``):
    mmengine writes straight to ``epoch_N.pth``, so a run killed while
    saving leaves a truncated file that ``--resume`` fails on;
-   :func:`peclr_mm.engine.atomic_checkpoint.atomic_save_checkpoint` writes
+   :func:`peclr_mm.utils.checkpoint.atomic_save_checkpoint` writes
    ``NAME.tmp`` and renames it into place.
 3. **The pytorch launcher** (``mmengine.dist.utils._init_dist_pytorch``):
    mmengine calls ``torch.cuda.set_device`` unconditionally, so
@@ -38,9 +38,8 @@ def apply() -> None:
     from mmengine.dist import utils as dist_utils
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from .engine.atomic_checkpoint import atomic_save_checkpoint
     from .engine.cpu_dist import init_dist_pytorch_cpu_aware
-    from .utils.checkpoint import SAFE_SCHEMES
+    from .utils.checkpoint import SAFE_SCHEMES, atomic_save_checkpoint
     for prefix, loader in SAFE_SCHEMES.items():
         CheckpointLoader.register_scheme(prefix, loader, force=True)
     runner_module.save_checkpoint = atomic_save_checkpoint
@@ -53,9 +52,8 @@ def applied() -> Dict[str, bool]:
     from mmengine.dist import utils as dist_utils
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from .engine.atomic_checkpoint import atomic_save_checkpoint
     from .engine.cpu_dist import init_dist_pytorch_cpu_aware
-    from .utils.checkpoint import SAFE_SCHEMES
+    from .utils.checkpoint import SAFE_SCHEMES, atomic_save_checkpoint
     schemes = CheckpointLoader._schemes
     return dict(
         checkpoint_loading=all(

@@ -59,7 +59,7 @@ def test_custom_imports_register_into_mmpose(tmp_path):
             'https://x/y.pth').__module__ == 'peclr_mm.utils.checkpoint'
         assert CheckpointLoader._get_checkpoint_loader(
             'a/b.pth').__module__ == 'peclr_mm.utils.checkpoint'
-        from peclr_mm.engine import atomic_save_checkpoint
+        from peclr_mm.utils.checkpoint import atomic_save_checkpoint
         assert runner_module.save_checkpoint is atomic_save_checkpoint
         assert dist_utils._init_dist_pytorch.__module__ == \
             'peclr_mm.engine.cpu_dist'

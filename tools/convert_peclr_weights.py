@@ -21,13 +21,9 @@ tensors and replaces every other pickled class by an inert placeholder, so
 no code from the file runs.
 """
 import argparse
-import os
 import os.path as osp
 import sys
-from collections import OrderedDict
 from typing import List, Optional
-
-import torch
 
 try:
     import peclr_mm  # noqa: F401
@@ -37,34 +33,9 @@ except ImportError:  # running from a checkout without installing
 
 from peclr_mm.models.utils import weight_converters  # noqa: E402
 from peclr_mm.utils import checkpoint  # noqa: E402
-from peclr_mm.version import __version__  # noqa: E402
+from peclr_mm.utils.checkpoint import convert_released_resnet  # noqa: E402
 
 IncompatibleWeightsError = weight_converters.IncompatibleWeightsError
-
-
-def convert(src: str, dst: str, depth: int, prefix: str = 'backbone.') -> int:
-    """Convert ``src`` to ``dst``; return the number of tensors written.
-
-    Raises:
-        IncompatibleWeightsError: ``src`` holds no ResNet of ``depth``; the
-            message names the file.
-    """
-    # PeCLR's PyTorch-Lightning .ckpt files pickle callbacks and
-    # hyper-parameters: only their tensors are read, nothing else is run
-    ckpt = checkpoint.load_state_dict_only(src)
-    try:
-        weights = weight_converters.convert_torchvision_resnet(ckpt, depth)
-    except IncompatibleWeightsError as exc:
-        raise IncompatibleWeightsError(f'{src}: {exc}') from None
-    state_dict = OrderedDict((prefix + k, v) for k, v in weights.items())
-    meta = dict(
-        source=osp.basename(src),
-        converter=f'peclr_mm {__version__} tools/convert_peclr_weights.py',
-        arch=f'mmpose ResNet-{depth}',
-        prefix=prefix)
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    torch.save(dict(state_dict=state_dict, meta=meta), dst)
-    return len(state_dict)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -87,7 +58,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
-        n = convert(args.src, args.dst, args.depth, args.prefix)
+        n = convert_released_resnet(args.src, args.dst, args.depth,
+                                    args.prefix)
     except (IncompatibleWeightsError, checkpoint.UnsafeCheckpointError,
             checkpoint.CorruptCheckpointError, OSError) as exc:
         print(f'error: {exc}', file=sys.stderr)

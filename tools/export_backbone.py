@@ -13,41 +13,14 @@ import argparse
 import os.path as osp
 import pickle
 import sys
-from collections import OrderedDict
-
-import torch
 
 try:
     import peclr_mm  # noqa: F401
 except ImportError:
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     import peclr_mm  # noqa: F401
-from peclr_mm.utils.checkpoint import safe_torch_load  # noqa: E402
-from peclr_mm.utils.io import atomic_write  # noqa: E402
 
-
-def export_backbone(src: str, dst: str, prefix: str = 'backbone.') -> int:
-    """Write the ``prefix`` weights of ``src`` to ``dst``; return how many.
-
-    Raises:
-        ValueError: ``src`` holds no weights under ``prefix``.
-    """
-    ckpt = safe_torch_load(src, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt)
-    out = OrderedDict(
-        (k[len(prefix):], v) for k, v in state.items() if k.startswith(prefix))
-    if not out:
-        found = sorted({k.split('.')[0] for k in state})[:8]
-        raise ValueError(f'{src}: no weights start with {prefix!r} (top-level '
-                         f'names: {", ".join(found)})')
-    meta = dict(source=osp.abspath(src), prefix=prefix)
-    if isinstance(ckpt.get('meta'), dict):
-        for key in ('epoch', 'iter', 'mmengine_version', 'seed'):
-            if key in ckpt['meta']:
-                meta[key] = ckpt['meta'][key]
-    atomic_write(
-        dst, lambda name: torch.save(dict(state_dict=out, meta=meta), name))
-    return len(out)
+from peclr_mm.utils.checkpoint import export_backbone  # noqa: E402
 
 
 def main(argv=None):

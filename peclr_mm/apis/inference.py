@@ -7,6 +7,7 @@ import torch
 from mmengine.dataset import Compose, pseudo_collate
 
 from ..utils.affine import transform_points
+from ..utils.camera import check_intrinsics, project
 
 __all__ = [
     'inference_hand3d', 'default_intrinsics', 'check_intrinsics',
@@ -26,27 +27,6 @@ def default_intrinsics(width: int, height: int) -> np.ndarray:
     FreiHAND-like field of view, for images whose camera is unknown."""
     f = DEFAULT_FOCAL_PER_SIDE * max(width, height)
     return np.array([[f, 0., width / 2.], [0., f, height / 2.], [0., 0., 1.]])
-
-
-def check_intrinsics(K, name: str = 'K') -> np.ndarray:
-    """``K`` as a float64 3x3 pinhole matrix, refused unless it is finite
-    with positive focal lengths and last row ``[0, 0, 1]``.
-
-    Raises:
-        ValueError: names ``name`` and what was expected.
-    """
-    K = np.asarray(K, np.float64)
-    if K.shape != (3, 3):
-        raise ValueError(f'{name} must be a 3x3 matrix, got shape {K.shape}')
-    if not np.isfinite(K).all():
-        raise ValueError(f'{name} must be finite, got {K.tolist()}')
-    if not (K[0, 0] > 0 and K[1, 1] > 0):
-        raise ValueError(f'{name}: the focal lengths fx = {K[0, 0]:g} and '
-                         f'fy = {K[1, 1]:g} must be positive (pixels)')
-    if not np.allclose(K[2], [0., 0., 1.]):
-        raise ValueError(f'{name}: the last row must be [0, 0, 1], got '
-                         f'{K[2].tolist()}')
-    return K
 
 
 def _pipeline(input_size: int, source: str, padding: float) -> Compose:
@@ -116,12 +96,11 @@ def inference_hand3d(model: torch.nn.Module,
     pred = sample.pred_instances
     warp = np.asarray(sample.metainfo['warp_mat'], np.float64)
     xyz = np.asarray(pred.keypoints_3d, np.float64)[0]
-    uvw = xyz @ K.T
     kpts = np.asarray(pred.keypoints, np.float64)[0]
     return dict(
         keypoints_3d=xyz,
         keypoints_2d=kpts,
-        projected_2d=uvw[:, :2] / uvw[:, 2:],
+        projected_2d=project(xyz, K),
         crop_2d=transform_points(kpts, warp),
         K=K,
         bone_length=float(bone_length),

@@ -20,6 +20,9 @@ from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
 from torch import Tensor
 
+from ..utils import camera
+from ..utils.camera import project
+
 __all__ = [
     'root_weights', 'encode_25d', 'backproject', 'root_depth_closed_form',
     'decode_25d', 'Hand25DCodec'
@@ -85,11 +88,7 @@ def encode_25d(keypoints_3d: Tensor,
     B, K = keypoints_3d.shape[:2]
     K_crop = K_crop.to(keypoints_3d).expand(B, 3, 3)
     b = _bone(torch.as_tensor(bone_length).to(keypoints_3d), B)
-    proj = keypoints_3d @ K_crop.transpose(1, 2)
-    depth = proj[..., 2:]
-    depth = torch.where(depth.abs() < eps,
-                        torch.where(depth < 0, -eps, eps).to(depth), depth)
-    uv = proj[..., :2] / depth
+    uv = project(keypoints_3d, K_crop, eps=eps, keep_sign=True)
     Z = keypoints_3d[..., 2]
     w = root_weights(root, K, keypoints_3d.dtype, keypoints_3d.device)
     Z_root = Z @ w
@@ -107,15 +106,7 @@ def backproject(uv: Tensor, K_crop: Tensor, eps: float = 1e-8) -> Tensor:
     Returns:
         Tensor: (B, K, 3) with last coordinate 1, so ``X = Xhat * Z``.
     """
-    B = uv.shape[0]
-    K_inv = torch.linalg.inv(K_crop.to(uv).expand(B, 3, 3))
-    uv1 = torch.cat([uv, torch.ones_like(uv[..., :1])], dim=-1)
-    xhat = uv1 @ K_inv.transpose(1, 2)
-    # K_crop's last row is (0, 0, 1) for any affine crop, making the third
-    # coordinate 1 already; dividing keeps X = Xhat * Z exact otherwise.
-    w = xhat[..., 2:]
-    w = torch.where(w.abs() < eps, torch.full_like(w, eps), w)
-    return xhat / w
+    return camera.backproject(uv, K_crop.to(uv).expand(uv.shape[0], 3, 3), eps)
 
 
 def root_depth_closed_form(xhat: Tensor,

@@ -8,7 +8,6 @@ Layout (DESIGN.md section 6)::
     ROOT/evaluation/rgb/%08d.jpg
     ROOT/evaluation_{xyz,K,scale}.json
 """
-import json
 import os
 import os.path as osp
 import re
@@ -18,6 +17,9 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS
+
+from ..utils.camera import project
+from ..utils.io import read_json
 
 __all__ = [
     'FreiHand3DDataset', 'load_freihand_annotations', 'project', 'peclr_split',
@@ -45,25 +47,8 @@ def check_image_file(path: str) -> Optional[str]:
     return None
 
 
-def project(xyz: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Pinhole projection ``uv = (K @ X.T).T; uv = uv[:, :2] / uv[:, 2:]``.
-
-    Works on (J, 3) with (3, 3) or batched (N, J, 3) with (N, 3, 3).
-    """
-    uvw = np.einsum('...ij,...kj->...ki', K, xyz)
-    return uvw[..., :2] / uvw[..., 2:]
-
-
 def _read_json(path: str, what: str):
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'FreiHAND annotation file {path} is missing (expected the '
-            f'{what}).')
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f'{path}: not valid JSON ({exc})') from exc
+    return read_json(path, f'the FreiHAND {what}')
 
 
 def _as_array(data, path: str, field: str, shape: tuple) -> np.ndarray:

@@ -1,7 +1,6 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """Unlabeled hand images for self-supervised pretraining."""
 import hashlib
-import json
 import logging
 import os
 import os.path as osp
@@ -11,21 +10,11 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmpose.registry import DATASETS
 
-from ..utils.io import atomic_write
+from ..utils.io import atomic_write, read_json
 
 __all__ = ['HandImageFolder', 'YouTube3DHandsDataset', 'condense_youtube3d']
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
-
-
-def _load_json(path: str, what: str):
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path} is missing (expected {what})')
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f'{path}: not valid JSON ({exc})') from exc
 
 
 def _check_box(box, path: str, key: str) -> np.ndarray:
@@ -66,7 +55,7 @@ class HandImageFolder(BaseDataset):
         if self.box_file:
             path = self.box_file if osp.isabs(self.box_file) else osp.join(
                 self.data_root, self.box_file)
-            boxes = _load_json(path, 'a json object: image -> box')
+            boxes = read_json(path, 'a json object: image -> box')
             if not isinstance(boxes, dict):
                 raise ValueError(f'{path}: expected a json object mapping '
                                  'image paths to boxes')
@@ -103,7 +92,7 @@ def condense_youtube3d(ann_file: str) -> dict:
         dict: ``names`` (N,) str, ``image_ids`` (N,), ``boxes`` (N, 4),
         ``is_left`` (N,) and ``ann_index`` (N,) of the hand in the json.
     """
-    ann = _load_json(ann_file, 'YouTube3DHands annotations')
+    ann = read_json(ann_file, 'YouTube3DHands annotations')
     for key in ('images', 'annotations'):
         if key not in ann:
             raise ValueError(f'{ann_file}: field {key!r} missing')

@@ -1,5 +1,4 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-from .atomic_checkpoint import atomic_save_checkpoint
 from .bf16 import BF16OptimWrapper, ChannelsLastHook
 from .cpu_dist import cpu_model_wrapper_cfg, init_dist_pytorch_cpu_aware
 from .lars_adam import LARSAdam
@@ -8,7 +7,7 @@ from .random_state import RandomStateHook, get_random_states, set_random_states
 from .visualization_hook import Hand3dVisualizationHook
 
 __all__ = [
-    'atomic_save_checkpoint', 'BF16OptimWrapper', 'ChannelsLastHook',
+    'BF16OptimWrapper', 'ChannelsLastHook',
     'init_dist_pytorch_cpu_aware', 'cpu_model_wrapper_cfg', 'LARSAdam',
     'RandomStateHook', 'get_random_states', 'set_random_states',
     'Hand3dVisualizationHook', 'HeadlineLogProcessor'

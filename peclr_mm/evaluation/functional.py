@@ -18,12 +18,13 @@ from typing import Dict
 
 import numpy as np
 
+from ..utils.arrays import NUM_JOINTS, check_points
+from ..utils.camera import project
+
 __all__ = [
     'FREIHAND_THRESHOLDS', 'align_w_scale', 'freihand_scores',
     'root_relative_epe', 'epe_2d'
 ]
-
-NUM_JOINTS = 21
 
 #: PCK thresholds of the official scoring, metres (0..50 mm, 100 steps).
 FREIHAND_THRESHOLDS = np.linspace(0.0, 0.05, 100)
@@ -33,18 +34,7 @@ _trapezoid = getattr(np, 'trapezoid', None) or np.trapz
 
 def _check_xyz(arr, name: str) -> np.ndarray:
     """Return ``arr`` as float64 (N, 21, 3) or raise naming ``name``."""
-    try:
-        arr = np.asarray(arr, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f'{name} must be a numeric array of shape '
-                         f'(N, {NUM_JOINTS}, 3) in metres') from exc
-    if arr.ndim != 3 or arr.shape[1:] != (NUM_JOINTS, 3) or not len(arr):
-        raise ValueError(f'{name} must have shape (N, {NUM_JOINTS}, 3) with '
-                         f'N >= 1 (metres), got {arr.shape}')
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.argwhere(~np.isfinite(arr))[0, 0])
-        raise ValueError(f'{name} has a non-finite value in sample {bad}')
-    return arr
+    return check_points(arr, name)
 
 
 def _check_pair(pred_xyz, gt_xyz):
@@ -197,11 +187,8 @@ def epe_2d(pred_xyz: np.ndarray, gt_xyz: np.ndarray, K: np.ndarray) -> float:
         raise ValueError(f'K must have shape ({len(gt)}, 3, 3) (one '
                          f'intrinsics matrix per sample), got {K.shape}')
 
-    def proj(xyz):
-        uvw = np.einsum('nij,nkj->nki', K, xyz)
-        # a predicted joint on or behind the camera plane is projected as
-        # if 1 mm in front of it: a large error instead of a mirrored point
-        return uvw[..., :2] / np.maximum(uvw[..., 2:], 1e-3)
-
-    d = np.linalg.norm(proj(pred) - proj(gt), axis=2)
+    # a predicted joint on or behind the camera plane is projected as if
+    # 1 mm in front of it: a large error instead of a mirrored point
+    d = np.linalg.norm(
+        project(pred, K, eps=1e-3) - project(gt, K, eps=1e-3), axis=2)
     return float(d.mean())

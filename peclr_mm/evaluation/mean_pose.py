@@ -18,9 +18,9 @@ from typing import Dict, NamedTuple, Optional, Union
 
 import numpy as np
 
-from ..datasets.freihand3d import (load_freihand_annotations, project,
-                                   select_subset)
+from ..datasets.freihand3d import load_freihand_annotations, select_subset
 from ..utils.affine import square_box
+from ..utils.camera import project
 from .functional import _check_xyz, freihand_scores, root_relative_epe
 
 __all__ = [

@@ -14,11 +14,11 @@ from typing import Optional, Tuple
 import numpy as np
 from mmengine.logging import print_log
 
+from ..utils.arrays import NUM_JOINTS, check_points
 from ..utils.io import atomic_write
 
 __all__ = ['write_freihand_submission', 'load_freihand_submission']
 
-NUM_JOINTS = 21
 NUM_VERTS = 778
 # Hands sit well within 10 m of the camera; a larger depth means millimetres.
 _MAX_MEDIAN_DEPTH_M = 10.0
@@ -29,19 +29,7 @@ def _check_points(arr, num: int, what: str, source: str) -> np.ndarray:
 
     ``source`` names where ``arr`` came from (argument or file and field).
     """
-    try:
-        arr = np.asarray(arr, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f'{source}: {what} must be numbers of shape '
-                         f'(N, {num}, 3); got ragged or non-numeric '
-                         'entries') from exc
-    if arr.ndim != 3 or arr.shape[1:] != (num, 3) or not len(arr):
-        raise ValueError(f'{source}: {what} must have shape (N, {num}, 3) '
-                         f'with N >= 1, got {arr.shape}')
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.argwhere(~np.isfinite(arr))[0, 0])
-        raise ValueError(f'{source}: {what} has a non-finite value in '
-                         f'sample {bad}')
+    arr = check_points(arr, f'{source}: {what}', num)
     depth = float(np.median(np.abs(arr[..., 2])))
     if depth > _MAX_MEDIAN_DEPTH_M:
         raise ValueError(

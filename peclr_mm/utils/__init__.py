@@ -1,4 +1,4 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-from . import affine, checkpoint, config, io
+from . import affine, arrays, camera, checkpoint, config, io
 
-__all__ = ['affine', 'checkpoint', 'config', 'io']
+__all__ = ['affine', 'arrays', 'camera', 'checkpoint', 'config', 'io']

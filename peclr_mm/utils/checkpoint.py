@@ -20,6 +20,14 @@ resolves its address, downloads the file into torch's hub cache
 through the same allow-listed :func:`safe_torch_load` as a local file.
 The loaders are installed into mmengine by :mod:`peclr_mm.patches`
 (:data:`SAFE_SCHEMES`).
+
+Everything else a checkpoint file goes through lives here too: the
+comparison of its weights with a model (:func:`check_checkpoint_matches`,
+:func:`compare_state_dict`), atomic saving (:func:`atomic_save_checkpoint`,
+installed by :mod:`peclr_mm.patches`), the backbone export for other
+configs (:func:`export_backbone`) and the conversion of the authors'
+released weights (:func:`convert_released_resnet`; the key mapping is
+:mod:`peclr_mm.models.utils.weight_converters`).
 """
 import io
 import os
@@ -29,7 +37,7 @@ import re
 import tempfile
 import zipfile
 from collections import OrderedDict
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import (Any, Callable, Dict, List, Mapping, Optional, Tuple, Union)
 from urllib.parse import urlparse
 
 import numpy as np
@@ -39,7 +47,9 @@ from mmengine.logging import HistoryBuffer
 __all__ = [
     'UnsafeCheckpointError', 'CorruptCheckpointError', 'SAFE_GLOBALS',
     'safe_torch_load', 'fetch_checkpoint', 'load_from_local_safe',
-    'check_checkpoint_matches', 'load_state_dict_only', 'SAFE_SCHEMES'
+    'check_checkpoint_matches', 'load_state_dict_only', 'SAFE_SCHEMES',
+    'compare_state_dict', 'describe_mismatch', 'atomic_save_checkpoint',
+    'export_backbone', 'convert_released_resnet'
 ]
 
 _BUILTIN_STATISTICS = ('min', 'max', 'mean', 'current')
@@ -290,6 +300,44 @@ def load_from_ceph_safe(filename: str,
         return safe_torch_load(path, map_location)
 
 
+def compare_state_dict(
+    state: Mapping[str, Any],
+    expected: Mapping[str, Any],
+) -> Tuple[List[str], List[str], List[str]]:
+    """How ``state`` differs from ``expected`` (tensors or shapes by name):
+    the missing names, the unexpected names and ``'NAME (got) != (want)'``
+    for each shape that differs."""
+
+    def shape(v):
+        return tuple(v.shape if hasattr(v, 'shape') else v)
+
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    mis_shaped = [
+        f'{k} {shape(state[k])} != {shape(v)}' for k, v in expected.items()
+        if k in state and hasattr(state[k], 'shape')
+        and shape(state[k]) != shape(v)
+    ]
+    return missing, unexpected, mis_shaped
+
+
+def describe_mismatch(missing: List[str],
+                      unexpected: List[str],
+                      mis_shaped: List[str],
+                      max_listed: int = 5) -> str:
+    """``'N missing: a, b (+k more); N unexpected: ...'`` for the non-empty
+    lists of :func:`compare_state_dict`; empty when all are empty."""
+    parts = []
+    for what, keys in (('missing', missing), ('unexpected', unexpected),
+                       ('mis-shaped', mis_shaped)):
+        if keys:
+            more = (f' (+{len(keys) - max_listed} more)'
+                    if len(keys) > max_listed else '')
+            parts.append(f'{len(keys)} {what}: '
+                         f'{", ".join(keys[:max_listed])}{more}')
+    return '; '.join(parts)
+
+
 def check_checkpoint_matches(model: torch.nn.Module,
                              filename: str,
                              max_listed: int = 5) -> None:
@@ -310,26 +358,11 @@ def check_checkpoint_matches(model: torch.nn.Module,
         k[7:] if k.startswith('module.') else k: v
         for k, v in state.items()
     }
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    shape = [
-        f'{k} {tuple(state[k].shape)} != {tuple(v.shape)}'
-        for k, v in expected.items()
-        if k in state and hasattr(state[k], 'shape')
-        and tuple(state[k].shape) != tuple(v.shape)
-    ]
-    if missing or unexpected or shape:
-        parts = []
-        for what, keys in (('missing', missing), ('unexpected', unexpected),
-                           ('mis-shaped', shape)):
-            if keys:
-                more = (f' (+{len(keys) - max_listed} more)'
-                        if len(keys) > max_listed else '')
-                parts.append(f'{len(keys)} {what}: '
-                             f'{", ".join(keys[:max_listed])}{more}')
+    mismatch = describe_mismatch(
+        *compare_state_dict(state, expected), max_listed=max_listed)
+    if mismatch:
         raise ValueError(f'checkpoint {filename} does not match the model '
-                         f'{type(module).__name__} of the config: ' +
-                         '; '.join(parts))
+                         f'{type(module).__name__} of the config: {mismatch}')
 
 
 SAFE_SCHEMES.update({
@@ -437,3 +470,89 @@ def load_state_dict_only(filename: str) -> Dict[str, torch.Tensor]:
         raise CorruptCheckpointError(
             f'checkpoint {filename} holds no state_dict of tensors')
     return OrderedDict((str(k), v) for k, v in state.items())
+
+
+def atomic_save_checkpoint(checkpoint, filename, *args, **kwargs):
+    """mmengine's ``save_checkpoint``, written atomically for local files.
+
+    mmengine writes a checkpoint straight to its final name, so a run
+    killed while saving leaves a truncated ``epoch_N.pth`` that ``--resume``
+    or ``load_from`` would then fail on. Here ``NAME.tmp`` is written and
+    renamed into place (``os.replace`` is atomic on one file system); other
+    back-ends (HTTP, S3, ...) are left as they are.
+    """
+    from mmengine.runner.checkpoint import save_checkpoint
+    if '://' in str(filename) or kwargs.get('file_client_args') or (
+            kwargs.get('backend_args') or {}).get('backend',
+                                                  'local') != 'local':
+        return save_checkpoint(checkpoint, filename, *args, **kwargs)
+    tmp = f'{filename}.tmp'
+    try:
+        save_checkpoint(checkpoint, tmp, *args, **kwargs)
+        os.replace(tmp, filename)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def export_backbone(src: str, dst: str, prefix: str = 'backbone.') -> int:
+    """Write the ``prefix`` weights of checkpoint ``src`` (prefix removed)
+    to ``dst`` atomically, for ``init_cfg=dict(type='Pretrained')`` of any
+    config; return how many tensors.
+
+    Raises:
+        ValueError: ``src`` holds no weights under ``prefix``.
+    """
+    from .io import atomic_write
+    ckpt = safe_torch_load(src, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt)
+    out = OrderedDict(
+        (k[len(prefix):], v) for k, v in state.items() if k.startswith(prefix))
+    if not out:
+        found = sorted({k.split('.')[0] for k in state})[:8]
+        raise ValueError(f'{src}: no weights start with {prefix!r} (top-level '
+                         f'names: {", ".join(found)})')
+    meta = dict(source=osp.abspath(src), prefix=prefix)
+    if isinstance(ckpt.get('meta'), dict):
+        for key in ('epoch', 'iter', 'mmengine_version', 'seed'):
+            if key in ckpt['meta']:
+                meta[key] = ckpt['meta'][key]
+    atomic_write(
+        dst, lambda name: torch.save(dict(state_dict=out, meta=meta), name))
+    return len(out)
+
+
+def convert_released_resnet(src: str,
+                            dst: str,
+                            depth: int,
+                            prefix: str = 'backbone.') -> int:
+    """Convert the authors' released PeCLR weights (torchvision ResNet
+    layout, plain or PyTorch-Lightning ``.ckpt``) into an mmpose ResNet
+    checkpoint under ``prefix``, written atomically; return the number of
+    tensors.
+
+    Raises:
+        IncompatibleWeightsError: ``src`` holds no ResNet of ``depth``; the
+            message names the file.
+    """
+    from ..models.utils import weight_converters
+    from ..version import __version__
+    from .io import atomic_write
+    # PeCLR's PyTorch-Lightning .ckpt files pickle callbacks and
+    # hyper-parameters: only their tensors are read, nothing else is run
+    ckpt = load_state_dict_only(src)
+    try:
+        weights = weight_converters.convert_torchvision_resnet(ckpt, depth)
+    except weight_converters.IncompatibleWeightsError as exc:
+        raise weight_converters.IncompatibleWeightsError(
+            f'{src}: {exc}') from None
+    state_dict = OrderedDict((prefix + k, v) for k, v in weights.items())
+    meta = dict(
+        source=osp.basename(src),
+        converter=f'peclr_mm {__version__} tools/convert_peclr_weights.py',
+        arch=f'mmpose ResNet-{depth}',
+        prefix=prefix)
+    atomic_write(
+        dst,
+        lambda name: torch.save(dict(state_dict=state_dict, meta=meta), name))
+    return len(state_dict)

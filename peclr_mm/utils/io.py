@@ -1,12 +1,13 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""Files that appear whole or not at all."""
+"""Files that appear whole or not at all, and JSON read with errors that
+name the file."""
 import json
 import os
 import os.path as osp
 import tempfile
 from typing import Callable
 
-__all__ = ['atomic_write', 'atomic_write_json']
+__all__ = ['atomic_write', 'atomic_write_json', 'read_json']
 
 
 def atomic_write(path: str, write: Callable[[str], None]) -> None:
@@ -37,3 +38,16 @@ def atomic_write_json(path: str, obj, **kwargs) -> None:
             json.dump(obj, f, **kwargs)
 
     atomic_write(path, dump)
+
+
+def read_json(path: str, what: str):
+    """The parsed JSON at ``path``; a missing file or invalid JSON raises an
+    error naming the file and ``what`` it was expected to hold."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} is missing (expected {what})')
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f'{path}: not valid JSON ({exc}); expected '
+                         f'{what}') from exc

@@ -8,8 +8,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmpose.registry import METRICS
 
-from ...datasets.freihand3d import project
-from ..functional import NUM_JOINTS, epe_2d, freihand_scores, root_relative_epe
+from ...utils.arrays import NUM_JOINTS
+from ...utils.camera import project
+from ..functional import epe_2d, freihand_scores, root_relative_epe
 from ..mean_pose import MEAN_POSE_KEYS, load_mean_pose, mean_pose_scores
 from ..submission import write_freihand_submission
 

@@ -24,6 +24,8 @@ from typing import Dict, Mapping, Optional, Tuple
 
 import torch
 
+from ...utils.checkpoint import compare_state_dict
+
 __all__ = [
     'IncompatibleWeightsError', 'resnet_state_dict_shapes',
     'convert_torchvision_resnet'
@@ -141,13 +143,7 @@ def _check(state_dict: Mapping[str, torch.Tensor], depth: int) -> None:
     except KeyError:
         raise IncompatibleWeightsError(
             f'invalid ResNet depth {depth}') from None
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    shapes = [
-        f'{k}: {tuple(state_dict[k].shape)} != {tuple(s)}'
-        for k, s in expected.items()
-        if k in state_dict and state_dict[k].shape != s
-    ]
+    missing, unexpected, shapes = compare_state_dict(state_dict, expected)
     if missing or unexpected or shapes:
 
         def _list(items):

@@ -1,0 +1,107 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""The pinhole camera, for NumPy arrays and torch tensors alike (DESIGN.md
+section 2): ``uv = (K @ X.T).T; uv = uv[:, :2] / uv[:, 2:]``.
+
+The crop's intrinsics ``K_crop = [warp_mat; 0 0 1] @ K`` live beside the
+affine maths (:func:`peclr_mm.utils.affine.crop_intrinsics`).
+"""
+from typing import Optional
+
+import numpy as np
+
+__all__ = ['project', 'backproject', 'check_intrinsics']
+
+
+def _is_torch(x) -> bool:
+    return hasattr(x, 'detach') and hasattr(x, 'transpose')
+
+
+def project(xyz, K, eps: Optional[float] = None, keep_sign: bool = False):
+    """Pinhole projection of points in the camera frame.
+
+    Args:
+        xyz: (..., J, 3) points (any length unit), NumPy or torch.
+        K: (..., 3, 3) intrinsics broadcastable against ``xyz``'s batch.
+        eps: guard for depths near zero. ``None`` divides as is. With
+            ``keep_sign=False`` a depth below ``eps`` (a point on or behind
+            the camera plane) is taken as ``eps``: a large error rather than
+            a mirrored point, for scoring predictions. With
+            ``keep_sign=True`` depths within ``eps`` of zero are pushed to
+            ``+-eps`` and the sign is kept, so gradients stay finite.
+
+    Returns:
+        (..., J, 2) pixel coordinates, the type of ``xyz``.
+    """
+    if _is_torch(xyz):
+        import torch
+        uvw = xyz @ K.to(xyz).transpose(-1, -2)
+        depth = uvw[..., 2:]
+        if eps is not None:
+            if keep_sign:
+                depth = torch.where(
+                    depth.abs() < eps,
+                    torch.where(depth < 0, -eps, eps).to(depth), depth)
+            else:
+                depth = depth.clamp(min=eps)
+        return uvw[..., :2] / depth
+    xyz = np.asarray(xyz, np.float64)
+    K = np.asarray(K, np.float64)
+    uvw = xyz @ np.swapaxes(K, -1, -2)
+    depth = uvw[..., 2:]
+    if eps is not None:
+        if keep_sign:
+            depth = np.where(
+                np.abs(depth) < eps, np.where(depth < 0, -eps, eps), depth)
+        else:
+            depth = np.maximum(depth, eps)
+    return uvw[..., :2] / depth
+
+
+def backproject(uv, K, eps: float = 1e-8):
+    """Rays ``Xhat = K^-1 [u, v, 1]`` scaled to unit depth, so that
+    ``X = Xhat * Z`` (NumPy or torch).
+
+    Args:
+        uv: (..., J, 2) pixels.
+        K: (..., 3, 3) intrinsics broadcastable against ``uv``'s batch.
+
+    Returns:
+        (..., J, 3) with last coordinate 1.
+    """
+    if _is_torch(uv):
+        import torch
+        K_inv = torch.linalg.inv(K.to(uv))
+        uv1 = torch.cat([uv, torch.ones_like(uv[..., :1])], dim=-1)
+        xhat = uv1 @ K_inv.transpose(-1, -2)
+        w = xhat[..., 2:]
+        # K's last row is (0, 0, 1) for any affine crop, making the third
+        # coordinate 1 already; dividing keeps X = Xhat * Z exact otherwise
+        w = torch.where(w.abs() < eps, torch.full_like(w, eps), w)
+        return xhat / w
+    uv = np.asarray(uv, np.float64)
+    K_inv = np.linalg.inv(np.asarray(K, np.float64))
+    uv1 = np.concatenate([uv, np.ones_like(uv[..., :1])], axis=-1)
+    xhat = uv1 @ np.swapaxes(K_inv, -1, -2)
+    w = xhat[..., 2:]
+    return xhat / np.where(np.abs(w) < eps, eps, w)
+
+
+def check_intrinsics(K, name: str = 'K') -> np.ndarray:
+    """``K`` as a float64 3x3 pinhole matrix, refused unless it is finite
+    with positive focal lengths and last row ``[0, 0, 1]``.
+
+    Raises:
+        ValueError: names ``name`` and what was expected.
+    """
+    K = np.asarray(K, np.float64)
+    if K.shape != (3, 3):
+        raise ValueError(f'{name} must be a 3x3 matrix, got shape {K.shape}')
+    if not np.isfinite(K).all():
+        raise ValueError(f'{name} must be finite, got {K.tolist()}')
+    if not (K[0, 0] > 0 and K[1, 1] > 0):
+        raise ValueError(f'{name}: the focal lengths fx = {K[0, 0]:g} and '
+                         f'fy = {K[1, 1]:g} must be positive (pixels)')
+    if not np.allclose(K[2], [0., 0., 1.]):
+        raise ValueError(f'{name}: the last row must be [0, 0, 1], got '
+                         f'{K[2].tolist()}')
+    return K
