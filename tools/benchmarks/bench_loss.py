@@ -18,7 +18,6 @@ import os.path as osp
 import statistics
 import sys
 import time
-from typing import Callable, List
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +27,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from peclr_mm.models.losses import equivariant_nt_xent, nt_xent  # noqa: E402
+from peclr_mm.utils.timing import time_interleaved  # noqa: E402
 
 
 def make_losses(n: int, dim: int) -> tuple:
@@ -50,23 +50,6 @@ def make_losses(n: int, dim: int) -> tuple:
                 0.5)[0].backward()
 
     return peclr, simclr
-
-
-def time_interleaved(fns: List[Callable[[], None]], reps: int,
-                     rounds: int) -> List[float]:
-    """Median seconds per call of each function over interleaved rounds of
-    ``reps`` calls; the order flips every round."""
-    for fn in fns:
-        fn()
-    times: List[List[float]] = [[] for _ in fns]
-    for r in range(rounds):
-        order = range(len(fns)) if r % 2 == 0 else reversed(range(len(fns)))
-        for j in order:
-            start = time.perf_counter()
-            for _ in range(reps):
-                fns[j]()
-            times[j].append((time.perf_counter() - start) / reps)
-    return [statistics.median(t) for t in times]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -111,8 +94,9 @@ def main(argv=None) -> int:
         simclr()
         reps = max(3,
                    int(args.budget / max(time.perf_counter() - start, 1e-6)))
-        t_peclr, t_simclr = time_interleaved([peclr, simclr], reps,
-                                             args.rounds)
+        t_peclr, t_simclr = (
+            statistics.median(t)
+            for t in time_interleaved([peclr, simclr], args.rounds, reps=reps))
         rows.append((n, t_simclr, t_peclr))
 
     print(f'\n==== bench_loss summary (D={args.dim}, forward+backward, '

@@ -38,7 +38,6 @@ import shutil  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 from typing import Callable, List, Sequence  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -58,6 +57,7 @@ from peclr_mm.datasets import transforms as T  # noqa: E402
 from peclr_mm.datasets.freihand3d import FreiHand3DDataset  # noqa: E402
 from peclr_mm.datasets.synthetic import generate_freihand  # noqa: E402
 from peclr_mm.utils import affine  # noqa: E402
+from peclr_mm.utils.timing import time_interleaved, verdict  # noqa: E402
 
 TARGET_SAMPLES_PER_S = 780.
 TARGET_GEOMETRY_SPEEDUP = 2.
@@ -150,26 +150,20 @@ def _reference_pipeline(cfg: Config) -> list:
     ]
 
 
-def _rate(fn: Callable[[int], object], count: int, seed: int) -> float:
-    """Calls per second of ``fn(0..count-1)`` with the NumPy generator
-    seeded, so both sides of a round draw the same augmentations."""
-    np.random.seed(seed)
-    start = time.perf_counter()
-    for i in range(count):
-        fn(i)
-    return count / (time.perf_counter() - start)
-
-
 def _interleaved(fns: Sequence[Callable[[int], object]], count: int,
                  rounds: int) -> List[float]:
-    """Median rate of each function over interleaved rounds; the order
-    alternates between rounds so neither side always runs first."""
-    rates: List[List[float]] = [[] for _ in fns]
-    for r in range(rounds):
-        order = range(len(fns)) if r % 2 == 0 else reversed(range(len(fns)))
-        for j in order:
-            rates[j].append(_rate(fns[j], count, seed=r))
-    return [statistics.median(x) for x in rates]
+    """Median calls per second of each ``fn(0..count-1)`` over interleaved
+    rounds, the NumPy generator seeded with the round so both sides of a
+    round draw the same augmentations."""
+
+    def sweep(fn):
+        return lambda: [fn(i) for i in range(count)]
+
+    times = time_interleaved([sweep(fn) for fn in fns],
+                             rounds,
+                             warmup=0,
+                             before=np.random.seed)
+    return [count / statistics.median(t) for t in times]
 
 
 def _geometry_inputs(dataset: FreiHand3DDataset, count: int,
@@ -261,9 +255,6 @@ def main(argv=None) -> int:
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-
-    def verdict(ok: bool) -> str:
-        return 'PASS' if ok else 'FAIL'
 
     speedup = geo_one / geo_ref
     print(f'\n==== bench_pipeline summary ({count} samples x '

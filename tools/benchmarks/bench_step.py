@@ -30,7 +30,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from typing import Callable, List
 
 import torch
@@ -50,6 +49,7 @@ import peclr_mm  # noqa: E402,F401 (registers PeCLR and the transforms)
 from peclr_mm.datasets.freihand3d import FreiHand3DDataset  # noqa: E402
 from peclr_mm.datasets.synthetic import generate_freihand  # noqa: E402
 from peclr_mm.models.losses import undo_view_geometry  # noqa: E402
+from peclr_mm.utils.timing import time_interleaved, verdict  # noqa: E402
 
 TARGET_STEP_RATIO = 1.03
 TARGET_LATENT_FRACTION = 0.03
@@ -128,23 +128,6 @@ def make_step(model, data: dict, lr: float) -> Callable[[], None]:
     return step
 
 
-def time_interleaved(fns: List[Callable[[], None]], steps: int,
-                     warmup: int) -> List[List[float]]:
-    """Seconds of each call of each function, calls interleaved (A B B A
-    ...: the order flips every round so neither side always runs first)."""
-    for _ in range(warmup):
-        for fn in fns:
-            fn()
-    times: List[List[float]] = [[] for _ in fns]
-    for r in range(steps):
-        order = range(len(fns)) if r % 2 == 0 else reversed(range(len(fns)))
-        for j in order:
-            start = time.perf_counter()
-            fns[j]()
-            times[j].append(time.perf_counter() - start)
-    return times
-
-
 def time_latent(data: dict, dim: int, reps: int, rounds: int) -> tuple:
     """Median seconds of the equivariant latent step on both views
     (forward and backward) and of SimCLR's normalisation it replaces."""
@@ -167,16 +150,8 @@ def time_latent(data: dict, dim: int, reps: int, rounds: int) -> tuple:
         q1, q2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
         torch.autograd.backward([q1, q2], [g1, g2])
 
-    def many(fn: Callable[[], None]) -> Callable[[], None]:
-
-        def run() -> None:
-            for _ in range(reps):
-                fn()
-
-        return run
-
-    t_undo, t_norm = time_interleaved([many(undo), many(normalise)], rounds, 1)
-    return statistics.median(t_undo) / reps, statistics.median(t_norm) / reps
+    t_undo, t_norm = time_interleaved([undo, normalise], rounds, reps=reps)
+    return statistics.median(t_undo), statistics.median(t_norm)
 
 
 def _spread(times: List[float]) -> str:
@@ -228,7 +203,9 @@ def main(argv=None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     times_peclr, times_simclr = time_interleaved(
         [make_step(peclr, data, args.lr),
-         make_step(simclr, data, args.lr)], args.steps, args.warmup)
+         make_step(simclr, data, args.lr)],
+        args.steps,
+        warmup=args.warmup)
     t_peclr = statistics.median(times_peclr)
     t_simclr = statistics.median(times_simclr)
     # Neighbouring steps share the machine's momentary load.
@@ -236,9 +213,6 @@ def main(argv=None) -> int:
         [a / b for a, b in zip(times_peclr, times_simclr)])
     t_undo, t_norm = time_latent(
         data, 128, reps=50, rounds=max(3, args.steps // 2))
-
-    def verdict(ok: bool) -> str:
-        return 'PASS' if ok else 'FAIL'
 
     ratio = t_peclr / t_simclr
     fraction = t_undo / t_peclr

@@ -1,0 +1,40 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""Synthetic hands written in the FreiHAND layout (DESIGN.md section 6).
+
+FreiHAND cannot be downloaded on the project's machines, so its readers,
+transforms and tools are exercised on a stand-in that has exactly its file
+layout::
+
+    OUT/training/rgb/%08d.jpg        V versions of N samples; image k + N*v
+    OUT/training_{xyz,K,scale}.json  shares annotation k
+    OUT/evaluation/rgb/%08d.jpg      M samples, one version
+    OUT/evaluation_{xyz,K,scale}.json
+
+Three modules:
+
+- :mod:`.hand_model`: a 21-joint kinematic chain (FreiHAND joint order,
+  metres, camera frame) posed at random, and the camera that frames it
+  (:func:`sample_hand`);
+- :mod:`.renderer`: the hand drawn as depth-ordered, outlined capsules and
+  a palm slab over cluttered backgrounds (:func:`render_hand`); versions
+  of one sample share the geometry (xyz, K and hence the hand mask) and
+  differ in background, skin colour, lighting, blur and noise;
+- :mod:`.writer`: the FreiHAND layout on disk (:func:`generate_freihand`).
+
+The subpackage imports only NumPy, OpenCV, the standard library and, by
+relative imports, ``peclr_mm/utils/{arrays,camera}.py`` (NumPy only), so
+it runs without the OpenMMLab stack: ``tools/make_synthetic_freihand.py``
+loads it without executing ``peclr_mm/__init__.py``.
+"""
+from ...utils.arrays import NUM_JOINTS
+from .hand_model import FOCAL_RANGE, IMG_SIZE, ROOT_DEPTH_RANGE, sample_hand
+from .renderer import render_hand
+from .writer import (JPEG_QUALITY, MARKER, clean_stale_partials,
+                     generate_freihand)
+
+# The former module's __all__ first, then its other public names.
+__all__ = [
+    'generate_freihand', 'sample_hand', 'render_hand', 'clean_stale_partials',
+    'MARKER', 'IMG_SIZE', 'NUM_JOINTS', 'FOCAL_RANGE', 'ROOT_DEPTH_RANGE',
+    'JPEG_QUALITY'
+]

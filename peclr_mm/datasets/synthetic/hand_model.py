@@ -1,0 +1,151 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""The hand and its camera: a 21-joint kinematic chain posed at random and
+intrinsics that frame it like a FreiHAND crop.
+
+The hand is in FreiHAND joint order, metres, camera frame, with adult bone
+lengths, a random size, joint limits and articulation drawn for each finger
+on its own, so knowing where the hand is says little about its pose. Needs
+only NumPy (and the NumPy-only modules ``peclr_mm.utils.arrays`` and
+``peclr_mm.utils.camera``).
+"""
+from typing import Tuple
+
+import numpy as np
+
+from ...utils.arrays import NUM_JOINTS
+from ...utils.camera import project
+
+__all__ = ['sample_hand', 'IMG_SIZE', 'FOCAL_RANGE', 'ROOT_DEPTH_RANGE']
+
+IMG_SIZE = 224
+FOCAL_RANGE = (200.0, 1100.0)
+ROOT_DEPTH_RANGE = (0.4, 1.0)
+
+# Hand frame of the kinematic model: origin at the wrist (joint 0), x
+# towards the thumb, y from the wrist to the middle finger, z out of the
+# palm (a right hand). Lengths in metres for a hand of size 1.
+_MCP = np.array([[0.024, 0.086, 0.0], [0.003, 0.089, 0.0],
+                 [-0.016, 0.083, 0.0], [-0.032, 0.073, 0.0]])
+# Proximal, middle, distal phalanx (joint centre to joint centre, the
+# distal one to the finger tip) of index, middle, ring, little finger.
+_PHALANGES = np.array([[0.040, 0.024, 0.022], [0.045, 0.028, 0.024],
+                       [0.042, 0.027, 0.023], [0.033, 0.020, 0.021]])
+# Rest spread of the fingers in degrees, positive towards the thumb.
+_SPLAY = np.array([8.0, 1.0, -6.0, -14.0])
+_THUMB_CMC = np.array([0.020, 0.022, 0.006])
+_THUMB_BONES = np.array([0.044, 0.032, 0.029])
+_REF_BONE = 0.045  # length of bone 9-10 at size 1
+
+
+def _rot(axis: int, deg: float) -> np.ndarray:
+    """Right-handed rotation by ``deg`` degrees about coordinate ``axis``."""
+    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+    i, j = [(1, 2), (2, 0), (0, 1)][axis]
+    mat = np.eye(3)
+    mat[i, i] = mat[j, j] = c
+    mat[i, j], mat[j, i] = -s, s
+    return mat
+
+
+def _random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """Uniformly distributed rotation matrix (from a random unit
+    quaternion)."""
+    w, x, y, z = rng.normal(size=4)
+    n = np.sqrt(w * w + x * x + y * y + z * z)
+    w, x, y, z = w / n, x / n, y / n, z / n
+    return np.array(
+        [[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+         [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+         [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+
+
+def _curl(rng: np.random.Generator) -> float:
+    """How far a finger is bent, 0 (straight) to 1 (fist); a mixture so
+    that open, closed and in-between fingers are all common."""
+    u = rng.random()
+    if u < 0.25:
+        return rng.uniform(0.0, 0.15)
+    if u < 0.45:
+        return rng.uniform(0.75, 1.0)
+    return rng.uniform(0.0, 1.0)
+
+
+def _articulate(rng: np.random.Generator, size: float) -> np.ndarray:
+    """Joints (21, 3) of a randomly posed hand in the hand frame."""
+    xyz = np.zeros((NUM_JOINTS, 3))
+    jitter = lambda shape: rng.uniform(0.95, 1.05, shape)  # noqa: E731
+    # Thumb: CMC (joint 1) has two degrees of freedom, MCP and IP flex.
+    # Its rest frame is turned out of the finger plane so that flexing
+    # curls it across the palm.
+    xyz[1] = size * (_THUMB_CMC + rng.normal(0.0, 0.002, 3))
+    bones = size * _THUMB_BONES * jitter(3)
+    c = _curl(rng)
+    cmc_flex = np.clip(-10 + 45 * c + rng.normal(0, 10), -25, 55)
+    cmc_abd = rng.uniform(-25, 20)
+    mcp = np.clip(60 * c + rng.normal(0, 10), -10, 70)
+    ip = np.clip(80 * c + rng.normal(0, 12), -20, 90)
+    frame = _rot(2, -40) @ _rot(1, -50) @ _rot(2, cmc_abd) @ _rot(0, cmc_flex)
+    for j, (flex, length) in enumerate(zip((0.0, mcp, ip), bones)):
+        frame = frame @ _rot(0, flex)
+        xyz[2 + j] = xyz[1 + j] + frame[:, 1] * length
+    # Fingers: MCP flexes and spreads, PIP and DIP flex.
+    for f in range(4):
+        base = 5 + 4 * f
+        xyz[base] = size * (_MCP[f] + rng.normal(0.0, [0.002, 0.002, 0.003]))
+        bones = size * _PHALANGES[f] * jitter(3)
+        c = _curl(rng)
+        mcp = np.clip(85 * c + rng.normal(0, 12), -25, 95)
+        pip = np.clip(105 * c + rng.normal(0, 15), -5, 115)
+        dip = np.clip(0.65 * pip + rng.normal(0, 12), -10, 85)
+        # Spread narrows as the finger bends (collateral ligaments).
+        abd = (_SPLAY[f] + np.clip(rng.normal(0, 8), -20, 20)) * (1 - 0.6 * c)
+        frame = _rot(2, -abd)
+        for j, (flex, length) in enumerate(zip((mcp, pip, dip), bones)):
+            frame = frame @ _rot(0, flex)
+            xyz[base + 1 + j] = xyz[base + j] + frame[:, 1] * length
+    return xyz
+
+
+def sample_hand(rng: np.random.Generator,
+                size: int = IMG_SIZE) -> Tuple[np.ndarray, np.ndarray]:
+    """Draw a posed hand and a camera that frames it like a FreiHAND crop.
+
+    The root (wrist) lies 0.4 to 1.0 m from the camera; the focal length
+    (200 to 1100 px) is chosen with the depth so that the hand spans about
+    75 to 190 px, with its box centre up to 25 px off the image centre and
+    every joint inside the image.
+
+    Args:
+        rng (np.random.Generator): the sample's generator.
+        size (int): image size in pixels; the principal point is its
+            centre. Defaults to 224.
+
+    Returns:
+        tuple: ``xyz`` (21, 3) float64 joints in metres, camera frame,
+        FreiHAND order, and ``K`` (3, 3) float64 intrinsics.
+    """
+    hand_size = rng.uniform(0.85, 1.15)
+    joints = _articulate(rng, hand_size) @ _random_rotation(rng).T
+    root_z = rng.uniform(*ROOT_DEPTH_RANGE)
+    span = rng.uniform(75.0, 190.0)
+    offset = rng.uniform(-1.0, 1.0, 2)
+    centre = (size - 1) / 2.0 if size % 2 else size / 2.0
+    extent = np.ptp(joints[:, :2], axis=0).max()
+    margin = 4.0
+    for _ in range(20):
+        focal = float(np.clip(span * root_z / extent, *FOCAL_RANGE))
+        K = np.array([[focal, 0.0, centre], [0.0, focal, centre],
+                      [0.0, 0.0, 1.0]])
+        xyz = joints + [0.0, 0.0, root_z]
+        z_mid = root_z + joints[:, 2].mean()
+        room = max(0.0, min(25.0, size / 2.0 - margin - span / 2.0))
+        target = centre + offset * room
+        for _ in range(3):  # move the box centre onto the target
+            uv = project(xyz, K)
+            mid = (uv.min(axis=0) + uv.max(axis=0)) / 2.0
+            xyz[:, :2] += (target - mid) * z_mid / focal
+        uv = project(xyz, K)
+        if uv.min() >= margin and uv.max() <= size - margin:
+            break
+        span *= 0.9
+    return xyz, K
