@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import textwrap
 import time
 
 import cv2
@@ -15,15 +16,20 @@ from scipy.linalg import orthogonal_procrustes
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'make_synthetic_freihand',
+        osp.join(ROOT, 'tools', 'make_synthetic_freihand.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
 try:
     from peclr_mm.datasets import synthetic
-except ImportError:  # the OpenMMLab stack is missing; the module needs none
-    _spec = importlib.util.spec_from_file_location(
-        'peclr_mm_synthetic',
-        osp.join(ROOT, 'peclr_mm', 'datasets', 'synthetic.py'))
-    synthetic = importlib.util.module_from_spec(_spec)
-    sys.modules[_spec.name] = synthetic
-    _spec.loader.exec_module(synthetic)
+except ImportError:  # the OpenMMLab stack is missing; the generator needs none
+    synthetic = load_tool().load_generator()
 
 N, M, V = 6, 3, 3
 JSONS = [
@@ -195,13 +201,31 @@ def test_invalid_arguments(tmp_path):
     assert not os.listdir(tmp_path)
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'make_synthetic_freihand',
-        osp.join(ROOT, 'tools', 'make_synthetic_freihand.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+def test_tool_loads_the_generator_without_openmmlab():
+    """The tool imports the generator (and the NumPy-only helpers in
+    peclr_mm/utils it uses) without running peclr_mm/__init__.py, so neither
+    the OpenMMLab stack nor torch is imported, even when drawing a hand."""
+    code = textwrap.dedent("""
+        import importlib.util, sys
+        import numpy as np
+        spec = importlib.util.spec_from_file_location(
+            'tool', 'tools/make_synthetic_freihand.py')
+        tool = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(tool)
+        syn = tool.load_generator()
+        xyz, K = syn.sample_hand(np.random.default_rng(0))
+        img, mask = syn.render_hand(xyz, K, np.random.default_rng(1))
+        assert img.shape == (224, 224, 3) and syn.NUM_JOINTS == 21
+        assert 'mmengine' not in sys.modules and 'mmpose' not in sys.modules
+        assert 'torch' not in sys.modules and 'peclr_mm' not in sys.modules
+        print('ok')
+    """)
+    proc = subprocess.run([sys.executable, '-c', code],
+                          capture_output=True,
+                          text=True,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == 'ok'
 
 
 def test_cli(tmp_path, capsys):
