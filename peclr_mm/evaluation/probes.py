@@ -12,7 +12,8 @@
 - :func:`latent_equivariance`: how far a view's latent points move under a
   known rotation and shift, against how far PeCLR says they should.
 """
-from typing import Dict, Optional, Sequence
+import re
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -22,9 +23,54 @@ from ..models.losses import undo_view_geometry
 from .functional import align_w_scale
 
 __all__ = [
-    'ridge_probe', 'select_ridge_lambda', 'pooled_features', 'head_targets',
-    'knn_pose_distance', 'pose_distance', 'latent_equivariance', 'move_latent'
+    'encoder_arg', 'build_with_encoder', 'ridge_probe', 'select_ridge_lambda',
+    'pooled_features', 'head_targets', 'knn_pose_distance', 'pose_distance',
+    'latent_equivariance', 'move_latent'
 ]
+
+
+def encoder_arg(text: str) -> Tuple[str, Optional[str]]:
+    """``NAME`` (random initialisation) or ``NAME=CHECKPOINT``, the
+    ``--encoder`` argument of the probe and analysis tools (an
+    ``argparse`` type: a malformed value or a missing file is refused)."""
+    import argparse
+    import os.path as osp
+    name, _, path = text.partition('=')
+    if not name:
+        raise argparse.ArgumentTypeError(
+            f'--encoder takes NAME or NAME=CHECKPOINT, got {text!r}')
+    if path and not osp.isfile(path):
+        raise argparse.ArgumentTypeError(
+            f'--encoder {name}: checkpoint {path} does not exist')
+    return name, path or None
+
+
+def build_with_encoder(model_cfg: dict,
+                       checkpoint: Optional[str] = None,
+                       prefix: Optional[str] = 'backbone.',
+                       seed: int = 0) -> torch.nn.Module:
+    """Build ``model_cfg`` (random weights drawn with ``seed``, so every
+    encoder's head starts alike) and, given a checkpoint, load its weights
+    safely: with ``prefix`` the ``prefix*`` weights into the backbone (a
+    pretraining checkpoint into a pose model), with ``prefix=None`` the
+    whole model (a pretraining checkpoint into its own algorithm)."""
+    from mmengine.runner import load_checkpoint
+    from mmpose.registry import MODELS
+    torch.manual_seed(seed)
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    if checkpoint:
+        if prefix is None:
+            load_checkpoint(
+                model, checkpoint, map_location='cpu', logger='silent')
+        else:
+            load_checkpoint(
+                model.backbone,
+                checkpoint,
+                map_location='cpu',
+                revise_keys=[(f'^{re.escape(prefix)}', '')],
+                logger='silent')
+    return model.eval()
 
 
 def ridge_probe(f_train: np.ndarray, y_train: np.ndarray, f_eval: np.ndarray,

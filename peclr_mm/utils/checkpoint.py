@@ -37,7 +37,7 @@ import re
 import tempfile
 import zipfile
 from collections import OrderedDict
-from typing import (Any, Callable, Dict, List, Mapping, Optional, Tuple, Union)
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urlparse
 
 import numpy as np
@@ -538,6 +538,7 @@ def convert_released_resnet(src: str,
     from ..models.utils import weight_converters
     from ..version import __version__
     from .io import atomic_write
+
     # PeCLR's PyTorch-Lightning .ckpt files pickle callbacks and
     # hyper-parameters: only their tensors are read, nothing else is run
     ckpt = load_state_dict_only(src)

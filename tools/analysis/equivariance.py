@@ -44,18 +44,9 @@ except ImportError:
         0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     import peclr_mm  # noqa: F401
 
+from peclr_mm.evaluation.probes import encoder_arg  # noqa: E402
+
 DEFAULT_CONFIG = 'configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py'
-
-
-def _parse_encoder(text: str):
-    name, _, path = text.partition('=')
-    if not name:
-        raise argparse.ArgumentTypeError(
-            f'--encoder takes NAME or NAME=CHECKPOINT, got {text!r}')
-    if path and not osp.isfile(path):
-        raise argparse.ArgumentTypeError(
-            f'--encoder {name}: checkpoint {path} does not exist')
-    return name, path or None
 
 
 def parse_args(argv=None):
@@ -64,7 +55,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--encoder',
         action='append',
-        type=_parse_encoder,
+        type=encoder_arg,
         required=True,
         help='NAME (random init) or NAME=CHECKPOINT of a pretraining run; '
         'repeat')
@@ -171,10 +162,9 @@ def main(argv=None) -> int:
     import torch
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
-    from mmpose.registry import MODELS
 
-    from peclr_mm.evaluation.probes import (knn_pose_distance,
+    from peclr_mm.evaluation.probes import (build_with_encoder,
+                                            knn_pose_distance,
                                             latent_equivariance, pose_distance)
     from peclr_mm.utils.io import atomic_write_json
     init_default_scope('mmpose')
@@ -194,12 +184,7 @@ def main(argv=None) -> int:
     results = dict(args={k: v for k, v in vars(args).items()}, encoders={})
     neighbours = {}
     for name, ckpt in args.encoder:
-        torch.manual_seed(0)
-        model = MODELS.build(cfg.model)
-        model.init_weights()
-        if ckpt:
-            load_checkpoint(model, ckpt, map_location='cpu', logger='silent')
-        model.eval()
+        model = build_with_encoder(cfg.model, ckpt, prefix=None)
         p0 = _run(model, x0, _project)
         rows = []
         for (theta, shift), x in x_t.items():

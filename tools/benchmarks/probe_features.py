@@ -25,20 +25,14 @@ import time
 import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+try:
+    import peclr_mm  # noqa: F401
+except ImportError:  # running from a checkout without installing
+    sys.path.insert(0, ROOT)
+from peclr_mm.evaluation.probes import encoder_arg  # noqa: E402
 
 DEFAULT_CONFIG = ('configs/hand25d/'
                   'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py')
-
-
-def _parse_encoder(text: str):
-    name, _, path = text.partition('=')
-    if not name:
-        raise argparse.ArgumentTypeError(
-            f'--encoder takes NAME or NAME=CHECKPOINT, got {text!r}')
-    if path and not osp.isfile(path):
-        raise argparse.ArgumentTypeError(
-            f'--encoder {name}: checkpoint {path} does not exist')
-    return name, path or None
 
 
 def load_views(cfg, data: str, split: str, num: int, size: int) -> list:
@@ -65,7 +59,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         '--encoder',
         action='append',
-        type=_parse_encoder,
+        type=encoder_arg,
         required=True,
         help='NAME (random init) or NAME=CHECKPOINT (backbone.* weights); '
         'repeat')
@@ -87,11 +81,9 @@ def main(argv=None) -> int:
     import torch
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
-    from mmpose.registry import MODELS
 
-    from peclr_mm.evaluation.probes import (head_targets, pooled_features,
-                                            ridge_probe)
+    from peclr_mm.evaluation.probes import (build_with_encoder, head_targets,
+                                            pooled_features, ridge_probe)
     torch.set_num_threads(1)
     init_default_scope('mmpose')
     cfg = Config.fromfile(
@@ -119,16 +111,7 @@ def main(argv=None) -> int:
                 uv_l1=float(np.abs(base[:42] - y_eval[:, :42]).mean()),
                 zrel_l1=float(np.abs(base[42:] - y_eval[:, 42:]).mean())))
     for name, ckpt in args.encoder:
-        torch.manual_seed(0)
-        model = MODELS.build(cfg.model)
-        model.init_weights()
-        if ckpt:
-            load_checkpoint(
-                model.backbone,
-                ckpt,
-                map_location='cpu',
-                revise_keys=[(r'^backbone\.', '')],
-                logger='silent')
+        model = build_with_encoder(cfg.model, ckpt)
         f_train = pooled_features(model, train)
         f_eval = pooled_features(model, ev)
         for n in args.labels:

@@ -154,13 +154,12 @@ def ridge_rows(ckpts: dict, data: str, out: str, b) -> list:
     their ratios to the labeled subset's mean (< 1: the frozen features
     hold pose beyond the prior). The penalty is chosen on a held-out part
     of each labeled subset."""
-    import torch
-    from mmengine.runner import load_checkpoint
-    from mmpose.registry import DATASETS, MODELS
+    from mmpose.registry import DATASETS
 
     from peclr_mm.datasets.freihand3d import select_subset
-    from peclr_mm.evaluation.probes import (head_targets, pooled_features,
-                                            ridge_probe, select_ridge_lambda)
+    from peclr_mm.evaluation.probes import (build_with_encoder, head_targets,
+                                            pooled_features, ridge_probe,
+                                            select_ridge_lambda)
     from peclr_mm.utils.config import set_input_size
     from peclr_mm.utils.io import atomic_write_json
     done = osp.join(out, 'ridge', 'rows.json')
@@ -185,16 +184,7 @@ def ridge_rows(ckpts: dict, data: str, out: str, b) -> list:
     y_eval = head_targets(ev, b.input_size)
     feats = {}
     for enc in ENCODERS:
-        torch.manual_seed(0)
-        model = MODELS.build(cfg.model)
-        model.init_weights()
-        if ckpts[enc]:
-            load_checkpoint(
-                model.backbone,
-                ckpts[enc],
-                map_location='cpu',
-                revise_keys=[(r'^backbone\.', '')],
-                logger='silent')
+        model = build_with_encoder(cfg.model, ckpts[enc])
         feats[enc] = (pooled_features(model,
                                       train), pooled_features(model, ev))
     rows = []
