@@ -48,3 +48,21 @@ def test_config_builds(path):
             assert METRICS.get(ev['type']) is not None, ev['type']
     for hook in cfg.get('custom_hooks', []):
         assert HOOKS.get(hook['type']) is not None, hook['type']
+
+
+@pytest.mark.parametrize(
+    'path',
+    sorted(glob.glob(osp.join(ROOT, 'configs', 'benchmarks', '*.py'))),
+    ids=osp.basename)
+def test_benchmark_budget_names_existing_configs(path):
+    """Each reproduction budget parses, names configs that exist, and its
+    pretraining changes apply to both methods' configs."""
+    from tools.benchmarks.reproduce_claim import load_budget
+    b = load_budget(path)
+    for kind in ('peclr', 'simclr'):
+        cfg = Config.fromfile(osp.join(ROOT, b.pretrain.configs[kind]))
+        cfg.merge_from_dict(b.pretrain.get('cfg_options', {}))
+        assert cfg.model.equivariant is (kind == 'peclr')
+    assert osp.isfile(osp.join(ROOT, b.downstream_config))
+    assert all(0 < f <= 1 for f in b.fractions) and b.seeds
+    assert b.probe_iters > 0 and b.finetune_iters > 0
