@@ -46,3 +46,31 @@ def test_reproduction_protocol_runs_end_to_end(tmp_path):
     again = [r for r in again if r['mode'] != 'ridge']
     assert [r['freihand/PA-EPE']
             for r in again] == [r['freihand/PA-EPE'] for r in rows]
+
+
+def test_verdict_checks_order_and_spread():
+    from tools.benchmarks.reproduce_claim import verdict
+
+    def rows(mode, frac, values):
+        return [{
+            'mode': mode,
+            'fraction': frac,
+            'encoder': enc,
+            'seed': s,
+            'freihand/PA-EPE': v + d,
+            'freihand/EPE-2D': 2 * (v + d)
+        } for enc, v in values.items() for s, d in enumerate((-.1, 0., .1))]
+
+    clear = rows('probe', .01, dict(peclr=30., simclr=32., random=35.))
+    # SimCLR and random within the spread of the seeds (std ~0.08 each)
+    close = rows('finetune', .01, dict(peclr=30., simclr=32., random=32.05))
+    cells = verdict(clear + close, fractions=(.01, ))
+    by = {(c['mode'], c['metric']): c for c in cells}
+    assert by[('probe', 'PA-EPE')]['ordered']
+    assert by[('probe', 'EPE-2D')]['ordered']
+    assert by[('probe',
+               'PA-EPE')]['gain_vs_random'] == pytest.approx(1 - 30 / 35)
+    assert not by[('finetune', 'PA-EPE')]['ordered']
+    # the wrong order is never "ordered"
+    swapped = rows('probe', .01, dict(peclr=32., simclr=30., random=35.))
+    assert not any(c['ordered'] for c in verdict(swapped, fractions=(.01, )))
