@@ -45,6 +45,7 @@ from mmengine.registry import init_default_scope  # noqa: E402
 
 from peclr_mm.codecs.hand25d import root_weights  # noqa: E402
 from peclr_mm.utils.affine import transform_points  # noqa: E402
+from peclr_mm.utils.camera import project  # noqa: E402
 from peclr_mm.visualization import draw_skeleton_2d  # noqa: E402
 
 
@@ -75,11 +76,6 @@ def _image(tensor) -> np.ndarray:
     return np.ascontiguousarray(tensor.numpy().transpose(1, 2, 0))
 
 
-def _project(xyz: np.ndarray, K: np.ndarray) -> np.ndarray:
-    uvw = np.asarray(xyz, np.float64) @ np.asarray(K, np.float64).T
-    return uvw[..., :2] / uvw[..., 2:]
-
-
 def draw_hand3d_sample(packed: dict, scale: int, codec) -> tuple:
     """The fine-tuning view with its targets; returns (image, max error of
     the targets against the 3-D joints' projection in px)."""
@@ -87,7 +83,7 @@ def draw_hand3d_sample(packed: dict, scale: int, codec) -> tuple:
     meta = sample.metainfo
     img = _image(packed['inputs'])
     xyz = np.asarray(sample.gt_instances.keypoints_3d, np.float64)[0]
-    proj = _project(xyz, meta['K_crop'])
+    proj = project(xyz, meta['K_crop'])
     labels = sample.get('gt_instance_labels')
     if labels is not None and 'keypoint_labels' in labels:
         size = np.asarray(meta['input_size'], np.float64)
@@ -102,7 +98,7 @@ def draw_hand3d_sample(packed: dict, scale: int, codec) -> tuple:
     root = codec.root if codec is not None else 'palm'
     ref_bone = codec.ref_bone if codec is not None else (9, 10)
     w = root_weights(root).numpy()
-    root_2d = _project(w @ xyz, meta['K_crop'])
+    root_2d = project(w @ xyz, meta['K_crop'])
     drawn = draw_skeleton_2d(
         img, uv, scale, root_2d=root_2d, ref_bone=ref_bone, text=text)
     return drawn, float(np.abs(uv - proj).max())
