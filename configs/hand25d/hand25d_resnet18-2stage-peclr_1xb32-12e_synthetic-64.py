@@ -13,7 +13,9 @@
 # - bfloat16 autocast and channels-last, data loaded in the main process
 # (worker processes fight the model for the two cores);
 # - 12 epochs of 10000 hands (3744 iterations of batch 32).
-_base_ = ['../_base_/hand25d_freihand.py']
+_base_ = [
+    '../_base_/hand25d_freihand.py', '../_base_/models/resnet18_2stage.py'
+]
 
 data_root = 'data/synthetic_freihand'
 input_size = 64
@@ -28,13 +30,7 @@ codec = dict(
     ref_bone=(9, 10))
 model = dict(
     backbone=dict(
-        depth=18,
-        num_stages=2,
-        strides=(1, 2),
-        dilations=(1, 1),
-        out_indices=(1, ),
-        zero_init_residual=False,
-        init_cfg=dict(checkpoint=pretrained)),
+        _base_.resnet18_2stage, init_cfg=dict(checkpoint=pretrained)),
     head=dict(
         _delete_=True,
         type='Hand25DHeatmapHead',
@@ -45,25 +41,19 @@ model = dict(
         loss_weights=(float(input_size), 5., 1.),
         heatmap_loss_weight=1.))
 
-train_pipeline = [
-    dict(type='LoadHandImage'),
-    dict(type='HandCanonicalCrop', input_size=input_size, source='bbox'),
-    dict(
-        type='RandomSimilarity',
-        rotate=30.,
-        margin_range=(0.85, 1.15),
-        shift=0.05),
-    dict(type='WarpView'),
-    dict(type='HSVJitter', prob=0.5),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackHand3DInputs'),
-]
-test_pipeline = [
-    dict(type='LoadHandImage'),
-    dict(type='HandCanonicalCrop', input_size=input_size, source='bbox'),
-    dict(type='WarpView'),
-    dict(type='PackHand3DInputs'),
-]
+
+def _crop_box(pipeline):
+    # the base's pipelines on 64 px crops of the hand's box, this codec
+    return [
+        dict(t, input_size=input_size, source='bbox')
+        if t['type'] == 'HandCanonicalCrop' else
+        dict(t, encoder=codec) if t['type'] == 'GenerateTarget' else t
+        for t in pipeline
+    ]
+
+
+train_pipeline = _crop_box(_base_.train_pipeline)
+test_pipeline = _crop_box(_base_.test_pipeline)
 train_dataloader = dict(
     batch_size=batch_size,
     num_workers=0,

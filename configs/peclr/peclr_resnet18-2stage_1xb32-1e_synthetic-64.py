@@ -8,26 +8,24 @@
 # sqrt(batch) as in the paper, temperature 0.5, the same augmentations.
 # bfloat16 autocast and channels-last, data loaded in the main process (CPU
 # speed, see tools/benchmarks/README.md).
-_base_ = ['../_base_/default_runtime.py']
+_base_ = [
+    '../_base_/default_runtime.py', '../_base_/peclr_pipeline.py',
+    '../_base_/models/resnet18_2stage.py'
+]
 
 data_root = 'data/synthetic_freihand'
 view_size = 64
 batch_size = 32
 max_epochs = 1
+# the paper's views (_base_/peclr_pipeline.py) at 64 px
 view_pipeline = [
-    dict(type='HandCanonicalCrop', input_size=view_size, padding=1.0),
-    dict(
-        type='RandomSimilarity',
-        rotate=45.,
-        margin_range=(0.9, 1.5),
-        shift=14. / 128.),
-    dict(type='WarpView'),
-    dict(type='HSVJitter'),
+    dict(_base_.view_pipeline[0], input_size=view_size),
+    *_base_.view_pipeline[1:]
 ]
 train_pipeline = [
-    dict(type='LoadHandImage'),
-    dict(type='MultiViewWithGeometry', num_views=2, transforms=view_pipeline),
-    dict(type='PackPeCLRInputs'),
+    _base_.train_pipeline[0],
+    dict(_base_.train_pipeline[1], transforms=view_pipeline),
+    *_base_.train_pipeline[2:]
 ]
 
 model = dict(
@@ -37,18 +35,7 @@ model = dict(
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
         to_rgb=True),
-    backbone=dict(
-        type='ResNet',
-        depth=18,
-        num_stages=2,
-        strides=(1, 2),
-        dilations=(1, 1),
-        out_indices=(1, ),
-        # with four residual blocks, zero-initialised residual branches
-        # (the default) start the encoder as a near-linear stem and slow
-        # learning (docs/results/finetune_recipes.md)
-        zero_init_residual=False,
-        norm_cfg=dict(type='BN')),
+    backbone=_base_.resnet18_2stage,
     neck=dict(
         type='mmpretrain.NonLinearNeck',
         in_channels=128,
