@@ -113,7 +113,7 @@ def test_youtube3dhands_missing_frames_jpg_and_cache(tmp_path, monkeypatch):
     assert open(ds.missing_file).read() == 'x/1.png\n'
     assert [ds.get_data_info(i)['id'] for i in range(2)] == [0, 2]
     (tmp_path / 'x' / '1.jpg').write_bytes(b'')  # as PeCLR's prep writes
-    monkeypatch.setattr(unlabeled, '_load_json', None)  # no json parsing
+    monkeypatch.setattr(unlabeled, 'read_json', None)  # no json parsing
     ds = YouTube3DHandsDataset(**kw)
     assert len(ds) == 3 and ds.num_missing == 0
     info = ds.get_data_info(1)
