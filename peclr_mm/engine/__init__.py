@@ -7,8 +7,8 @@ from .random_state import RandomStateHook, get_random_states, set_random_states
 from .visualization_hook import Hand3dVisualizationHook
 
 __all__ = [
-    'BF16OptimWrapper', 'ChannelsLastHook',
-    'init_dist_pytorch_cpu_aware', 'cpu_model_wrapper_cfg', 'LARSAdam',
-    'RandomStateHook', 'get_random_states', 'set_random_states',
-    'Hand3dVisualizationHook', 'HeadlineLogProcessor'
+    'BF16OptimWrapper', 'ChannelsLastHook', 'init_dist_pytorch_cpu_aware',
+    'cpu_model_wrapper_cfg', 'LARSAdam', 'RandomStateHook',
+    'get_random_states', 'set_random_states', 'Hand3dVisualizationHook',
+    'HeadlineLogProcessor'
 ]
