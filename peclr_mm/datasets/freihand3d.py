@@ -318,8 +318,10 @@ class FreiHand3DDataset(BaseDataset):
             versions = list(range(num_versions))
         bad = [v for v in versions if not 0 <= v < num_versions]
         if bad:
-            raise ValueError(f'versions {bad} do not exist: {self.split} has '
-                             f'{num_versions} version(s)')
+            raise ValueError(
+                f'{self.data_root}: versions {bad} do not exist: '
+                f'{self.split}/rgb holds {num_versions} version(s) of '
+                f'{num} annotations')
         keep = np.arange(num)
         if self.peclr_split is not None:
             if self.split != 'training':

@@ -1,6 +1,8 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """What a frozen encoder holds, measured without an optimiser.
 
+- :func:`pipeline_views`: samples through a pose config's test pipeline,
+  the views every probe reads.
 - :func:`ridge_probe`: the exact linear probe (closed-form ridge regression
   on standardised features, unpenalised intercept).
 - :func:`pooled_features`: an encoder's average-pooled last feature map for
@@ -9,6 +11,9 @@
   of packed views, the quantities a probe reads.
 - :func:`knn_pose_distance`: nearest-neighbour retrieval of hand poses from
   features (the paper's retrieval figure as a number).
+- :func:`partner_rank`: whether features find the same hand again under
+  another appearance (FreiHAND's versions: same pose, other background and
+  colours), i.e. whether they describe the hand or the picture.
 - :func:`latent_equivariance`: how far a view's latent points move under a
   known rotation and shift, against how far PeCLR says they should.
 """
@@ -23,9 +28,10 @@ from ..models.losses import undo_view_geometry
 from .functional import align_w_scale
 
 __all__ = [
-    'encoder_arg', 'build_with_encoder', 'ridge_probe', 'select_ridge_lambda',
-    'pooled_features', 'head_targets', 'knn_pose_distance', 'pose_distance',
-    'latent_equivariance', 'move_latent'
+    'encoder_arg', 'pipeline_views', 'build_with_encoder', 'ridge_probe',
+    'select_ridge_lambda', 'pooled_features', 'head_targets',
+    'knn_pose_distance', 'pose_distance', 'latent_equivariance', 'move_latent',
+    'partner_rank'
 ]
 
 
@@ -43,6 +49,40 @@ def encoder_arg(text: str) -> Tuple[str, Optional[str]]:
         raise argparse.ArgumentTypeError(
             f'--encoder {name}: checkpoint {path} does not exist')
     return name, path or None
+
+
+def pipeline_views(cfg,
+                   data_root: str,
+                   split: str,
+                   num: int,
+                   size: int,
+                   version: int = 0) -> list:
+    """The first ``num`` samples of ``split`` through a pose config's test
+    pipeline (no augmentation) at ``size`` px, packed.
+
+    Args:
+        cfg: a fine-tuning config (its ``test_dataloader.dataset``).
+        data_root: a FreiHAND-layout root.
+        split: ``'training'`` or ``'evaluation'``.
+        num: samples wanted; more than the split holds is an error.
+        size: crop size in pixels.
+        version: which image version of the training annotations
+            (FreiHAND: 4 appearances of each hand); ignored for evaluation.
+    """
+    from mmpose.registry import DATASETS
+
+    from ..utils.config import set_input_size
+    dcfg = cfg.test_dataloader.dataset.copy()
+    dcfg.data_root = data_root
+    dcfg.split = split
+    if split == 'training':
+        dcfg.versions = [version]
+    set_input_size(dcfg.pipeline, size)
+    dataset = DATASETS.build(dcfg)
+    if num > len(dataset):
+        raise ValueError(f'{data_root}: the {split} split has '
+                         f'{len(dataset)} annotations, {num} asked for')
+    return [dataset[i] for i in range(num)]
 
 
 def build_with_encoder(model_cfg: dict,
@@ -129,8 +169,10 @@ def select_ridge_lambda(f: np.ndarray,
 def pooled_features(model: torch.nn.Module,
                     packed: Sequence[dict],
                     batch_size: int = 100,
-                    stage: int = -1) -> np.ndarray:
-    """(N, C) average-pooled backbone features of packed samples.
+                    stage: int = -1,
+                    grid: int = 1) -> np.ndarray:
+    """(N, C * grid * grid) average-pooled backbone features of packed
+    samples.
 
     Args:
         model: a model with ``data_preprocessor`` and ``backbone`` (a pose
@@ -138,7 +180,12 @@ def pooled_features(model: torch.nn.Module,
         packed: pipeline outputs (``inputs`` and ``data_samples``).
         batch_size: samples per forward pass.
         stage: which of the backbone's outputs.
+        grid: pool the map to ``grid x grid`` cells instead of one, keeping
+            where in the image the activations are (1: the global average
+            pool the paper's linear evaluation reads).
     """
+    if grid < 1:
+        raise ValueError(f'pooled_features: grid must be >= 1, got {grid}')
     model.eval()
     out = []
     for i in range(0, len(packed), batch_size):
@@ -151,7 +198,7 @@ def pooled_features(model: torch.nn.Module,
         if isinstance(inputs, list):  # self-supervised preprocessors
             inputs = inputs[0]
         f = model.backbone(inputs)[stage]
-        out.append(F.adaptive_avg_pool2d(f, 1).flatten(1).float())
+        out.append(F.adaptive_avg_pool2d(f, grid).flatten(1).float())
     return torch.cat(out).double().cpu().numpy()
 
 
@@ -230,6 +277,36 @@ def knn_pose_distance(f_query: np.ndarray,
         np.repeat(q, k, axis=0), g[index.reshape(-1)],
         aligned).reshape(index.shape)
     return dict(index=index, distance=dist)
+
+
+def partner_rank(f_a: np.ndarray, f_b: np.ndarray) -> np.ndarray:
+    """For each row i of ``f_a``, the rank of its partner ``f_b[i]`` among
+    all rows of ``f_b`` by cosine similarity (0: the partner is the nearest).
+
+    Features are standardised with the mean and deviation of ``f_a`` first,
+    so that no constant direction dominates the cosine. With ``f_a`` and
+    ``f_b`` the features of two versions of the same hands, a rank near 0
+    says the features describe the hand; a rank near ``len(f_b) / 2`` (the
+    median of chance) says they describe the rest of the picture.
+
+    Args:
+        f_a, f_b: (N, C) features of the same N samples, row by row.
+
+    Returns:
+        np.ndarray: (N,) integer ranks in ``[0, N)``.
+    """
+    f_a = np.asarray(f_a, np.float64)
+    f_b = np.asarray(f_b, np.float64)
+    if f_a.ndim != 2 or f_a.shape != f_b.shape:
+        raise ValueError(f'partner_rank: f_a and f_b must be (N, C) of the '
+                         f'same shape, got {f_a.shape} and {f_b.shape}')
+    mu, sd = f_a.mean(0), f_a.std(0) + 1e-6
+    a = (f_a - mu) / sd
+    b = (f_b - mu) / sd
+    a /= np.linalg.norm(a, axis=1, keepdims=True) + 1e-12
+    b /= np.linalg.norm(b, axis=1, keepdims=True) + 1e-12
+    sim = a @ b.T
+    return (sim > np.diag(sim)[:, None]).sum(1)
 
 
 def move_latent(proj: torch.Tensor,

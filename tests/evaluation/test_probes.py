@@ -80,3 +80,53 @@ def test_knn_pose_distance_finds_the_same_pose():
     assert out['distance'][0, 0] > 1
     with pytest.raises(ValueError, match='gallery'):
         knn_pose_distance(feats[:1], feats, xyz[:1], xyz, k=21)
+
+
+def test_partner_rank_tells_content_from_appearance():
+    from peclr_mm.evaluation.probes import partner_rank
+    rng = np.random.default_rng(0)
+    content = rng.normal(size=(40, 8))
+    # features that carry the content: partners are each other's nearest
+    ranks = partner_rank(content, content + 0.01 * rng.normal(size=(40, 8)))
+    np.testing.assert_array_equal(ranks, 0)
+    # features of the appearance alone (independent per version): chance
+    ranks = partner_rank(rng.normal(size=(400, 8)), rng.normal(size=(400, 8)))
+    assert 150 < np.median(ranks) < 250
+    # a hand-made case: b's rows reversed, so partner i sits farthest away
+    a = np.array([[1., 0.], [0.5, 0.5], [0., 1.]])
+    ranks = partner_rank(a, a[::-1])
+    np.testing.assert_array_equal(ranks, [2, 0, 2])
+    with pytest.raises(ValueError, match='same shape'):
+        partner_rank(a, a[:2])
+
+
+def test_pooled_features_grid_cells_average_to_the_global_pool():
+    from peclr_mm.evaluation.probes import pooled_features
+
+    class Tiny(torch.nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.backbone = torch.nn.Sequential(
+                torch.nn.Conv2d(3, 5, 3, stride=2, padding=1))
+
+        def data_preprocessor(self, data):
+            return dict(inputs=torch.stack(data['inputs']).float())
+
+    model = Tiny()
+    model.backbone.forward = lambda x: (model.backbone[0](x), )
+    g = torch.Generator().manual_seed(0)
+    packed = [
+        dict(inputs=torch.rand(3, 16, 16, generator=g), data_samples=None)
+        for _ in range(7)
+    ]
+    f1 = pooled_features(model, packed, batch_size=3)
+    f2 = pooled_features(model, packed, batch_size=3, grid=2)
+    assert f1.shape == (7, 5) and f2.shape == (7, 20)
+    # channel-major cells: (C, 2, 2) flattened; the 4 equal cells average
+    # to the global mean of the 8 x 8 map
+    np.testing.assert_allclose(
+        f2.reshape(7, 5, 4).mean(-1), f1, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(f2.reshape(7, 5, 4)[..., 0], f1)
+    with pytest.raises(ValueError, match='grid'):
+        pooled_features(model, packed, grid=0)

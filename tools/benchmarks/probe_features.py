@@ -30,27 +30,10 @@ try:
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, ROOT)
 from peclr_mm.evaluation.probes import encoder_arg  # noqa: E402
+from peclr_mm.evaluation.probes import pipeline_views  # noqa: E402
 
 DEFAULT_CONFIG = ('configs/hand25d/'
                   'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py')
-
-
-def load_views(cfg, data: str, split: str, num: int, size: int) -> list:
-    """``num`` packed test-pipeline views of ``split`` (version 0)."""
-    from mmpose.registry import DATASETS
-
-    from peclr_mm.utils.config import set_input_size
-    dcfg = cfg.test_dataloader.dataset.copy()
-    dcfg.data_root = data
-    dcfg.split = split
-    if split == 'training':
-        dcfg.versions = [0]
-    set_input_size(dcfg.pipeline, size)
-    dataset = DATASETS.build(dcfg)
-    if num > len(dataset):
-        raise ValueError(f'{data}: the {split} split has {len(dataset)} '
-                         f'annotations, {num} asked for')
-    return [dataset[i] for i in range(num)]
 
 
 def main(argv=None) -> int:
@@ -75,6 +58,11 @@ def main(argv=None) -> int:
         help='labeled training samples per probe')
     parser.add_argument(
         '--lambdas', type=float, nargs='+', default=[1e2, 1e3, 1e4])
+    parser.add_argument(
+        '--grid',
+        type=int,
+        default=1,
+        help='pool the last map to GRID x GRID cells (1: global average)')
     parser.add_argument('--out', help='write the results as json here')
     args = parser.parse_args(argv)
 
@@ -95,8 +83,9 @@ def main(argv=None) -> int:
         parser.error(f'--labels {max(args.labels)} > --num-train '
                      f'{args.num_train}')
     t0 = time.time()
-    train = load_views(cfg, args.data, 'training', args.num_train, args.size)
-    ev = load_views(cfg, args.data, 'evaluation', args.num_eval, args.size)
+    train = pipeline_views(cfg, args.data, 'training', args.num_train,
+                           args.size)
+    ev = pipeline_views(cfg, args.data, 'evaluation', args.num_eval, args.size)
     y_train = head_targets(train, args.size)
     y_eval = head_targets(ev, args.size)
     # the mean of the training targets, the probe's floor to beat
@@ -112,8 +101,8 @@ def main(argv=None) -> int:
                 zrel_l1=float(np.abs(base[42:] - y_eval[:, 42:]).mean())))
     for name, ckpt in args.encoder:
         model = build_with_encoder(cfg.model, ckpt)
-        f_train = pooled_features(model, train)
-        f_eval = pooled_features(model, ev)
+        f_train = pooled_features(model, train, grid=args.grid)
+        f_eval = pooled_features(model, ev, grid=args.grid)
         for n in args.labels:
             for lam in args.lambdas:
                 pred = ridge_probe(f_train[:n], y_train[:n], f_eval, lam)
@@ -127,7 +116,8 @@ def main(argv=None) -> int:
                         zrel_l1=float(
                             np.abs(pred[:, 42:] - y_eval[:, 42:]).mean())))
     lines = [
-        f'Ridge probe of pooled features, {args.size} px, '
+        f'Ridge probe of pooled features ({args.grid}x{args.grid} cells), '
+        f'{args.size} px, '
         f'{args.num_eval} evaluation views; L1 of normalised uv and of '
         'z_rel (bone units); best lambda per cell; ratio = encoder / mean '
         '(< 1: the features hold pose beyond the prior)', '',

@@ -154,12 +154,10 @@ def ridge_rows(ckpts: dict, data: str, out: str, b) -> list:
     their ratios to the labeled subset's mean (< 1: the frozen features
     hold pose beyond the prior). The penalty is chosen on a held-out part
     of each labeled subset."""
-    from mmpose.registry import DATASETS
-
     from peclr_mm.datasets.freihand3d import select_subset
     from peclr_mm.evaluation.probes import (build_with_encoder, head_targets,
-                                            pooled_features, ridge_probe,
-                                            select_ridge_lambda)
+                                            pipeline_views, pooled_features,
+                                            ridge_probe, select_ridge_lambda)
     from peclr_mm.utils.config import set_input_size
     from peclr_mm.utils.io import atomic_write_json
     done = osp.join(out, 'ridge', 'rows.json')
@@ -170,16 +168,10 @@ def ridge_rows(ckpts: dict, data: str, out: str, b) -> list:
     set_input_size(cfg, b.input_size)
     cfg.model.backbone.init_cfg = None
 
-    def views(split, num):
-        dcfg = cfg.test_dataloader.dataset.copy()
-        dcfg.update(data_root=data, split=split)
-        if split == 'training':
-            dcfg.versions = [0]
-        ds = DATASETS.build(dcfg)
-        return [ds[i] for i in range(min(num, len(ds)))]
-
-    train = views('training', b.data.num_train)
-    ev = views('evaluation', b.ridge.num_eval)
+    train = pipeline_views(cfg, data, 'training', b.data.num_train,
+                           b.input_size)
+    ev = pipeline_views(cfg, data, 'evaluation', b.ridge.num_eval,
+                        b.input_size)
     y_train = head_targets(train, b.input_size)
     y_eval = head_targets(ev, b.input_size)
     feats = {}
