@@ -197,10 +197,11 @@ class FreiHand3DDataset(BaseDataset):
     """FreiHAND in its original layout, for 3-D (or unlabeled) hand pose.
 
     Each data info holds ``img_path``, ``img_id`` (file number), ``sample_id``
-    (annotation index k), ``version`` and, with labels, ``K`` (3, 3),
-    ``keypoints_3d`` (1, 21, 3) metres in the camera frame, ``keypoints``
-    (1, 21, 2) their projections in pixels, ``keypoints_visible`` (1, 21),
-    ``bbox`` (1, 4) xyxy around the projections and ``bone_length`` (the
+    (annotation index k), ``version``, ``num_annotations`` (N) and
+    ``num_versions`` (on disk; image ``k + N * v``) and, with labels, ``K``
+    (3, 3), ``keypoints_3d`` (1, 21, 3) metres in the camera frame,
+    ``keypoints`` (1, 21, 2) their projections in pixels,
+    ``keypoints_visible`` (1, 21), ``bbox`` (1, 4) xyxy around the projections and ``bone_length`` (the
     per-sample ``scale``: length of bone 9-10).
 
     Args:
@@ -341,6 +342,8 @@ class FreiHand3DDataset(BaseDataset):
                     img_id=img_id,
                     sample_id=int(k),
                     version=int(v),
+                    num_annotations=int(num),
+                    num_versions=int(num_versions),
                     id=img_id,
                     category_id=1)
                 if self.with_labels == 'camera':

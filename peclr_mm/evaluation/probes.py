@@ -28,8 +28,8 @@ from ..models.losses import undo_view_geometry
 from .functional import align_w_scale
 
 __all__ = [
-    'encoder_arg', 'pipeline_views', 'build_with_encoder', 'ridge_probe',
-    'select_ridge_lambda', 'pooled_features', 'head_targets',
+    'encoder_arg', 'add_encoder_args', 'pipeline_views', 'build_with_encoder',
+    'ridge_probe', 'select_ridge_lambda', 'pooled_features', 'head_targets',
     'knn_pose_distance', 'pose_distance', 'latent_equivariance', 'move_latent',
     'partner_rank'
 ]
@@ -49,6 +49,21 @@ def encoder_arg(text: str) -> Tuple[str, Optional[str]]:
         raise argparse.ArgumentTypeError(
             f'--encoder {name}: checkpoint {path} does not exist')
     return name, path or None
+
+
+def add_encoder_args(parser,
+                     default_config: str,
+                     weights: str = 'backbone.* weights') -> None:
+    """Add the analysis tools' shared arguments to an ``argparse`` parser:
+    ``--encoder NAME[=CHECKPOINT]`` (repeatable, at least one) and
+    ``--config`` (the config that builds every encoder)."""
+    parser.add_argument(
+        '--encoder',
+        action='append',
+        type=encoder_arg,
+        required=True,
+        help=f'NAME (random init) or NAME=CHECKPOINT ({weights}); repeat')
+    parser.add_argument('--config', default=default_config)
 
 
 def pipeline_views(cfg,

@@ -1,6 +1,6 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """Edits that the benchmark scripts make to the shipped configs."""
-__all__ = ['set_input_size']
+__all__ = ['set_input_size', 'use_cross_version_views']
 
 
 def set_input_size(cfg_or_pipeline, size: int) -> None:
@@ -28,3 +28,22 @@ def set_input_size(cfg_or_pipeline, size: int) -> None:
         loader = cfg.get(name)
         if loader:
             set_input_size(loader['dataset']['pipeline'], size)
+
+
+def use_cross_version_views(cfg) -> None:
+    """Make a pretraining config draw each view from a random version of its
+    hand (``LoadRandomVersion`` first in every ``MultiViewWithGeometry``'s
+    view pipeline), in place. The dataset then lists version 0 only, so an
+    epoch visits each hand once, as many steps as a one-version set."""
+    dataset = cfg['train_dataloader']['dataset']
+    found = False
+    for t in dataset['pipeline']:
+        if t['type'] == 'MultiViewWithGeometry':
+            if t['transforms'][0]['type'] != 'LoadRandomVersion':
+                t['transforms'].insert(0, dict(type='LoadRandomVersion'))
+            found = True
+    if not found:
+        raise ValueError('use_cross_version_views: the train pipeline has '
+                         'no MultiViewWithGeometry (not a pretraining '
+                         'config?)')
+    dataset['versions'] = [0]

@@ -236,3 +236,81 @@ def test_peclr_split_option(synthetic_root):
     assert kept <= set(peclr_split(24, 'train').tolist())
     with pytest.raises(ValueError, match='training split'):
         _ds(synthetic_root, split='evaluation', peclr_split='val')
+
+
+def test_random_version_loads_the_same_hand_in_another_version(synthetic_root):
+    """Each view of a pair gets a version of its own hand: the file
+    ``k + N v``, decoded, with the hand's geometry unchanged."""
+    import cv2
+
+    from peclr_mm.datasets.transforms import (LoadHandImage, LoadRandomVersion,
+                                              MultiViewWithGeometry)
+    ds = _ds(synthetic_root, versions=[0])
+    info = ds.get_data_info(5)
+    assert (info['num_annotations'], info['num_versions']) == (24, 2)
+    np.random.seed(0)
+    seen = set()
+    for _ in range(12):
+        out = LoadRandomVersion()(dict(info))
+        v = out['version']
+        seen.add(v)
+        assert out['img_id'] == 5 + 24 * v
+        expected = cv2.imread(
+            os.path.join(synthetic_root, 'training', 'rgb',
+                         f'{5 + 24 * v:08d}.jpg'))
+        np.testing.assert_array_equal(out['img'], expected)
+        np.testing.assert_array_equal(out['keypoints'], info['keypoints'])
+    assert seen == {0, 1}
+    # the two versions are different pictures of the same hand
+    a = cv2.imread(
+        os.path.join(synthetic_root, 'training', 'rgb',
+                     '00000005.jpg')).astype(int)
+    b = cv2.imread(
+        os.path.join(synthetic_root, 'training', 'rgb',
+                     '00000029.jpg')).astype(int)
+    assert np.abs(a - b).mean() > 10
+    # prob 0 keeps the loaded image
+    loaded = LoadHandImage()(dict(info))
+    kept = LoadRandomVersion(prob=0.)(loaded)
+    assert kept['img'] is loaded['img'] and kept['version'] == 0
+    # inside the view pipeline each view draws its own version
+    mv = MultiViewWithGeometry(
+        transforms=[
+            dict(type='LoadRandomVersion'),
+            dict(type='HandCanonicalCrop', input_size=32, padding=1.0)
+        ],
+        num_views=2)
+    versions = set()
+    for _ in range(10):
+        out = mv(LoadHandImage()(dict(info)))
+        versions.add(tuple(v['img'].mean() for v in out['views']))
+    assert any(x != y for x, y in versions)
+    with pytest.raises(KeyError, match='num_versions'):
+        LoadRandomVersion()(dict(img_path='x.jpg', sample_id=0))
+    with pytest.raises(ValueError, match='prob'):
+        LoadRandomVersion(prob=2.)
+
+
+def test_use_cross_version_views_edits_a_pretraining_config():
+    from mmengine.config import Config
+
+    from peclr_mm.utils.config import use_cross_version_views
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    cfg = Config.fromfile(
+        os.path.join(root, 'configs', 'peclr',
+                     'peclr_resnet18-2stage_1xb32-1e_synthetic-64.py'))
+    use_cross_version_views(cfg)
+    use_cross_version_views(cfg)  # idempotent
+    dataset = cfg.train_dataloader.dataset
+    views = [
+        t for t in dataset.pipeline if t['type'] == 'MultiViewWithGeometry'
+    ][0]['transforms']
+    assert [t['type']
+            for t in views[:2]] == ['LoadRandomVersion', 'HandCanonicalCrop']
+    assert dataset.versions == [0]
+    ft = Config.fromfile(
+        os.path.join(
+            root, 'configs', 'hand25d',
+            'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py'))
+    with pytest.raises(ValueError, match='MultiViewWithGeometry'):
+        use_cross_version_views(ft)

@@ -37,7 +37,7 @@ try:
     import peclr_mm  # noqa: F401
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, ROOT)
-from peclr_mm.evaluation.probes import encoder_arg  # noqa: E402
+from peclr_mm.evaluation.probes import add_encoder_args  # noqa: E402
 
 DEFAULT_CONFIG = ('configs/hand25d/'
                   'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py')
@@ -49,14 +49,7 @@ def parse_args(argv=None):
         '--data',
         required=True,
         help='FreiHAND-layout root with at least two training versions')
-    parser.add_argument(
-        '--encoder',
-        action='append',
-        type=encoder_arg,
-        required=True,
-        help='NAME (random init) or NAME=CHECKPOINT (backbone.* weights); '
-        'repeat')
-    parser.add_argument('--config', default=DEFAULT_CONFIG)
+    add_encoder_args(parser, DEFAULT_CONFIG)
     parser.add_argument('--size', type=int, default=64)
     parser.add_argument('--num', type=int, default=500, help='hands')
     parser.add_argument(

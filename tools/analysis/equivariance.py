@@ -44,7 +44,7 @@ except ImportError:
         0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     import peclr_mm  # noqa: F401
 
-from peclr_mm.evaluation.probes import encoder_arg  # noqa: E402
+from peclr_mm.evaluation.probes import add_encoder_args  # noqa: E402
 
 DEFAULT_CONFIG = 'configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py'
 
@@ -52,14 +52,7 @@ DEFAULT_CONFIG = 'configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py'
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--data', required=True, help='FreiHAND-layout root')
-    parser.add_argument(
-        '--encoder',
-        action='append',
-        type=encoder_arg,
-        required=True,
-        help='NAME (random init) or NAME=CHECKPOINT of a pretraining run; '
-        'repeat')
-    parser.add_argument('--config', default=DEFAULT_CONFIG)
+    add_encoder_args(parser, DEFAULT_CONFIG, 'a pretraining run')
     parser.add_argument(
         '--size',
         type=int,

@@ -29,7 +29,7 @@ try:
     import peclr_mm  # noqa: F401
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, ROOT)
-from peclr_mm.evaluation.probes import encoder_arg  # noqa: E402
+from peclr_mm.evaluation.probes import add_encoder_args  # noqa: E402
 from peclr_mm.evaluation.probes import pipeline_views  # noqa: E402
 
 DEFAULT_CONFIG = ('configs/hand25d/'
@@ -39,14 +39,7 @@ DEFAULT_CONFIG = ('configs/hand25d/'
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--data', required=True, help='FreiHAND-layout root')
-    parser.add_argument(
-        '--encoder',
-        action='append',
-        type=encoder_arg,
-        required=True,
-        help='NAME (random init) or NAME=CHECKPOINT (backbone.* weights); '
-        'repeat')
-    parser.add_argument('--config', default=DEFAULT_CONFIG)
+    add_encoder_args(parser, DEFAULT_CONFIG)
     parser.add_argument('--size', type=int, default=64)
     parser.add_argument('--num-train', type=int, default=2000)
     parser.add_argument('--num-eval', type=int, default=500)

@@ -63,7 +63,7 @@ def pretrain(kind: str, data: str, work: str, b) -> Tuple[str, bool]:
     from mmengine.runner import Runner
 
     from peclr_mm.engine.budget import set_epoch_budget
-    from peclr_mm.utils.config import set_input_size
+    from peclr_mm.utils.config import set_input_size, use_cross_version_views
     epochs = b.pretrain.max_epochs
     ckpt = osp.join(work, f'epoch_{epochs}.pth')
     if osp.isfile(ckpt):
@@ -75,6 +75,8 @@ def pretrain(kind: str, data: str, work: str, b) -> Tuple[str, bool]:
     set_epoch_budget(cfg, epochs, b.pretrain.warmup_iters)
     # the same changes to both methods (e.g. the temperature)
     cfg.merge_from_dict(b.pretrain.get('cfg_options', {}))
+    if b.pretrain.get('cross_version', False):
+        use_cross_version_views(cfg)
     cfg.randomness = dict(seed=0)
     # resume a killed run from its last checkpoint
     cfg.resume = True

@@ -2,11 +2,11 @@
 from .affine import HandCanonicalCrop, RandomSimilarity, WarpView
 from .color import HSVJitter
 from .formatting import PackHand3DInputs, PackPeCLRInputs
-from .loading import LoadHandImage
+from .loading import LoadHandImage, LoadRandomVersion
 from .multiview import MultiViewWithGeometry
 
 __all__ = [
     'HandCanonicalCrop', 'RandomSimilarity', 'WarpView', 'HSVJitter',
     'MultiViewWithGeometry', 'PackPeCLRInputs', 'PackHand3DInputs',
-    'LoadHandImage'
+    'LoadHandImage', 'LoadRandomVersion'
 ]

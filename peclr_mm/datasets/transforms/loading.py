@@ -3,10 +3,11 @@
 import os.path as osp
 from typing import Optional
 
+import numpy as np
 from mmpose.datasets.transforms import LoadImage
 from mmpose.registry import TRANSFORMS
 
-__all__ = ['LoadHandImage']
+__all__ = ['LoadHandImage', 'LoadRandomVersion']
 
 
 @TRANSFORMS.register_module()
@@ -42,3 +43,65 @@ class LoadHandImage(LoadImage):
         if out is None and not self.ignore_empty:
             raise OSError(f'corrupt or unreadable image {path}')
         return out
+
+
+@TRANSFORMS.register_module()
+class LoadRandomVersion(LoadHandImage):
+    """Replace the image by a random version of the same hand.
+
+    FreiHAND stores each training hand in ``V`` versions: the same pose,
+    camera and hand mask composited on other backgrounds in other colours,
+    image ``k + N * v`` of ``training/rgb`` (the synthetic generator writes
+    the same layout). As the first transform of
+    ``MultiViewWithGeometry``'s view pipeline, each view draws its own
+    version, so the two views of a contrastive pair share the hand and its
+    geometry (the recorded warps stay exact) but not the background.
+    Without it, a pair's shared background is the cheapest way to tell it
+    from the others, and the features learn the picture rather than the
+    hand (``docs/results/pretrain_probe.md``). Not part of the paper's
+    recipe; an option for data sets that have versions.
+
+    Required keys: ``img_path``, ``sample_id``, ``num_annotations``,
+    ``num_versions`` (``FreiHand3DDataset`` data infos). Modified keys:
+    ``img``, ``img_path``, ``img_id``, ``version``, ``img_shape``,
+    ``ori_shape``.
+
+    Args:
+        prob (float): probability of drawing a version (else the image is
+            kept). The draw includes the current version.
+        **kwargs: ``LoadHandImage``'s (mmpose ``LoadImage``'s) arguments.
+    """
+
+    def __init__(self, prob: float = 1., **kwargs):
+        super().__init__(**kwargs)
+        if not 0. <= prob <= 1.:
+            raise ValueError(f'LoadRandomVersion: prob must be in [0, 1], '
+                             f'got {prob}')
+        self.prob = prob
+
+    def transform(self, results: dict) -> Optional[dict]:
+        missing = [
+            k for k in ('img_path', 'sample_id', 'num_annotations',
+                        'num_versions') if k not in results
+        ]
+        if missing:
+            raise KeyError(
+                f'LoadRandomVersion needs {missing} in the sample (the data '
+                'infos of FreiHand3DDataset carry them); got keys '
+                f'{sorted(results)}')
+        if np.random.rand() >= self.prob:
+            return results
+        v = int(np.random.randint(results['num_versions']))
+        img_id = int(
+            results['sample_id']) + int(results['num_annotations']) * v
+        results = dict(results)
+        results.pop('img', None)
+        results.update(
+            img_path=osp.join(
+                osp.dirname(results['img_path']), f'{img_id:08d}.jpg'),
+            img_id=img_id,
+            version=v)
+        return super().transform(results)
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(prob={self.prob})'
