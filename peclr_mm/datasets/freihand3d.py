@@ -201,8 +201,9 @@ class FreiHand3DDataset(BaseDataset):
     ``num_versions`` (on disk; image ``k + N * v``) and, with labels, ``K``
     (3, 3), ``keypoints_3d`` (1, 21, 3) metres in the camera frame,
     ``keypoints`` (1, 21, 2) their projections in pixels,
-    ``keypoints_visible`` (1, 21), ``bbox`` (1, 4) xyxy around the projections and ``bone_length`` (the
-    per-sample ``scale``: length of bone 9-10).
+    ``keypoints_visible`` (1, 21), ``bbox`` (1, 4) xyxy around the
+    projections and ``bone_length`` (the per-sample ``scale``: length of
+    bone 9-10).
 
     Args:
         data_root (str): FreiHAND root folder.
