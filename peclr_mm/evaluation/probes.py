@@ -34,6 +34,11 @@ __all__ = [
     'partner_rank'
 ]
 
+# The config whose encoder and test pipeline the probing tools use by
+# default: the demo's 2.5-D fine-tuning on synthetic data, 64 px.
+DOWNSTREAM_CONFIG = ('configs/hand25d/'
+                     'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py')
+
 
 def encoder_arg(text: str) -> Tuple[str, Optional[str]]:
     """``NAME`` (random initialisation) or ``NAME=CHECKPOINT``, the
@@ -52,11 +57,12 @@ def encoder_arg(text: str) -> Tuple[str, Optional[str]]:
 
 
 def add_encoder_args(parser,
-                     default_config: str,
+                     default_config: str = DOWNSTREAM_CONFIG,
                      weights: str = 'backbone.* weights') -> None:
     """Add the analysis tools' shared arguments to an ``argparse`` parser:
     ``--encoder NAME[=CHECKPOINT]`` (repeatable, at least one) and
-    ``--config`` (the config that builds every encoder)."""
+    ``--config`` (the config that builds every encoder; by default the
+    synthetic fine-tuning config, whose test pipeline the probes use)."""
     parser.add_argument(
         '--encoder',
         action='append',

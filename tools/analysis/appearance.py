@@ -39,9 +39,6 @@ except ImportError:  # running from a checkout without installing
     sys.path.insert(0, ROOT)
 from peclr_mm.evaluation.probes import add_encoder_args  # noqa: E402
 
-DEFAULT_CONFIG = ('configs/hand25d/'
-                  'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py')
-
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -49,7 +46,7 @@ def parse_args(argv=None):
         '--data',
         required=True,
         help='FreiHAND-layout root with at least two training versions')
-    add_encoder_args(parser, DEFAULT_CONFIG)
+    add_encoder_args(parser)
     parser.add_argument('--size', type=int, default=64)
     parser.add_argument('--num', type=int, default=500, help='hands')
     parser.add_argument(

@@ -32,14 +32,11 @@ except ImportError:  # running from a checkout without installing
 from peclr_mm.evaluation.probes import add_encoder_args  # noqa: E402
 from peclr_mm.evaluation.probes import pipeline_views  # noqa: E402
 
-DEFAULT_CONFIG = ('configs/hand25d/'
-                  'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py')
-
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--data', required=True, help='FreiHAND-layout root')
-    add_encoder_args(parser, DEFAULT_CONFIG)
+    add_encoder_args(parser)
     parser.add_argument('--size', type=int, default=64)
     parser.add_argument('--num-train', type=int, default=2000)
     parser.add_argument('--num-eval', type=int, default=500)
