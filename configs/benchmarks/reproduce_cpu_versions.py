@@ -6,7 +6,7 @@
 # Not the paper's recipe: a test of why the paper's recipe learns little
 # pose on this data (docs/results/pretrain_probe.md). The labelled runs
 # train on version 0 only, as in reproduce_cpu.py. The scarce-label
-# fractions of the claim only (1 and 5 %), to fit about 75 minutes.
+# fractions of the claim only (1 and 5 %): 49 minutes on 2 cores.
 _base_ = ['./reproduce_cpu.py']
 data = dict(versions=4)
 pretrain = dict(cross_version=True)

@@ -1,6 +1,22 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """Edits that the benchmark scripts make to the shipped configs."""
-__all__ = ['set_input_size', 'use_cross_version_views']
+__all__ = ['name_run', 'set_input_size', 'use_cross_version_views']
+
+
+def name_run(cfg, name: str) -> None:
+    """Give a run its own mmengine instances, in place.
+
+    mmengine's ``MessageHub`` and ``MMLogger`` are global instances named
+    after the experiment (``experiment_name``, by default the config's file
+    name, plus a timestamp in seconds), and the visualizer after its
+    ``name``. Runs of one config built in the same second in one process
+    (the benchmark scripts' short runs, the tests) would share the loss
+    history, the log and the visualizer's save folder. Naming each run
+    (e.g. after its work dir) keeps them apart.
+    """
+    cfg['experiment_name'] = name
+    if cfg.get('visualizer') is not None:
+        cfg['visualizer']['name'] = f'visualizer:{name}'
 
 
 def set_input_size(cfg_or_pipeline, size: int) -> None:

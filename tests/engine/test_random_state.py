@@ -1,6 +1,5 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """A run killed after an epoch and resumed continues the same run."""
-import os.path as osp
 import random
 
 import numpy as np
@@ -10,6 +9,7 @@ from mmengine.runner import Runner
 
 from peclr_mm.engine import get_random_states, set_random_states
 from peclr_mm.utils.checkpoint import safe_torch_load
+from peclr_mm.utils.config import name_run
 from tests.conftest import tiny_finetune_cfg
 
 
@@ -37,10 +37,8 @@ def _cfg(root, work, max_epochs, workers=0):
     cfg.train_dataloader.persistent_workers = False
     cfg.randomness = dict(seed=7, deterministic=True)
     cfg.train_cfg.val_interval = 1  # validation between the epochs too
-    # mmengine names a runner's MessageHub after the experiment, config name
-    # plus a timestamp in seconds: two runners built in the same second
-    # would share one hub and its loss history
-    cfg.experiment_name = f'{osp.basename(work)}_{max_epochs}e'
+    # runners built in the same second would share one MessageHub
+    name_run(cfg, f'{work}_{max_epochs}e')
     return cfg
 
 

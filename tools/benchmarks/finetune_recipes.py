@@ -127,12 +127,12 @@ def recipe_cfg(data: str, work: str, opts: dict, pretrained: str = None):
     from mmengine.config import Config
 
     from peclr_mm.engine.budget import set_iteration_budget
+    from peclr_mm.utils.config import name_run
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs', 'hand25d',
                  'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py'))
     cfg.work_dir = work
-    # its own visualizer: mmengine reuses one of the same name, logs too
-    cfg.visualizer['name'] = f'visualizer:{work}'
+    name_run(cfg, work)
     size = opts['size']
     codec = dict(cfg.model.head.codec, input_size=(size, size))
     stages = opts['stages']

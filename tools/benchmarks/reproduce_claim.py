@@ -63,13 +63,15 @@ def pretrain(kind: str, data: str, work: str, b) -> Tuple[str, bool]:
     from mmengine.runner import Runner
 
     from peclr_mm.engine.budget import set_epoch_budget
-    from peclr_mm.utils.config import set_input_size, use_cross_version_views
+    from peclr_mm.utils.config import (name_run, set_input_size,
+                                       use_cross_version_views)
     epochs = b.pretrain.max_epochs
     ckpt = osp.join(work, f'epoch_{epochs}.pth')
     if osp.isfile(ckpt):
         return ckpt, True
     cfg = _cfg(b.pretrain.configs[kind])
     cfg.work_dir = work
+    name_run(cfg, work)
     cfg.train_dataloader.dataset.data_root = data
     set_input_size(cfg, b.input_size)
     set_epoch_budget(cfg, epochs, b.pretrain.warmup_iters)
@@ -90,7 +92,7 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b,
     from mmengine.runner import Runner
 
     from peclr_mm.engine.budget import loss_first_last, set_iteration_budget
-    from peclr_mm.utils.config import set_input_size
+    from peclr_mm.utils.config import name_run, set_input_size
     from peclr_mm.utils.io import atomic_write_json
     done = osp.join(work, 'metrics.json')
     if osp.isfile(done):
@@ -98,6 +100,7 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b,
             return json.load(f)
     cfg = _cfg(b.downstream_config)
     cfg.work_dir = work
+    name_run(cfg, work)
     set_input_size(cfg, b.input_size)
     cfg.model.backbone.init_cfg = None if encoder_ckpt is None else dict(
         type='Pretrained', checkpoint=encoder_ckpt, prefix='backbone.')
