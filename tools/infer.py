@@ -3,7 +3,7 @@
 
     python tools/infer.py CONFIG CHECKPOINT img1.jpg [img2.jpg ...] \
         --out-dir results [--K fx fy cx cy] [--bone-length 0.0335] \
-        [--bbox x1 y1 x2 y2] [--recrop]
+        [--bbox x1 y1 x2 y2] [--recrop] [--hand left|right]
 
 Writes ``NAME_hand3d.json`` (3-D joints in metres, camera frame; 2-D joints
 in image pixels; the camera and bone length used) and ``NAME_hand3d.png``
@@ -13,7 +13,11 @@ write are never overwritten. An image that cannot be read is reported and
 the others go on; the exit code is then 1 (2 for a bad checkpoint, K or
 bone length). The 2.5-D representation is
 scale-free: absolute depth and size follow from K and the bone length, so
-for images whose camera is unknown the defaults are stated in the output.
+for images whose camera is unknown the defaults are stated in the output
+(the released PeCLR configs: the authors' default intrinsics of the first
+224 px crop; other configs: principal point at the centre, focal 2.7 x the
+longer side). The models are trained on right hands: ``--hand left``
+mirrors the image, predicts, and mirrors the joints back.
 """
 import argparse
 import json
@@ -29,8 +33,7 @@ except ImportError:
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     import peclr_mm  # noqa: F401
 
-from peclr_mm.apis import default_intrinsics  # noqa
-from peclr_mm.apis import DEFAULT_BONE_LENGTH, inference_hand3d
+from peclr_mm.apis import DEFAULT_BONE_LENGTH, inference_hand3d  # noqa
 from peclr_mm.utils.io import atomic_write_json  # noqa: E402
 from peclr_mm.visualization import draw_hand3d  # noqa: E402
 
@@ -47,8 +50,9 @@ def parse_args(argv=None):
         nargs=4,
         type=float,
         metavar=('FX', 'FY', 'CX', 'CY'),
-        help='camera intrinsics in pixels (default: principal point at the '
-        'image centre, focal 2.7 x the longer side, FreiHAND-like)')
+        help='camera intrinsics in pixels (default: the config\'s; the '
+        'released models: their default K of the first crop; else the '
+        'principal point at the image centre, focal 2.7 x the longer side)')
     parser.add_argument(
         '--bone-length',
         type=float,
@@ -63,7 +67,15 @@ def parse_args(argv=None):
     parser.add_argument(
         '--recrop',
         action='store_true',
-        help='second pass on a crop around the first prediction')
+        default=None,
+        help='second pass on a crop around the first prediction (the '
+        'released-model configs always do it)')
+    parser.add_argument(
+        '--hand',
+        choices=('right', 'left'),
+        default='right',
+        help='which hand the images show (left: mirrored, predicted, '
+        'mirrored back)')
     parser.add_argument('--device', default='cpu')
     return parser.parse_args(argv)
 
@@ -154,22 +166,14 @@ def main(argv=None):
 
 
 def predict(model, img, args, K_given):
-    h, w = img.shape[:2]
-    if K_given is not None:
-        K, k_note = K_given, 'given'
-    else:
-        K = default_intrinsics(w, h)
-        k_note = ('assumed: principal point at the image centre, focal '
-                  f'{K[0, 0]:.0f} px (2.7 x the longer side)')
-    res = inference_hand3d(
+    return inference_hand3d(
         model,
         img,
-        K=K,
+        K=K_given,
         bone_length=args.bone_length,
         bbox=args.bbox,
-        recrop=args.recrop)
-    res['K_note'] = k_note
-    return res
+        recrop=args.recrop,
+        hand=args.hand)
 
 
 def write_result(path, name, img, res, json_file, png_file, args):
@@ -181,10 +185,11 @@ def write_result(path, name, img, res, json_file, png_file, args):
         keypoints_3d_m=res['keypoints_3d'].round(6).tolist(),
         keypoints_2d_px=res['keypoints_2d'].round(2).tolist(),
         K=res['K'].tolist(),
-        K_source=res['K_note'],
+        K_source=res['K_source'],
         bone_length_m=res['bone_length'],
         bone_length_source=b_note,
         passes=res['passes'],
+        hand=res['hand'],
         units='keypoints_3d in metres, camera frame (x right, y down, '
         'z forward); keypoints_2d in image pixels')
 
@@ -199,7 +204,7 @@ def write_result(path, name, img, res, json_file, png_file, args):
         f'(K {"given" if args.K else "assumed"}, bone length '
         f'{res["bone_length"] * 1000:.1f} mm)')
     print(f'{path}: wrote {json_file} and {png_file}')
-    print(f'  K {res["K_note"]}; bone length {b_note}')
+    print(f'  K {res["K_source"]}; bone length {b_note}')
 
 
 if __name__ == '__main__':

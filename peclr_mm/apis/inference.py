@@ -1,16 +1,20 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""3-D hand pose on one's own images (unknown camera, unknown scale)."""
-from typing import Optional, Sequence, Union
+"""3-D hand pose on one's own images (unknown camera, unknown scale, either
+hand)."""
+import copy
+from typing import Optional, Sequence, Tuple, Union
 
+import cv2
 import numpy as np
 import torch
 from mmengine.dataset import Compose, pseudo_collate
 
-from ..utils.affine import transform_points
+from ..utils.affine import to_homogeneous, transform_points
 from ..utils.camera import check_intrinsics, project
 
 __all__ = [
-    'inference_hand3d', 'default_intrinsics', 'check_intrinsics',
+    'inference_hand3d', 'inference_pipeline', 'default_intrinsics',
+    'default_camera', 'check_intrinsics', 'mirror_intrinsics',
     'DEFAULT_BONE_LENGTH'
 ]
 
@@ -20,6 +24,7 @@ DEFAULT_BONE_LENGTH = 0.0335
 #: Focal length in units of the image's longer side assumed when the camera
 #: is unknown: a FreiHAND-like field of view (about 600 px at 224 px).
 DEFAULT_FOCAL_PER_SIDE = 2.7
+HANDS = ('right', 'left')
 
 
 def default_intrinsics(width: int, height: int) -> np.ndarray:
@@ -29,23 +34,86 @@ def default_intrinsics(width: int, height: int) -> np.ndarray:
     return np.array([[f, 0., width / 2.], [0., f, height / 2.], [0., 0., 1.]])
 
 
-def _pipeline(input_size: int, source: str, padding: float) -> Compose:
-    return Compose([
-        dict(
-            type='HandCanonicalCrop',
-            input_size=input_size,
-            source=source,
-            padding=padding),
-        dict(type='WarpView'),
-        dict(type='PackHand3DInputs'),
-    ])
+def mirror_intrinsics(K: np.ndarray, width: int) -> np.ndarray:
+    """The camera of the image mirrored left-right (``cv2.flip(img, 1)``,
+    column ``u`` -> ``width - 1 - u``) when the scene is mirrored in ``x``:
+    ``F @ K @ diag(-1, 1, 1)``; fx stays positive, the principal point
+    moves to ``width - 1 - cx``. Its own inverse."""
+    F = np.array([[-1., 0., width - 1.], [0., 1., 0.], [0., 0., 1.]])
+    return F @ np.asarray(K, np.float64) @ np.diag([-1., 1., 1.])
+
+
+def _crop_step(pipeline: Compose):
+    from ..datasets.transforms import HandCanonicalCrop
+    for t in pipeline.transforms:
+        if isinstance(t, HandCanonicalCrop):
+            return t
+    raise ValueError('the test pipeline of the model config has no '
+                     'HandCanonicalCrop: inference needs it to crop')
+
+
+def inference_pipeline(model: torch.nn.Module,
+                       source: str,
+                       padding: Optional[float] = None) -> Compose:
+    """The model config's test pipeline after loading, its crop drawn from
+    ``source`` (``'image'`` or ``'bbox'``) and, when given, ``padding``;
+    the source image kept for a second pass."""
+    steps = []
+    for t in copy.deepcopy(model.cfg.test_dataloader.dataset.pipeline):
+        if t['type'].split('.')[-1].startswith('Load'):
+            continue
+        if t['type'].split('.')[-1] == 'HandCanonicalCrop':
+            t['source'] = source
+            if padding is not None:
+                t['padding'] = padding
+        elif t['type'].split('.')[-1] == 'WarpView':
+            t['keep_source'] = True  # for a second pass, if asked for
+        steps.append(t)
+    return Compose(steps)
+
+
+def default_camera(model: torch.nn.Module, info: dict,
+                   pipeline: Compose) -> Tuple[np.ndarray, str]:
+    """Intrinsics for an image whose camera is unknown, and what they are.
+
+    A config with ``default_crop_K`` (the released PeCLR models: their
+    ``K_default``, the intrinsics of the 224 px crop) gets the image camera
+    that gives its first crop exactly those; other configs get
+    :func:`default_intrinsics`.
+    """
+    h, w = info['img_shape'][:2]
+    crop_K = model.cfg.get('default_crop_K')
+    if crop_K is None:
+        K = default_intrinsics(w, h)
+        return K, ('assumed: principal point at the image centre, focal '
+                   f'{K[0, 0]:.0f} px ({DEFAULT_FOCAL_PER_SIDE} x the longer '
+                   'side)')
+    crop = _crop_step(pipeline)(dict(info))['crop_mat']
+    K = np.linalg.inv(to_homogeneous(crop)) @ check_intrinsics(
+        crop_K, name='default_crop_K of the config')
+    return K, ("assumed: the released model's default intrinsics of its "
+               f'first crop (fx {crop_K[0][0]:.1f}, fy {crop_K[1][1]:.1f}, '
+               f'c ({crop_K[0][2]:g}, {crop_K[1][2]:g}) in crop pixels), i.e. '
+               f'fx {K[0, 0]:.1f} px in the image')
 
 
 @torch.no_grad()
-def _run(model, source: str, padding: float, info: dict):
-    pipeline = _pipeline(model.head.codec.input_size[0], source, padding)
-    data = pseudo_collate([pipeline(dict(info))])
-    return model.test_step(data)[0]
+def _run(model, pipeline: Compose, info: dict, recrop: Optional[bool],
+         padding: float):
+    saved = model.test_cfg.get('recrop')
+    if recrop is True and not saved:
+        model.test_cfg['recrop'] = dict(padding=padding)
+    elif recrop is False:
+        model.test_cfg.pop('recrop', None)
+    try:
+        passes = 2 if model.test_cfg.get('recrop') else 1
+        data = pseudo_collate([pipeline(dict(info))])
+        return model.test_step(data)[0], passes
+    finally:
+        if saved is None:
+            model.test_cfg.pop('recrop', None)
+        else:
+            model.test_cfg['recrop'] = saved
 
 
 def inference_hand3d(model: torch.nn.Module,
@@ -53,56 +121,87 @@ def inference_hand3d(model: torch.nn.Module,
                      K: Optional[np.ndarray] = None,
                      bone_length: float = DEFAULT_BONE_LENGTH,
                      bbox: Optional[Sequence[float]] = None,
-                     recrop: bool = False,
-                     padding: float = 1.3) -> dict:
+                     recrop: Optional[bool] = None,
+                     padding: Optional[float] = None,
+                     hand: str = 'right') -> dict:
     """Predict camera-frame 3-D joints of the hand in ``img``.
+
+    The crop follows the model config's test pipeline (its
+    ``HandCanonicalCrop`` on the whole image, or on ``bbox``) and its
+    ``test_cfg`` (a second pass where it sets ``recrop``).
 
     Args:
         model: a ``TopdownHand3DEstimator`` (e.g. from
             ``mmpose.apis.init_model``).
         img: image path or BGR array.
-        K: 3x3 intrinsics; ``None`` assumes :func:`default_intrinsics`.
+        K: 3x3 intrinsics; ``None`` assumes :func:`default_camera`.
         bone_length: length of bone 9-10 in metres; sets the absolute scale
             and depth (the 2.5-D representation is scale-free).
         bbox: hand box ``[x1, y1, x2, y2]``; ``None`` crops the whole image
             (hand-centred images, like FreiHAND).
         recrop: a second pass on a crop around the first prediction's 2-D
-            joints, as the released PeCLR test script does.
-        padding: box enlargement of the bbox and re-crop passes.
+            joints, as the released PeCLR test script does; ``None`` keeps
+            the config's choice.
+        padding: box enlargement of the bbox and re-crop; ``None`` keeps the
+            config's.
+        hand: ``'left'`` mirrors the image (and ``K``, ``bbox``), predicts
+            the right hand the models are trained on, and mirrors the joints
+            back: 3-D ``x -> -x`` in the camera frame, 2-D ``u -> W - 1 - u``.
 
     Returns:
         dict: ``keypoints_3d`` (21, 3) metres, ``keypoints_2d`` (21, 2)
-        image pixels, ``K``, ``bone_length``, ``warp_mat`` and ``passes``.
+        image pixels, ``projected_2d``, ``crop_2d``, ``K``, ``K_source``,
+        ``bone_length``, ``warp_mat`` (image to crop), ``passes`` and
+        ``hand``.
     """
     from ..datasets.transforms import LoadHandImage
+    if hand not in HANDS:
+        raise ValueError(f"hand must be 'right' or 'left', got {hand!r}")
     info = dict(img_path=img) if isinstance(img, str) else dict(
         img=img, img_path='<array>')
     info = LoadHandImage()(info)  # names the file if it cannot be decoded
-    h, w = info['img_shape']
-    K = default_intrinsics(w, h) if K is None else check_intrinsics(K)
+    h, w = info['img_shape'][:2]
     if not (np.isfinite(bone_length) and bone_length > 0):
         raise ValueError('bone_length must be a positive number of metres, '
                          f'got {bone_length}')
-    info.update(K=K.astype(np.float32), bone_length=float(bone_length))
     if bbox is not None:
         info['bbox'] = np.asarray(bbox, np.float32).reshape(1, 4)
-    sample = _run(model, 'image' if bbox is None else 'bbox', padding, info)
-    passes = 1
-    if recrop:
-        kpts = sample.pred_instances.keypoints[0]
-        info['bbox'] = np.concatenate([kpts.min(0), kpts.max(0)])[None]
-        sample = _run(model, 'bbox', padding, info)
-        passes = 2
+    pipeline = inference_pipeline(model, 'image' if bbox is None else 'bbox',
+                                  padding)
+    if K is None:
+        K, K_source = default_camera(model, info, pipeline)
+    else:
+        K, K_source = check_intrinsics(K), 'given'
+    flip = np.array([[-1., 0., w - 1.], [0., 1., 0.]])
+    K_run = K
+    if hand == 'left':
+        info['img'] = cv2.flip(info['img'], 1)
+        K_run = mirror_intrinsics(K, w)
+        if bbox is not None:
+            x1, y1, x2, y2 = info['bbox'][0]
+            info['bbox'] = np.array([[w - 1 - x2, y1, w - 1 - x1, y2]],
+                                    np.float32)
+    info.update(K=K_run.astype(np.float32), bone_length=float(bone_length))
+    crop = _crop_step(pipeline)
+    sample, passes = _run(model, pipeline, info, recrop,
+                          crop.padding if padding is None else padding)
     pred = sample.pred_instances
     warp = np.asarray(sample.metainfo['warp_mat'], np.float64)
     xyz = np.asarray(pred.keypoints_3d, np.float64)[0]
     kpts = np.asarray(pred.keypoints, np.float64)[0]
+    crop_2d = transform_points(kpts, warp)
+    if hand == 'left':
+        xyz = xyz * np.array([-1., 1., 1.])
+        kpts = transform_points(kpts, flip)
+        warp = (to_homogeneous(warp) @ to_homogeneous(flip))[:2]
     return dict(
         keypoints_3d=xyz,
         keypoints_2d=kpts,
         projected_2d=project(xyz, K),
-        crop_2d=transform_points(kpts, warp),
+        crop_2d=crop_2d,
         K=K,
+        K_source=K_source,
         bone_length=float(bone_length),
         warp_mat=warp,
-        passes=passes)
+        passes=passes,
+        hand=hand)

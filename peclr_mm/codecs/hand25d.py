@@ -6,7 +6,8 @@ depths relative to a root ``z_rel = (Z_j - Z_root) / b`` and the root depth
 ``z_root = Z_root / b``, all normalised by the length ``b`` of a reference
 bone. Given ``uv``, ``z_rel`` and the crop intrinsics, ``z_root`` follows in
 closed form from the constraint that the reference bone has length 1
-(DESIGN.md section 4), so a network need only regress scale-free quantities.
+(docs/design.md section 4), so a network need only regress scale-free
+quantities.
 
 The maths are batched torch functions at module level (the heads call them
 on batches); :class:`Hand25DCodec` is the mmpose codec that a pipeline's
@@ -24,8 +25,9 @@ from ..utils import camera
 from ..utils.camera import project
 
 __all__ = [
-    'root_weights', 'encode_25d', 'backproject', 'root_depth_closed_form',
-    'decode_25d', 'Hand25DCodec'
+    'root_weights', 'check_root_slot', 'place_root', 'restore_root_slot',
+    'encode_25d', 'backproject', 'root_depth_closed_form', 'decode_25d',
+    'Hand25DCodec'
 ]
 
 Root = Union[str, int]
@@ -61,6 +63,57 @@ def root_weights(root: Root,
     return w
 
 
+def check_root_slot(root: Root,
+                    root_slot: Optional[int],
+                    num_keypoints: int = 21) -> None:
+    """Refuse a ``root_slot`` from which the joint it replaces cannot be
+    recovered (see :func:`restore_root_slot`).
+
+    Raises:
+        ValueError: the slot is no joint index or has zero root weight.
+    """
+    if root_slot is None:
+        return
+    w = root_weights(root, num_keypoints)
+    if not (isinstance(root_slot, (int, np.integer))
+            and 0 <= root_slot < num_keypoints and w[int(root_slot)] != 0):
+        joints = torch.nonzero(w).flatten().tolist()
+        raise ValueError(f'root_slot must be one of the joints {joints} that '
+                         f'define the root {root!r}, got {root_slot!r}')
+
+
+def place_root(keypoints_3d: Tensor, root: Root, root_slot: int) -> Tensor:
+    """Joints (B, K, 3) with joint ``root_slot`` replaced by the root point.
+
+    The released PeCLR model predicts the palm (the root) in the wrist's
+    place, with zero relative depth; its targets are written this way.
+    """
+    w = root_weights(root, keypoints_3d.shape[1], keypoints_3d.dtype,
+                     keypoints_3d.device)
+    out = keypoints_3d.clone()
+    out[:, root_slot] = torch.einsum('bkc,k->bc', keypoints_3d, w)
+    return out
+
+
+def restore_root_slot(keypoints_3d: Tensor, root: Root,
+                      root_slot: int) -> Tensor:
+    """Inverse of :func:`place_root`: the joint of ``root_slot`` recovered
+    from the root point held there and the other joints,
+    ``X_s = (X_root - sum_{j != s} w_j X_j) / w_s`` (for the palm in the
+    wrist's slot: ``wrist = 2 * palm - middle_MCP``)."""
+    w = root_weights(root, keypoints_3d.shape[1], keypoints_3d.dtype,
+                     keypoints_3d.device)
+    w_s = w[root_slot]
+    others = w.clone()
+    others[root_slot] = 0
+    joint = (keypoints_3d[:, root_slot] -
+             torch.einsum('bkc,k->bc', keypoints_3d, others)) / w_s
+    return torch.cat([
+        keypoints_3d[:, :root_slot], joint[:, None],
+        keypoints_3d[:, root_slot + 1:]
+    ], 1)
+
+
 def _bone(bone_length: Tensor, batch: int) -> Tensor:
     """Bone lengths as (B, 1) for broadcasting over joints."""
     return bone_length.reshape(-1, 1).expand(batch, 1)
@@ -70,7 +123,8 @@ def encode_25d(keypoints_3d: Tensor,
                K_crop: Tensor,
                bone_length: Tensor,
                root: Root = 'palm',
-               eps: float = 1e-8) -> Dict[str, Tensor]:
+               eps: float = 1e-8,
+               root_slot: Optional[int] = None) -> Dict[str, Tensor]:
     """Camera-frame joints to the 2.5-D representation.
 
     Args:
@@ -80,6 +134,8 @@ def encode_25d(keypoints_3d: Tensor,
         root: see :func:`root_weights`.
         eps: depths closer to zero than this are pushed to ``+-eps`` before
             dividing, so a joint on the camera plane stays finite.
+        root_slot: the joint whose slot holds the root instead
+            (:func:`place_root`); None for none.
 
     Returns:
         dict: ``uv`` (B, K, 2) crop pixels, ``z_rel`` (B, K) and
@@ -88,10 +144,12 @@ def encode_25d(keypoints_3d: Tensor,
     B, K = keypoints_3d.shape[:2]
     K_crop = K_crop.to(keypoints_3d).expand(B, 3, 3)
     b = _bone(torch.as_tensor(bone_length).to(keypoints_3d), B)
+    w = root_weights(root, K, keypoints_3d.dtype, keypoints_3d.device)
+    Z_root = keypoints_3d[..., 2] @ w
+    if root_slot is not None:
+        keypoints_3d = place_root(keypoints_3d, root, root_slot)
     uv = project(keypoints_3d, K_crop, eps=eps, keep_sign=True)
     Z = keypoints_3d[..., 2]
-    w = root_weights(root, K, keypoints_3d.dtype, keypoints_3d.device)
-    Z_root = Z @ w
     return dict(
         uv=uv, z_rel=(Z - Z_root[:, None]) / b, z_root=Z_root / b[:, 0])
 
@@ -112,25 +170,30 @@ def backproject(uv: Tensor, K_crop: Tensor, eps: float = 1e-8) -> Tensor:
 def root_depth_closed_form(xhat: Tensor,
                            z_rel: Tensor,
                            ref_bone: Sequence[int] = (9, 10),
-                           eps: float = 1e-8) -> Tensor:
+                           eps: float = 1e-8,
+                           discriminant_floor: float = 0.) -> Tensor:
     """Root depth ``Z_root / b`` from the unit length of the reference bone.
 
-    Iqbal et al., ECCV 2018, eq. 6-7 as DESIGN.md section 4 writes it: with
-    ``(x, y)`` of ``Xhat`` and ``z = z_rel`` of the bone's joints n and m,
-    solve ``a z^2 + b z + c = 0`` and take the larger root.
+    Iqbal et al., ECCV 2018, eq. 6-7 as docs/design.md section 4 writes
+    it: with ``(x, y)`` of ``Xhat`` and ``z = z_rel`` of the bone's joints
+    n and m, solve ``a z^2 + b z + c = 0`` and take the larger root.
 
     Degenerate inputs stay finite: ``a`` (zero when both joints lie on one
     ray) is clamped to ``eps`` and a negative discriminant (no depth makes
-    the bone unit length, e.g. for noisy predictions) to 0, which gives the
-    depth of closest approach ``-b / 2a``. When the bone points almost along
-    the viewing ray both roots can be positive and the true depth the
-    smaller; the larger is still returned, as in the paper (the refinement
-    MLP of :class:`Hand25DHead` is there to correct such cases).
+    the bone unit length, e.g. for noisy predictions) to
+    ``discriminant_floor``; 0 gives the depth of closest approach
+    ``-b / 2a``, the released model's ``1e-8`` adds ``1e-4 / 2a``. When the
+    bone points almost along the viewing ray both roots can be positive and the
+    true depth the smaller; the larger is still returned, as in the paper
+    (the refinement MLP of :class:`Hand25DHead` is there to correct such
+    cases).
 
     Args:
         xhat: (B, K, 3) rays from :func:`backproject`.
         z_rel: (B, K) relative depths in bone units.
         ref_bone: joint indices (n, m) of the reference bone.
+        eps: floor of ``a``.
+        discriminant_floor: floor of the discriminant.
 
     Returns:
         Tensor: (B,) root depth in bone units.
@@ -143,7 +206,7 @@ def root_depth_closed_form(xhat: Tensor,
         zn * (xn**2 + yn**2 - xn * xm - yn * ym) + zm *
         (xm**2 + ym**2 - xn * xm - yn * ym))
     c = ((xn * zn - xm * zm)**2 + (yn * zn - ym * zm)**2 + (zn - zm)**2 - 1)
-    disc = (b**2 - 4 * a * c).clamp(min=0)
+    disc = (b**2 - 4 * a * c).clamp(min=discriminant_floor)
     return (-b + disc.sqrt()) / (2 * a.clamp(min=eps))
 
 
@@ -211,6 +274,11 @@ class Hand25DCodec(BaseKeypointCodec):
             PeCLR model) or a joint index.
         ref_bone: (n, m) joint indices of the reference bone.
         num_keypoints: K.
+        root_slot: None (every slot holds its joint), or the joint whose
+            slot holds the root point instead, with zero relative depth, as
+            the released PeCLR model predicts the palm in the wrist's slot
+            (``root='palm', root_slot=0``); decoding recovers that joint
+            (:func:`restore_root_slot`).
         max_reprojection_error: :meth:`encode` refuses keypoints further
             than this many crop pixels from the projection of
             ``keypoints_3d`` through ``K_crop``: a geometric transform that
@@ -230,9 +298,12 @@ class Hand25DCodec(BaseKeypointCodec):
                  root: Root = 'palm',
                  ref_bone: Tuple[int, int] = (9, 10),
                  num_keypoints: int = 21,
+                 root_slot: Optional[int] = None,
                  max_reprojection_error: float = 0.05) -> None:
         super().__init__()
         root_weights(root, num_keypoints)  # validates root early
+        check_root_slot(root, root_slot, num_keypoints)
+        self.root_slot = None if root_slot is None else int(root_slot)
         if len(ref_bone) != 2 or not all(0 <= j < num_keypoints
                                          for j in ref_bone):
             raise ValueError(f'ref_bone must be two joint indices, '
@@ -287,10 +358,16 @@ class Hand25DCodec(BaseKeypointCodec):
                              f'keypoints_3d {xyz.shape}')
         dtype = _torch_float(xyz.dtype)
         enc = encode_25d(
-            _to_tensor(xyz, dtype), _to_tensor(K_crop, dtype),
-            _to_tensor(bone_length, dtype), self.root)
+            _to_tensor(xyz, dtype),
+            _to_tensor(K_crop, dtype),
+            _to_tensor(bone_length, dtype),
+            self.root,
+            root_slot=self.root_slot)
         uv = enc['uv'].numpy()
-        err = np.abs(uv - keypoints).max()
+        checked = np.ones(self.num_keypoints, bool)
+        if self.root_slot is not None:  # holds the root, not its keypoint
+            checked[self.root_slot] = False
+        err = np.abs(uv - keypoints)[:, checked].max()
         if not err <= self.max_reprojection_error:
             raise ValueError(
                 f'keypoints differ from the projection of keypoints_3d '
@@ -338,6 +415,8 @@ class Hand25DCodec(BaseKeypointCodec):
             z_root = _to_tensor(z_root, dtype).reshape(-1)
         xyz = decode_25d(uv_t, z_rel_t, _to_tensor(K_crop, dtype),
                          _to_tensor(bone_length, dtype), z_root, self.ref_bone)
+        if self.root_slot is not None:
+            xyz = restore_root_slot(xyz, self.root, self.root_slot)
         return xyz.numpy()
 
     def normalize_uv(self, uv: Tensor) -> Tensor:
@@ -353,7 +432,8 @@ class Hand25DCodec(BaseKeypointCodec):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(input_size={self.input_size}, '
                 f'root={self.root!r}, ref_bone={self.ref_bone}, '
-                f'num_keypoints={self.num_keypoints})')
+                f'num_keypoints={self.num_keypoints}, '
+                f'root_slot={self.root_slot})')
 
 
 def _torch_float(dtype: np.dtype) -> torch.dtype:

@@ -1,7 +1,7 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """FreiHAND (and the synthetic set written in its layout) for 3-D hand pose.
 
-Layout (DESIGN.md section 6)::
+Layout (docs/design.md section 6)::
 
     ROOT/training/rgb/%08d.jpg        V versions of N samples; image k + N*v
     ROOT/training_{xyz,K,scale}.json  shares annotation k

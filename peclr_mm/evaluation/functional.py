@@ -3,7 +3,7 @@
 
 The official toolbox (``lmb-freiburg/freihand``: ``eval.py`` and
 ``utils/eval_util.py``) loops over samples in Python; this module computes the
-same numbers on whole arrays (DESIGN.md section 5):
+same numbers on whole arrays (docs/design.md section 5):
 
 - Procrustes alignment as in ``align_w_scale(gt, pred)``: centre, divide by
   the Frobenius norm (+1e-8), solve ``scipy.linalg.orthogonal_procrustes``

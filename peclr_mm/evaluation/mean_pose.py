@@ -1,6 +1,6 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""The mean-pose reference (DESIGN.md section 4c): the floor a trained model
-must clear, a prediction that ignores the image.
+"""The mean-pose reference (docs/design.md section 4c): the floor a trained
+model must clear, a prediction that ignores the image.
 
 - 2-D: the mean of the labeled training set's joint projections in image
   pixels, placed on every evaluation image, scored with EPE-2D. A model

@@ -1,7 +1,7 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """The affine maths of the project, in one place.
 
-Conventions (DESIGN.md section 2): a ``warp_mat`` is a 2x3 float matrix in
+Conventions (docs/design.md section 2): a ``warp_mat`` is a 2x3 float matrix in
 OpenCV's convention that maps source-image pixels to view pixels. Angles are
 degrees with OpenCV's sign (positive turns the picture counter-clockwise as
 displayed). The augmentation part of a view's warp is the similarity

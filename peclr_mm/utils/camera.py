@@ -1,6 +1,6 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""The pinhole camera, for NumPy arrays and torch tensors alike (DESIGN.md
-section 2): ``uv = (K @ X.T).T; uv = uv[:, :2] / uv[:, 2:]``.
+"""The pinhole camera, for NumPy arrays and torch tensors alike
+(docs/design.md section 2): ``uv = (K @ X.T).T; uv = uv[:, :2] / uv[:, 2:]``.
 
 The crop's intrinsics ``K_crop = [warp_mat; 0 0 1] @ K`` live beside the
 affine maths (:func:`peclr_mm.utils.affine.crop_intrinsics`).
@@ -9,7 +9,7 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ['project', 'backproject', 'check_intrinsics']
+__all__ = ['project', 'backproject', 'inverse_3x3', 'check_intrinsics']
 
 
 def _is_torch(x) -> bool:
@@ -57,6 +57,21 @@ def project(xyz, K, eps: Optional[float] = None, keep_sign: bool = False):
     return uvw[..., :2] / depth
 
 
+def inverse_3x3(K):
+    """Inverse of (..., 3, 3) torch matrices by the adjugate: elementwise
+    operations only, so that the ONNX export (which has no matrix inverse)
+    keeps the camera maths in the graph."""
+    import torch
+    (a, b, c), (d, e, f), (g, h,
+                           i) = [K[..., r, :].unbind(-1) for r in range(3)]
+    cof = torch.stack([
+        e * i - f * h, c * h - b * i, b * f - c * e, f * g - d * i, a * i -
+        c * g, c * d - a * f, d * h - e * g, b * g - a * h, a * e - b * d
+    ], -1).reshape(K.shape)
+    det = a * (e * i - f * h) + b * (f * g - d * i) + c * (d * h - e * g)
+    return cof / det[..., None, None]
+
+
 def backproject(uv, K, eps: float = 1e-8):
     """Rays ``Xhat = K^-1 [u, v, 1]`` scaled to unit depth, so that
     ``X = Xhat * Z`` (NumPy or torch).
@@ -70,7 +85,7 @@ def backproject(uv, K, eps: float = 1e-8):
     """
     if _is_torch(uv):
         import torch
-        K_inv = torch.linalg.inv(K.to(uv))
+        K_inv = inverse_3x3(K.to(uv))
         uv1 = torch.cat([uv, torch.ones_like(uv[..., :1])], dim=-1)
         xhat = uv1 @ K_inv.transpose(-1, -2)
         w = xhat[..., 2:]

@@ -25,9 +25,9 @@ Everything else a checkpoint file goes through lives here too: the
 comparison of its weights with a model (:func:`check_checkpoint_matches`,
 :func:`compare_state_dict`), atomic saving (:func:`atomic_save_checkpoint`,
 installed by :mod:`peclr_mm.patches`), the backbone export for other
-configs (:func:`export_backbone`) and the conversion of the authors'
-released weights (:func:`convert_released_resnet`; the key mapping is
-:mod:`peclr_mm.models.utils.weight_converters`).
+configs (:func:`export_backbone`). The conversion of the authors'
+released weights lives with its key mappings in
+:mod:`peclr_mm.models.utils.weight_converters`.
 """
 import io
 import os
@@ -49,7 +49,7 @@ __all__ = [
     'safe_torch_load', 'fetch_checkpoint', 'load_from_local_safe',
     'check_checkpoint_matches', 'load_state_dict_only', 'SAFE_SCHEMES',
     'compare_state_dict', 'describe_mismatch', 'atomic_save_checkpoint',
-    'export_backbone', 'convert_released_resnet'
+    'export_backbone'
 ]
 
 _BUILTIN_STATISTICS = ('min', 'max', 'mean', 'current')
@@ -520,40 +520,3 @@ def export_backbone(src: str, dst: str, prefix: str = 'backbone.') -> int:
     atomic_write(
         dst, lambda name: torch.save(dict(state_dict=out, meta=meta), name))
     return len(out)
-
-
-def convert_released_resnet(src: str,
-                            dst: str,
-                            depth: int,
-                            prefix: str = 'backbone.') -> int:
-    """Convert the authors' released PeCLR weights (torchvision ResNet
-    layout, plain or PyTorch-Lightning ``.ckpt``) into an mmpose ResNet
-    checkpoint under ``prefix``, written atomically; return the number of
-    tensors.
-
-    Raises:
-        IncompatibleWeightsError: ``src`` holds no ResNet of ``depth``; the
-            message names the file.
-    """
-    from ..models.utils import weight_converters
-    from ..version import __version__
-    from .io import atomic_write
-
-    # PeCLR's PyTorch-Lightning .ckpt files pickle callbacks and
-    # hyper-parameters: only their tensors are read, nothing else is run
-    ckpt = load_state_dict_only(src)
-    try:
-        weights = weight_converters.convert_torchvision_resnet(ckpt, depth)
-    except weight_converters.IncompatibleWeightsError as exc:
-        raise weight_converters.IncompatibleWeightsError(
-            f'{src}: {exc}') from None
-    state_dict = OrderedDict((prefix + k, v) for k, v in weights.items())
-    meta = dict(
-        source=osp.basename(src),
-        converter=f'peclr_mm {__version__} tools/convert_peclr_weights.py',
-        arch=f'mmpose ResNet-{depth}',
-        prefix=prefix)
-    atomic_write(
-        dst,
-        lambda name: torch.save(dict(state_dict=state_dict, meta=meta), name))
-    return len(state_dict)

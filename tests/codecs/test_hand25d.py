@@ -269,3 +269,28 @@ def test_decode_is_differentiable():
     out.sum().backward()
     assert torch.isfinite(uv.grad).all() and uv.grad.abs().sum() > 0
     assert torch.isfinite(z_rel.grad).all()
+
+
+@pytest.mark.parametrize('root, slot', [('palm', 0), ('palm', 9), (9, 9)])
+def test_root_slot_round_trip(root, slot):
+    """With ``root_slot`` the slot holds the root (zero z_rel) and decoding
+    recovers the joint: the released model's palm in the wrist's place."""
+    from peclr_mm.codecs.hand25d import place_root, restore_root_slot
+    xyz, K, warp, K_crop, bone = random_hands(np.random.default_rng(3), 8)
+    codec = Hand25DCodec(input_size=(224, 224), root=root, root_slot=slot)
+    enc = codec.encode(crop_uv(xyz, K_crop), None, xyz, K_crop, bone)
+    assert np.abs(enc['z_rel_labels'][:, slot]).max() < 1e-12
+    palm = (xyz[:, 0] + xyz[:, 9]) / 2 if root == 'palm' else xyz[:, 9]
+    uvw = np.einsum('bij,bj->bi', K_crop, palm)
+    np.testing.assert_allclose(
+        codec.denormalize_uv(enc['keypoint_labels'][:, slot]),
+        uvw[:, :2] / uvw[:, 2:],
+        atol=1e-6)
+    out = codec.decode(enc['keypoint_labels'], enc['z_rel_labels'], K_crop,
+                       bone, enc['z_root_labels'])
+    np.testing.assert_allclose(out, xyz, atol=1e-9)
+    t = torch.from_numpy(xyz)
+    torch.testing.assert_close(
+        restore_root_slot(place_root(t, root, slot), root, slot), t)
+    with pytest.raises(ValueError, match='root_slot must be one of'):
+        Hand25DCodec(root='palm', root_slot=5)

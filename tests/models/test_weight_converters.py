@@ -88,10 +88,15 @@ def test_converted_resnet50_gives_identical_features(tv_resnet50, layout):
     assert torch.allclose(out, expected, atol=1e-5)
 
 
-def test_tool_output_loads_with_pretrained_init_cfg(tv_resnet50, tmp_path):
+@pytest.mark.parametrize('layout', ['plain', 'finetuned'])
+def test_tool_output_loads_with_pretrained_init_cfg(tv_resnet50, tmp_path,
+                                                    layout):
+    """A released encoder (the depth found from its keys) and, with
+    --backbone-only, the encoder of a fine-tuned model."""
     src, dst = str(tmp_path / 'peclr_rn50.pth'), str(tmp_path / 'out.pth')
-    torch.save({'state_dict': released_layouts(tv_resnet50)['finetuned']}, src)
-    assert load_tool().main([src, dst, '--depth', '50']) == 0
+    torch.save({'state_dict': released_layouts(tv_resnet50)[layout]}, src)
+    extra = ['--backbone-only'] if layout == 'finetuned' else []
+    assert load_tool().main([src, dst] + extra) == 0
     ckpt = torch.load(dst, weights_only=True)
     assert set(ckpt) == {'state_dict', 'meta'}
     assert all(k.startswith('backbone.') for k in ckpt['state_dict'])
@@ -198,3 +203,74 @@ def test_lightning_ckpt_converts_without_running_its_pickles(tmp_path):
                 rn18.layer1(rn18.maxpool(rn18.relu(rn18.bn1(
                     rn18.conv1(x))))))))
     torch.testing.assert_close(model(x)[-1], ref, atol=1e-5, rtol=1e-5)
+
+
+def test_released_model_converts_whole(tmp_path, capsys):
+    """A fine-tuned RN_25D_wMLPref converts to the whole model of the
+    released-model config, which predicts the joints of the release's own
+    forward pass (reordered to FreiHAND's, the wrist from the palm)."""
+    from mmengine.config import Config
+    from mmengine.runner import load_checkpoint
+    from mmpose.registry import MODELS
+
+    from peclr_mm.models.utils import RELEASE_JOINT_ORDER
+    from tools.benchmarks.released_parity import (RELEASE_NAMES, TO_FREIHAND,
+                                                  ReleaseStandIn,
+                                                  save_release_layout)
+    assert tuple(TO_FREIHAND) == RELEASE_JOINT_ORDER
+    torch.manual_seed(0)
+    standin = ReleaseStandIn(50)
+    with torch.no_grad():  # a plausible hand in crop pixels, bone units
+        fc = standin.backend_model.fc
+        fc.weight.mul_(20.)
+        fc.bias[:63] = torch.stack([
+            112 + 30 * torch.randn(21), 112 + 30 * torch.randn(21),
+            0.5 * torch.randn(21)
+        ], 1).flatten()
+        for i in (1, 4):
+            bn = standin.zroot_ref.zroot_ref[i]
+            bn.running_mean.uniform_(-0.2, 0.2)
+            bn.running_var.uniform_(0.5, 2.)
+    standin.eval()
+    src, dst = str(tmp_path / 'rn50_peclr_ft.pth'), str(tmp_path / 'out.pth')
+    save_release_layout(standin, src)
+    assert load_tool().main([src, dst]) == 0
+    cfg_name = 'hand25d_resnet50-peclr-released_freihand-224.py'
+    assert cfg_name in capsys.readouterr().out
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'hand25d', cfg_name))
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, dst, strict=True)
+    model.eval()
+    x = torch.randn(2, 3, 224, 224)
+    K = torch.tensor([[[900., 0., 100.], [0., 880., 120.], [0., 0., 1.]],
+                      [[1200., 0., 130.], [0., 1210., 95.], [0., 0., 1.]]])
+    with torch.no_grad():
+        ours = model.head.predict_joints(
+            model.extract_feat(x), K, torch.ones(2))
+        ref = standin(x, K)
+    kp3d = ref['kp3d'].clone()
+    kp3d[:, 0] = 2 * kp3d[:, 0] - kp3d[:, RELEASE_NAMES.index('middle_mcp')]
+    torch.testing.assert_close(
+        ours['keypoints_3d'], kp3d[:, TO_FREIHAND], atol=1e-4, rtol=1e-5)
+    torch.testing.assert_close(
+        ours['keypoints_regressed'],
+        ref['kp25d'][:, TO_FREIHAND, :2],
+        atol=1e-3,
+        rtol=1e-5)
+
+
+def test_released_model_refusals(tv_resnet50, tmp_path, capsys):
+    """A fine-tuned layout with parts missing, or of another depth than
+    --depth, is refused naming what is wrong; nothing is written."""
+    src, dst = str(tmp_path / 'partial.pth'), str(tmp_path / 'out.pth')
+    torch.save({'state_dict': released_layouts(tv_resnet50)['finetuned']}, src)
+    assert load_tool().main([src, dst]) == 1
+    err = capsys.readouterr().err
+    assert 'partial.pth' in err and 'not a fine-tuned RN_25D_wMLPref' in err
+    assert 'missing' in err and 'zroot_ref.zroot_ref.1.weight' in err
+    assert not osp.exists(dst)
+    plain = str(tmp_path / 'plain.pth')
+    torch.save({'state_dict': tv_resnet50.state_dict()}, plain)
+    assert load_tool().main([plain, dst, '--depth', '152']) == 1
+    err = capsys.readouterr().err
+    assert 'not a ResNet-152' in err and not osp.exists(dst)

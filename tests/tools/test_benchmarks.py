@@ -18,6 +18,7 @@ VERDICT = re.compile(r'^target .*(PASS|FAIL)$', re.MULTILINE)
     ('bench_pipeline.py', 2),
     ('bench_step.py', 2),
     ('bench_loss.py', 0),
+    ('bench_onnx.py', 0),
 ])
 def test_benchmark_quick(script, verdicts):
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'benchmarks', script)]

@@ -141,8 +141,8 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b,
 
 def mean_pose_baseline(data: str, ev: dict, fraction: float,
                        seed: int) -> dict:
-    """Scores of the mean pose of the labeled subset (DESIGN.md 4c), named
-    as the downstream runs' metric names them."""
+    """Scores of the mean pose of the labeled subset (docs/design.md section
+    4c), named as the downstream runs' metric names them."""
     from peclr_mm.evaluation import load_mean_pose, mean_pose_scores
     mean = load_mean_pose(data, subset=fraction, subset_seed=seed)
     scores = mean_pose_scores(mean, ev['xyz'], ev['K'])
@@ -315,7 +315,7 @@ def summarise(rows: list, out: str, budget: str, cmd: str, b,
         'iterations on labeled subsets of the training annotations; mean '
         '± std over seeds (subset draw and head initialisation). '
         "`mean pose` ignores the image: the labeled subset's mean pose "
-        '(DESIGN.md 4c).', '',
+        '(docs/design.md section 4c).', '',
         'Errors in mm except EPE-2D (image pixels); RR-EPE is root (wrist) '
         'relative; AUC over 0-50 mm. Wall time: ' +
         ', '.join(f'{k[:-2]} {v / 60:.1f} min'

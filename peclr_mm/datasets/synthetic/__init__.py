@@ -1,5 +1,5 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""Synthetic hands written in the FreiHAND layout (DESIGN.md section 6).
+"""Synthetic hands written in the FreiHAND layout (docs/design.md section 6).
 
 FreiHAND cannot be downloaded on the project's machines, so its readers,
 transforms and tools are exercised on a stand-in that has exactly its file

@@ -16,7 +16,54 @@ from mmpose.registry import TRANSFORMS
 from ...utils.affine import (compose, crop_intrinsics, crop_matrix,
                              similarity_about, square_box, transform_points)
 
-__all__ = ['HandCanonicalCrop', 'RandomSimilarity', 'WarpView']
+__all__ = [
+    'canonical_crop', 'box_from_points', 'warp_image', 'HandCanonicalCrop',
+    'RandomSimilarity', 'WarpView'
+]
+
+_INTERP = dict(bilinear=cv2.INTER_LINEAR, nearest=cv2.INTER_NEAREST)
+
+
+def canonical_crop(center: Sequence[float],
+                   side: float,
+                   out_size: int,
+                   mirror: bool = False) -> np.ndarray:
+    """The crop matrix (2x3) of the square of ``side`` about ``center`` onto
+    an ``out_size`` view; ``mirror`` flips it about the centre (a left hand
+    seen as a right one, negative determinant)."""
+    crop = crop_matrix(center, side, out_size)
+    if mirror:
+        flip = np.array([[-1., 0., 2. * center[0]], [0., 1., 0.]])
+        crop = compose(crop, flip)
+    return crop
+
+
+def box_from_points(points: np.ndarray,
+                    integer: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+    """``(lo, hi)`` corners of the points' extent (K, 2); ``integer``
+    truncates each toward zero, as the released PeCLR test script's
+    ``int()`` does."""
+    points = np.asarray(points, np.float64).reshape(-1, 2)
+    lo, hi = points.min(0), points.max(0)
+    if integer:
+        lo, hi = np.trunc(lo), np.trunc(hi)
+    return lo, hi
+
+
+def warp_image(img: np.ndarray,
+               warp: np.ndarray,
+               size: Tuple[int, int],
+               interpolation: str = 'bilinear',
+               border_value: int = 0) -> np.ndarray:
+    """Resample ``img`` once with the 2x3 ``warp`` onto ``size`` (W, H),
+    constant ``border_value`` outside."""
+    return cv2.warpAffine(
+        img,
+        np.asarray(warp, np.float64),
+        tuple(int(s) for s in size),
+        flags=_INTERP[interpolation],
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(border_value, ) * 3)
 
 
 def _to_pair(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
@@ -50,17 +97,28 @@ class HandCanonicalCrop(BaseTransform):
         padding (float): box side = padding * longer side of the keypoint or
             bbox extent. Not applied to the whole-image box.
         source (str): ``'auto'``, ``'keypoints'``, ``'bbox'`` or ``'image'``.
+        image_scale (float): side of the whole-image box in units of the
+            image's longer side, about the image centre. The released PeCLR
+            test script crops ``0.33 / 0.7`` of it (its box scaled by 0.33,
+            then the box filling 0.7 of the view).
     """
 
     def __init__(self,
                  input_size: Union[int, Sequence[int]] = 128,
                  padding: float = 1.25,
-                 source: str = 'auto'):
+                 source: str = 'auto',
+                 image_scale: float = 1.):
         if source not in ('auto', 'keypoints', 'bbox', 'image'):
             raise ValueError(f'unknown crop source {source!r}')
+        if not (np.isfinite(image_scale) and image_scale > 0
+                and np.isfinite(padding) and padding > 0):
+            raise ValueError('HandCanonicalCrop: padding and image_scale '
+                             f'must be positive, got {padding} and '
+                             f'{image_scale}')
         self.input_size = _to_pair(input_size)
         self.padding = padding
         self.source = source
+        self.image_scale = float(image_scale)
 
     def _box(self, results: dict) -> Tuple[np.ndarray, float]:
         source = self.source
@@ -73,7 +131,8 @@ class HandCanonicalCrop(BaseTransform):
                 source = 'image'
         if source == 'image':
             h, w = results['img_shape'][:2]
-            return np.array([w / 2., h / 2.]), float(max(w, h))
+            return np.array([w / 2.,
+                             h / 2.]), float(max(w, h)) * self.image_scale
         if source == 'keypoints':
             kpts = np.asarray(results['keypoints'], np.float64).reshape(-1, 2)
             vis = results.get('keypoints_visible')
@@ -93,23 +152,21 @@ class HandCanonicalCrop(BaseTransform):
         center, size = self._box(results)
         results['crop_center'] = center
         results['crop_size'] = size
-        crop = crop_matrix(center, size, self.input_size[0])
-        if results.get('is_left', False):
-            mirror = np.array([[-1., 0., 2. * center[0]], [0., 1., 0.]])
-            crop = compose(crop, mirror)
-        results['crop_mat'] = crop
+        results['crop_mat'] = canonical_crop(center, size, self.input_size[0],
+                                             bool(results.get('is_left')))
         results['input_size'] = self.input_size
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(input_size={self.input_size}, '
-                f'padding={self.padding}, source={self.source!r})')
+                f'padding={self.padding}, source={self.source!r}, '
+                f'image_scale={self.image_scale})')
 
 
 @TRANSFORMS.register_module()
 class RandomSimilarity(BaseTransform):
     """Draw the view's augmentation ``A = T(t) . R(theta) . S(s)`` about the
-    view centre (DESIGN.md section 2). Nothing is resampled here.
+    view centre (docs/design.md section 2). Nothing is resampled here.
 
     The defaults are the paper's: rotation uniform in +-45 degrees, crop
     margin in [0.9, 1.5] (the box is ``margin`` times the canonical one, so
@@ -181,19 +238,25 @@ class WarpView(BaseTransform):
     Added Keys:
         - warp_mat (2x3 float32), theta, s, shift (identity values when no
           augmentation was drawn), transformed_keypoints, K_crop
+        - source_img (with ``keep_source``): the image before the warp, for
+          a test-time second crop (``TopdownHand3DEstimator``'s
+          ``test_cfg['recrop']``)
 
     Args:
         interpolation (str): ``'bilinear'`` or ``'nearest'``.
         border_value (int): constant fill outside the source image.
+        keep_source (bool): keep the unwarped image as ``source_img``.
     """
 
-    _INTERP = dict(bilinear=cv2.INTER_LINEAR, nearest=cv2.INTER_NEAREST)
-
-    def __init__(self, interpolation: str = 'bilinear', border_value: int = 0):
-        if interpolation not in self._INTERP:
+    def __init__(self,
+                 interpolation: str = 'bilinear',
+                 border_value: int = 0,
+                 keep_source: bool = False):
+        if interpolation not in _INTERP:
             raise ValueError(f'unknown interpolation {interpolation!r}')
         self.interpolation = interpolation
         self.border_value = border_value
+        self.keep_source = bool(keep_source)
 
     def transform(self, results: dict) -> dict:
         w, h = results['input_size']
@@ -202,12 +265,10 @@ class WarpView(BaseTransform):
             aug = np.eye(3)[:2]
             results.update(theta=0., s=1., shift=np.zeros(2), aug_mat=aug)
         warp = compose(aug, results['crop_mat'])
-        results['img'] = cv2.warpAffine(
-            results['img'],
-            warp, (w, h),
-            flags=self._INTERP[self.interpolation],
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=(self.border_value, ) * 3)
+        if self.keep_source:
+            results['source_img'] = results['img']
+        results['img'] = warp_image(results['img'], warp, (w, h),
+                                    self.interpolation, self.border_value)
         results['img_shape'] = (h, w)
         results['warp_mat'] = warp.astype(np.float32)
         if results.get('keypoints') is not None:
@@ -220,4 +281,5 @@ class WarpView(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(interpolation='
-                f'{self.interpolation!r}, border_value={self.border_value})')
+                f'{self.interpolation!r}, border_value={self.border_value}, '
+                f'keep_source={self.keep_source})')

@@ -68,7 +68,9 @@ class PackHand3DInputs(PackPoseInputs):
     ``bone_length``).
 
     Added to ``gt_instances``: ``keypoints_3d`` (1, 21, 3) metres and
-    ``transformed_keypoints`` (crop pixels).
+    ``transformed_keypoints`` (crop pixels). ``source_img`` (the image
+    before the warp, from ``WarpView(keep_source=True)``) is carried in the
+    metainfo when present, for the estimator's test-time second crop.
     """
 
     instance_mapping_table = dict(
@@ -83,7 +85,8 @@ class PackHand3DInputs(PackPoseInputs):
                                              'input_size', 'warp_mat', 'K',
                                              'K_crop', 'bone_length', 'theta',
                                              's', 'shift', 'crop_center',
-                                             'crop_size', 'dataset_name'),
+                                             'crop_size', 'dataset_name',
+                                             'is_left', 'source_img'),
                  pack_transformed: bool = False):
         super().__init__(
             meta_keys=tuple(meta_keys), pack_transformed=pack_transformed)

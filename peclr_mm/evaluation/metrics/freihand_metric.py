@@ -79,14 +79,14 @@ class FreiHand3DMetric(BaseMetric):
             ``{outfile_prefix}.pred.zip`` (the file to upload) with the
             predictions ordered by ``sample_id``, one per annotation.
         mean_pose (dict, optional): where to take the mean-pose reference
-            (DESIGN.md section 4c) from: ``dict(data_root=..., subset=None,
-            subset_seed=0)`` names a FreiHAND-layout root whose training
-            annotations (or the labeled subset of them) are averaged. The
-            metric then also reports ``mean-pose/{EPE-2D,EPE-2D-in-box,
-            RR-EPE,PA-EPE}`` and the ratios ``ratio/...`` of the model's
-            score to the mean pose's (below 1: the model learned something
-            the average hand does not know). ``EPE-2D-in-box`` is the mean
-            pose placed in each hand's ground-truth box, the fair 2-D
+            (docs/design.md section 4c) from: ``dict(data_root=...,
+            subset=None, subset_seed=0)`` names a FreiHAND-layout root whose
+            training annotations (or the labeled subset of them) are averaged.
+            The metric then also reports ``mean-pose/KEY`` for KEY in EPE-2D,
+            EPE-2D-in-box, RR-EPE, PA-EPE and the ratios ``ratio/...`` of the
+            model's score to the mean pose's (below 1: the model learned
+            something the average hand does not know). ``EPE-2D-in-box`` is the
+            mean pose placed in each hand's ground-truth box, the fair 2-D
             reference for a model tested on crops around that box
             (:mod:`peclr_mm.evaluation.mean_pose`).
         submission_size (int, optional): the number of predictions a

@@ -12,7 +12,9 @@ from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 from torch import Tensor, nn
 
 from peclr_mm.codecs.hand25d import (Hand25DCodec, backproject, decode_25d,
-                                     root_depth_closed_form, root_weights)
+                                     restore_root_slot, root_depth_closed_form,
+                                     root_weights)
+from peclr_mm.utils.camera import project
 
 
 def _as_tensor(x, ref: Tensor) -> Tensor:
@@ -51,7 +53,9 @@ class BaseHand25DHead(BaseHead):
             bone lengths. Depth errors of the closed form are tens of bone
             lengths while Adam moves a weight by about its learning rate per
             step, so an unscaled residual needs thousands of steps to reach
-            them.
+            them. The released model: 1.
+        discriminant_floor: floor of the closed form's discriminant (see
+            :func:`root_depth_closed_form`); the released model: 1e-8.
         init_cfg: initialisation; the last layer of the refinement MLP is
             always zeroed so training starts from the closed form.
     """
@@ -62,6 +66,7 @@ class BaseHand25DHead(BaseHead):
                  loss_weights: Sequence[float] = (1., 5., 1.),
                  zroot_range: Optional[Tuple[float, float]] = (4., 50.),
                  refine_scale: float = 10.,
+                 discriminant_floor: float = 0.,
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg)
         if len(loss_weights) != 3:
@@ -76,6 +81,7 @@ class BaseHand25DHead(BaseHead):
         self.loss_weights = tuple(float(w) for w in loss_weights)
         self.zroot_range = tuple(zroot_range) if zroot_range else None
         self.refine_scale = float(refine_scale)
+        self.discriminant_floor = float(discriminant_floor)
         self.root_refiner = nn.Sequential(
             nn.Linear(num_keypoints * 3 + 1, 128), nn.BatchNorm1d(128),
             nn.LeakyReLU(), nn.Linear(128, 128), nn.BatchNorm1d(128),
@@ -91,9 +97,19 @@ class BaseHand25DHead(BaseHead):
         nn.init.zeros_(self.root_refiner[-1].bias)
 
     def zero_root(self, z_rel: Tensor) -> Tensor:
-        """Shift ``z_rel`` (B, K) so that the root's own relative depth is
-        zero (for the palm: ``z_rel[0] + z_rel[9] == 0``), as the released
-        model zeroes its root entry."""
+        """Make the root's own relative depth zero in ``z_rel`` (B, K).
+
+        With the codec's ``root_slot`` (the released model's layout, the
+        palm in the wrist's slot) that slot is set to zero, as the released
+        model does; otherwise ``z_rel`` is shifted so that the root's
+        weighted sum is zero (for the palm: ``z_rel[0] + z_rel[9] == 0``).
+        """
+        slot = self.codec.root_slot
+        if slot is not None:
+            return torch.cat([
+                z_rel[:, :slot],
+                torch.zeros_like(z_rel[:, slot:slot + 1]), z_rel[:, slot + 1:]
+            ], 1)
         return z_rel - (z_rel @ self.root_coef.to(z_rel))[:, None]
 
     def root_depth(self, uv: Tensor, z_rel: Tensor,
@@ -110,7 +126,11 @@ class BaseHand25DHead(BaseHead):
             form is detached, as in the released model.
         """
         xhat = backproject(self.codec.denormalize_uv(uv), K_crop)
-        z_cf = root_depth_closed_form(xhat, z_rel, self.codec.ref_bone)
+        z_cf = root_depth_closed_form(
+            xhat,
+            z_rel,
+            self.codec.ref_bone,
+            discriminant_floor=self.discriminant_floor)
         z_cf = z_cf.detach()
         if self.zroot_range is not None:
             z_cf = z_cf.clamp(*self.zroot_range)
@@ -123,10 +143,14 @@ class BaseHand25DHead(BaseHead):
 
     def decode_xyz(self, uv: Tensor, z_rel: Tensor, z_root: Tensor,
                    K_crop: Tensor, bone_length: Tensor) -> Tensor:
-        """Camera-frame joints (B, K, 3) in metres from normalised ``uv``."""
-        return decode_25d(
+        """Camera-frame joints (B, K, 3) in metres from normalised ``uv``
+        (the joint of the codec's ``root_slot`` recovered)."""
+        xyz = decode_25d(
             self.codec.denormalize_uv(uv), z_rel, K_crop, bone_length, z_root,
             self.codec.ref_bone)
+        if self.codec.root_slot is not None:
+            xyz = restore_root_slot(xyz, self.codec.root, self.codec.root_slot)
+        return xyz
 
     def _geometry(self, batch_data_samples: OptSampleList,
                   ref: Tensor) -> Tuple[Tensor, Tensor]:
@@ -151,24 +175,65 @@ class BaseHand25DHead(BaseHead):
         Returns:
             list[InstanceData]: per sample ``keypoints_3d`` (1, K, 3) metres
             in the camera frame, ``keypoints`` (1, K, 2) crop pixels and
-            ``keypoint_scores`` (1, K) ones.
+            ``keypoint_scores`` (1, K) ones; with the codec's ``root_slot``
+            also ``keypoints_regressed`` (1, K, 2), the crop-pixel ``uv`` as
+            regressed (the root in its slot), from which the released test
+            script's second crop is drawn.
         """
         if test_cfg.get('flip_test', False):
             raise NotImplementedError(
                 f'{self.__class__.__name__} does not support flip_test')
-        uv, z_rel = self.forward(feats)
-        K_crop, bone = self._geometry(batch_data_samples, uv)
-        _, z_root = self.root_depth(uv, z_rel, K_crop)
-        xyz = self.decode_xyz(uv, z_rel, z_root, K_crop, bone)
-        uv_px = self.codec.denormalize_uv(uv)
-        xyz, uv_px = xyz.detach().cpu().numpy(), uv_px.detach().cpu().numpy()
+        x = feats[-1] if isinstance(feats, (list, tuple)) else feats
+        K_crop, bone = self._geometry(batch_data_samples, x.float())
+        out = self.predict_joints(feats, K_crop, bone)
+        xyz, uv_px = (out['keypoints_3d'].detach().cpu().numpy(),
+                      out['keypoints'].detach().cpu().numpy())
+        extra = {}
+        if self.codec.root_slot is not None:
+            extra['keypoints_regressed'] = out['keypoints_regressed'].detach(
+            ).cpu().numpy()
         return [
             InstanceData(
                 keypoints=uv_px[i:i + 1],
                 keypoints_3d=xyz[i:i + 1],
-                keypoint_scores=np.ones((1, self.num_keypoints), np.float32))
-            for i in range(len(xyz))
+                keypoint_scores=np.ones((1, self.num_keypoints), np.float32),
+                **{
+                    k: v[i:i + 1]
+                    for k, v in extra.items()
+                }) for i in range(len(xyz))
         ]
+
+    def predict_joints(self, feats: Union[Tensor,
+                                          Sequence[Tensor]], K_crop: Tensor,
+                       bone_length: Tensor) -> Dict[str, Tensor]:
+        """Tensors in, tensors out (what :meth:`predict` and the ONNX export
+        share).
+
+        Args:
+            feats: the backbone's features.
+            K_crop: (B, 3, 3) intrinsics of the crops.
+            bone_length: (B,) reference-bone lengths in metres.
+
+        Returns:
+            dict: ``keypoints_3d`` (B, K, 3) metres, ``keypoints`` (B, K, 2)
+            crop pixels (the recovered joint's projection in the codec's
+            ``root_slot``) and ``keypoints_regressed`` (B, K, 2), the
+            crop-pixel ``uv`` as regressed.
+        """
+        uv, z_rel = self.forward(feats)
+        K_crop, bone_length = K_crop.to(uv), bone_length.to(uv)
+        _, z_root = self.root_depth(uv, z_rel, K_crop)
+        xyz = self.decode_xyz(uv, z_rel, z_root, K_crop, bone_length)
+        regressed = self.codec.denormalize_uv(uv)
+        uv_px = regressed
+        slot = self.codec.root_slot
+        if slot is not None:  # the recovered joint's projection
+            uv_px = torch.cat([
+                regressed[:, :slot],
+                project(xyz[:, slot:slot + 1], K_crop), regressed[:, slot + 1:]
+            ], 1)
+        return dict(
+            keypoints_3d=xyz, keypoints=uv_px, keypoints_regressed=regressed)
 
     def loss(self,
              feats: Union[Tensor, Sequence[Tensor]],
@@ -253,6 +318,8 @@ class Hand25DHead(BaseHand25DHead):
         in_channels: channels of the last feature map.
         hidden_dims: widths of hidden layers (Linear + ReLU) before the
             output layer; ``()`` is the released model's single linear layer.
+        regress_pixels: the output layer gives ``uv`` in crop pixels, as the
+            released model's does, instead of divided by the input size.
         **kwargs: see :class:`BaseHand25DHead`.
     """
 
@@ -261,12 +328,14 @@ class Hand25DHead(BaseHand25DHead):
     def __init__(self,
                  in_channels: int,
                  hidden_dims: Sequence[int] = (),
+                 regress_pixels: bool = False,
                  init_cfg: OptConfigType = None,
                  **kwargs) -> None:
         super().__init__(
             init_cfg=self.default_init_cfg if init_cfg is None else init_cfg,
             **kwargs)
         self.in_channels = in_channels
+        self.regress_pixels = bool(regress_pixels)
         layers: List[nn.Module] = []
         channels = in_channels
         for width in hidden_dims:
@@ -283,4 +352,7 @@ class Hand25DHead(BaseHand25DHead):
         if x.dim() == 4:
             x = F.adaptive_avg_pool2d(x, 1)
         out = self.regressor(x.flatten(1)).view(-1, self.num_keypoints, 3)
-        return out[..., :2], self.zero_root(out[..., 2])
+        uv = out[..., :2]
+        if self.regress_pixels:
+            uv = self.codec.normalize_uv(uv)
+        return uv, self.zero_root(out[..., 2])

@@ -16,7 +16,7 @@ __all__ = ['Hand25DHeatmapHead', 'soft_argmax_2d', 'gaussian_cell_targets']
 def soft_argmax_2d(heatmaps: Tensor,
                    input_size: Tuple[int, int],
                    beta: Union[float, Tensor] = 1.) -> Tuple[Tensor, Tensor]:
-    """Integral read-out of K heatmaps (DESIGN.md section 4b).
+    """Integral read-out of K heatmaps (docs/design.md section 4b).
 
     ``P = softmax(beta * H)`` over all h*w cells; the position is the
     expectation of the cell centres under ``P``, in the pixels of an input of

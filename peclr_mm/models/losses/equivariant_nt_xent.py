@@ -1,5 +1,5 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""The equivariant latent step and NT-Xent of PeCLR (DESIGN.md section 3).
+"""The equivariant latent step and NT-Xent of PeCLR (docs/design.md section 3).
 
 `PeCLR <https://arxiv.org/abs/2106.05953>`_ undoes each view's geometric
 augmentation on the projection, read as ``m = D / 2`` points in 2-D, before
@@ -149,7 +149,8 @@ def equivariant_nt_xent(proj1: torch.Tensor,
                         temperature: float = 0.5,
                         scale1: Optional[torch.Tensor] = None,
                         scale2: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """PeCLR's loss for one batch (the public function of DESIGN.md §3).
+    """PeCLR's loss for one batch (the public function of docs/design.md
+    section 3).
 
     Args:
         proj1, proj2 (Tensor): (N, D) raw projections of views 1 and 2.

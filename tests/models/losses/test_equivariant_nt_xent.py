@@ -11,7 +11,8 @@ from peclr_mm.models.losses import (equivariant_nt_xent, nt_xent,
 
 
 def _reference(proj1, proj2, theta1, theta2, shift1, shift2, T=0.5):
-    """DESIGN.md section 3, transcribed point by point with Python loops."""
+    """docs/design.md section 3, transcribed point by point with Python
+    loops."""
     latents = []
     for proj, theta, shift in ((proj1, theta1, shift1), (proj2, theta2,
                                                          shift2)):
