@@ -283,15 +283,11 @@ def save_release_layout(model: ReleaseStandIn, path: str) -> None:
     torch.save({'state_dict': model.state_dict()}, path)
 
 
-def _python() -> List[str]:
-    return [sys.executable]
-
-
 def run_tool(args: List[str], log: str) -> None:
     env = dict(os.environ, PYTHONPATH=ROOT)
     with open(log, 'w') as f:
         proc = subprocess.run(
-            _python() + args,
+            [sys.executable] + args,
             cwd=ROOT,
             stdout=f,
             stderr=subprocess.STDOUT,

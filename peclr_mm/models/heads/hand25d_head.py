@@ -184,7 +184,8 @@ class BaseHand25DHead(BaseHead):
             raise NotImplementedError(
                 f'{self.__class__.__name__} does not support flip_test')
         x = feats[-1] if isinstance(feats, (list, tuple)) else feats
-        K_crop, bone = self._geometry(batch_data_samples, x.float())
+        K_crop, bone = self._geometry(batch_data_samples,
+                                      x.new_zeros((), dtype=torch.float32))
         out = self.predict_joints(feats, K_crop, bone)
         xyz, uv_px = (out['keypoints_3d'].detach().cpu().numpy(),
                       out['keypoints'].detach().cpu().numpy())
