@@ -4,7 +4,7 @@
 Importing the package (directly or through a config's
 ``custom_imports=dict(imports=['peclr_mm'])``) registers its modules into
 mmpose's registries, which changes nothing that exists, and calls
-:func:`apply`, which replaces three things in mmengine 0.10.7:
+:func:`apply`, which replaces five things in mmengine 0.10.7:
 
 1. **Checkpoint loading** (``mmengine.runner.checkpoint.CheckpointLoader``,
    every scheme): mmengine calls ``torch.load`` without ``weights_only``
@@ -24,6 +24,17 @@ mmpose's registries, which changes nothing that exists, and calls
    ``torchrun ... --launcher pytorch`` cannot start on CPU-only machines;
    :func:`peclr_mm.engine.cpu_dist.init_dist_pytorch_cpu_aware` initialises
    gloo there and defers to mmengine otherwise.
+4. **Checkpoint rotation** (``CheckpointHook._save_checkpoint_with_step``):
+   mmengine removes the oldest checkpoint before the new one is written
+   (with ``max_keep_ckpts=1`` a kill while saving leaves none) and
+   truncates ``last_checkpoint`` before writing it;
+   :func:`peclr_mm.engine.checkpoint_safety.save_checkpoint_with_step`
+   writes the new checkpoint and ``last_checkpoint`` (atomically) first.
+5. **Finding the checkpoint to resume**
+   (``mmengine.runner.runner.find_latest_checkpoint``): mmengine trusts
+   ``last_checkpoint`` even when it is empty or names a missing file;
+   :func:`peclr_mm.engine.checkpoint_safety.find_latest_checkpoint` falls
+   back to the newest ``epoch_N.pth`` / ``iter_N.pth`` with a warning.
 
 :func:`applied` reports whether each is in force.
 """
@@ -33,29 +44,41 @@ __all__ = ['apply', 'applied']
 
 
 def apply() -> None:
-    """Install the three replacements (idempotent)."""
+    """Install the five replacements (idempotent)."""
     import mmengine.runner.runner as runner_module
     from mmengine.dist import utils as dist_utils
+    from mmengine.hooks import CheckpointHook
     from mmengine.runner.checkpoint import CheckpointLoader
 
+    from .engine.checkpoint_safety import (find_latest_checkpoint,
+                                           save_checkpoint_with_step)
     from .engine.cpu_dist import init_dist_pytorch_cpu_aware
     from .utils.checkpoint import SAFE_SCHEMES, atomic_save_checkpoint
     for prefix, loader in SAFE_SCHEMES.items():
         CheckpointLoader.register_scheme(prefix, loader, force=True)
     runner_module.save_checkpoint = atomic_save_checkpoint
     dist_utils._init_dist_pytorch = init_dist_pytorch_cpu_aware
+    CheckpointHook._save_checkpoint_with_step = save_checkpoint_with_step
+    runner_module.find_latest_checkpoint = find_latest_checkpoint
 
 
 def applied() -> Dict[str, bool]:
     """Whether each replacement of :func:`apply` is in force."""
     import mmengine.runner.runner as runner_module
     from mmengine.dist import utils as dist_utils
+    from mmengine.hooks import CheckpointHook
     from mmengine.runner.checkpoint import CheckpointLoader
 
+    from .engine.checkpoint_safety import (find_latest_checkpoint,
+                                           save_checkpoint_with_step)
     from .engine.cpu_dist import init_dist_pytorch_cpu_aware
     from .utils.checkpoint import SAFE_SCHEMES, atomic_save_checkpoint
     schemes = CheckpointLoader._schemes
     return dict(
+        checkpoint_rotation=(CheckpointHook._save_checkpoint_with_step
+                             is save_checkpoint_with_step),
+        resume_lookup=(runner_module.find_latest_checkpoint
+                       is find_latest_checkpoint),
         checkpoint_loading=all(
             schemes.get(p) is loader for p, loader in SAFE_SCHEMES.items()),
         checkpoint_saving=(runner_module.save_checkpoint

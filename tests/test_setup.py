@@ -51,7 +51,8 @@ def test_custom_imports_register_into_mmpose(tmp_path):
         import peclr_mm.patches
         assert peclr_mm.patches.applied() == dict(
             checkpoint_loading=True, checkpoint_saving=True,
-            pytorch_launcher=True), peclr_mm.patches.applied()
+            pytorch_launcher=True, checkpoint_rotation=True,
+            resume_lookup=True), peclr_mm.patches.applied()
         import mmengine.runner.runner as runner_module
         from mmengine.dist import utils as dist_utils
         from mmengine.runner.checkpoint import CheckpointLoader

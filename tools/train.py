@@ -111,8 +111,20 @@ def merge_args(cfg, args):
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    from peclr_mm.engine.checkpoint_safety import WorkDirBusyError, WorkDirLock
+    lock = None
+    if int(os.environ.get('RANK', '0')) == 0:  # one holder per run
+        try:
+            lock = WorkDirLock(cfg.work_dir,
+                               f'tools/train.py {args.config}').acquire()
+        except WorkDirBusyError as exc:
+            raise SystemExit(f'error: {exc}') from None
+    try:
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 if __name__ == '__main__':

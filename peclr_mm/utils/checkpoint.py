@@ -44,6 +44,8 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
+from .io import named_os_error
+
 __all__ = [
     'UnsafeCheckpointError', 'CorruptCheckpointError', 'SAFE_GLOBALS',
     'safe_torch_load', 'fetch_checkpoint', 'load_from_local_safe',
@@ -490,6 +492,8 @@ def atomic_save_checkpoint(checkpoint, filename, *args, **kwargs):
     try:
         save_checkpoint(checkpoint, tmp, *args, **kwargs)
         os.replace(tmp, filename)
+    except OSError as exc:  # a full disk: name the checkpoint
+        raise named_os_error(exc, f'writing checkpoint {filename}') from exc
     finally:
         if osp.exists(tmp):
             os.remove(tmp)

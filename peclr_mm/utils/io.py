@@ -7,13 +7,23 @@ import os.path as osp
 import tempfile
 from typing import Callable
 
-__all__ = ['atomic_write', 'atomic_write_json', 'read_json']
+__all__ = ['atomic_write', 'atomic_write_json', 'read_json', 'named_os_error']
+
+
+def named_os_error(exc: OSError, what: str) -> OSError:
+    """``exc`` (a full disk, no permission ...) again, its message naming
+    ``what`` (e.g. the file being written); same type and errno."""
+    message = f'{what} failed: {exc.strerror or exc}'
+    if exc.errno is None:
+        return type(exc)(message)
+    return type(exc)(exc.errno, message)
 
 
 def atomic_write(path: str, write: Callable[[str], None]) -> None:
     """Call ``write(file_name)`` on a temporary file beside ``path``, then
     move it into place (``os.replace``), so a crash or a kill never leaves
-    a truncated ``path``; the temporary file is removed on failure."""
+    a truncated ``path``; the temporary file is removed on failure, and an
+    ``OSError`` (a full disk, no permission) names ``path``."""
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
@@ -23,9 +33,11 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
         write(tmp)
         os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if osp.exists(tmp):
             os.remove(tmp)
+        if isinstance(exc, OSError) and path not in str(exc):
+            raise named_os_error(exc, f'writing {path}') from exc
         raise
 
 
