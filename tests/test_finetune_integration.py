@@ -441,3 +441,66 @@ def test_server_submission_without_labels(pipeline_run, tmp_path):
     with pytest.raises(ValueError, match=r'must hold 3960 predictions.*got 8'):
         Runner.from_cfg(cfg).test()
     assert not os.path.exists(prefix + '_full.pred.json')
+
+
+def test_inference_tool_refuses_bad_input_and_expands_folders(
+        pipeline_run, synthetic_root, tmp_path):
+    """D4: a 1e-30 focal is refused per image and nothing is written; D5: a
+    zero-area --bbox is refused (exit 2); D9: a 1x1 image is reported and
+    the others go on; D10: a folder stands for the images in it."""
+    import shutil
+
+    import cv2
+    folder = tmp_path / 'imgs'
+    folder.mkdir()
+    for i in (1, 2):
+        shutil.copy(
+            osp.join(synthetic_root, 'evaluation', 'rgb', f'0000000{i}.jpg'),
+            folder / f'h{i}.jpg')
+    tool = [
+        sys.executable, 'tools/infer.py', pipeline_run['cfg'],
+        pipeline_run['ft_ckpt']
+    ]
+    out = tmp_path / 'out'
+    res = _run(tool + [str(folder), '--out-dir', str(out)])
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert sorted(os.listdir(out)) == [
+        'h1_hand3d.json', 'h1_hand3d.png', 'h2_hand3d.json', 'h2_hand3d.png'
+    ]
+    cv2.imwrite(str(folder / 'tiny.png'), np.zeros((1, 1, 3), np.uint8))
+    res = _run(tool + [
+        str(folder), '--out-dir',
+        str(tmp_path / 'o2'), '--K', '1e-30', '1e-30', '0', '0'
+    ])
+    assert res.returncode == 1
+    assert 'h1.jpg: the focal lengths' in res.stderr
+    assert 'tiny.png: too small (1x1 px' in res.stderr
+    assert not any(n.endswith('.json') for n in os.listdir(tmp_path / 'o2'))
+    res = _run(tool + [
+        str(folder / 'h1.jpg'), '--bbox', '10', '10', '10', '10', '--out-dir',
+        str(tmp_path / 'o3')
+    ])
+    assert res.returncode == 2 and '--bbox must be' in res.stderr
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    res = _run(tool + [str(empty), '--out-dir', str(tmp_path / 'o4')])
+    assert res.returncode == 2 and 'is a directory with no images' in \
+        res.stderr
+
+
+def test_mmpose_own_test_tool_refuses_a_pretraining_checkpoint(pipeline_run):
+    """D11: mmpose's tools/test.py (mim test mmpose) loads through the
+    estimator, which refuses weights that are not its own, with the words
+    of ours, instead of scoring random heads."""
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    res = _run([
+        mim, 'test', 'mmpose', pipeline_run['cfg'], '--checkpoint',
+        pipeline_run['pre_ckpt'], '--work-dir',
+        str(pipeline_run['base'] / 'mmpose_wrong')
+    ])
+    log = res.stdout + res.stderr
+    assert res.returncode != 0, log[-3000:]
+    assert 'does not match the model TopdownHand3DEstimator of the config' \
+        in log
+    assert 'missing: head.' in log
+    assert 'freihand/PA-EPE' not in log

@@ -43,7 +43,8 @@ def parse_args(argv=None):
         description='3-D hand pose on your own images')
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('images', nargs='+')
+    parser.add_argument(
+        'images', nargs='+', help='image files or folders of images')
     parser.add_argument('--out-dir', default='infer_results')
     parser.add_argument(
         '--K',
@@ -132,6 +133,11 @@ def main(argv=None):
         if not (np.isfinite(args.bone_length) and args.bone_length > 0):
             raise ValueError('--bone-length must be a positive number of '
                              f'metres, got {args.bone_length}')
+        if args.bbox is not None and not (args.bbox[2] > args.bbox[0]
+                                          and args.bbox[3] > args.bbox[1]):
+            raise ValueError('--bbox must be X1 Y1 X2 Y2 with X2 > X1 and '
+                             f'Y2 > Y1, got {args.bbox}')
+        images = expand_inputs(args.images)
         # a checkpoint of another model would load with warnings and draw
         # random weights' guesses
         model = init_model(args.config, None, device=args.device)
@@ -142,33 +148,55 @@ def main(argv=None):
     model = init_model(args.config, args.checkpoint, device=args.device)
     os.makedirs(args.out_dir, exist_ok=True)
     failed = []
-    for path, name in zip(args.images, output_names(args.images)):
+    for path, name in zip(images, output_names(images)):
         json_file = osp.join(args.out_dir, f'{name}_hand3d.json')
         png_file = osp.join(args.out_dir, f'{name}_hand3d.png')
         try:
-            check_outputs(json_file, png_file, args.images)
-            img = cv2.imread(path)
-            if img is None:
-                raise OSError(f'{path}: missing, corrupt or unreadable image')
-            res = predict(model, img, args, K_given)
+            check_outputs(json_file, png_file, images)
+            res = predict(model, path, args, K_given)
         except (OSError, ValueError) as exc:
             print(f'error: {exc}', file=sys.stderr)
             failed.append(path)
             continue
-        write_result(path, name, img, res, json_file, png_file, args)
+        write_result(path, name, cv2.imread(path), res, json_file, png_file,
+                     args)
     if failed:
         print(
-            f'{len(failed)} of {len(args.images)} image(s) failed: ' +
+            f'{len(failed)} of {len(images)} image(s) failed: ' +
             ', '.join(failed),
             file=sys.stderr)
         return 1
     return 0
 
 
-def predict(model, img, args, K_given):
+#: What a directory argument is expanded to.
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
+
+
+def expand_inputs(paths):
+    """The image arguments with each directory replaced by the images
+    directly inside it (sorted, by extension); an empty directory is
+    refused by name."""
+    out = []
+    for path in paths:
+        if not osp.isdir(path):
+            out.append(path)
+            continue
+        found = sorted(
+            osp.join(path, n) for n in os.listdir(path)
+            if n.lower().endswith(IMAGE_EXTENSIONS)
+            and osp.isfile(osp.join(path, n)))
+        if not found:
+            raise ValueError(f'{path} is a directory with no images '
+                             f'({", ".join(IMAGE_EXTENSIONS)}) in it')
+        out += found
+    return out
+
+
+def predict(model, path, args, K_given):
     return inference_hand3d(
         model,
-        img,
+        path,
         K=K_given,
         bone_length=args.bone_length,
         bbox=args.bbox,

@@ -134,11 +134,12 @@ def inference_hand3d(model: torch.nn.Module,
         model: a ``TopdownHand3DEstimator`` (e.g. from
             ``mmpose.apis.init_model``).
         img: image path or BGR array.
-        K: 3x3 intrinsics; ``None`` assumes :func:`default_camera`.
+        K: 3x3 intrinsics, checked for plausibility against the image's
+            size; ``None`` assumes :func:`default_camera`.
         bone_length: length of bone 9-10 in metres; sets the absolute scale
             and depth (the 2.5-D representation is scale-free).
-        bbox: hand box ``[x1, y1, x2, y2]``; ``None`` crops the whole image
-            (hand-centred images, like FreiHAND).
+        bbox: hand box ``[x1, y1, x2, y2]`` with positive area; ``None``
+            crops the whole image (hand-centred images, like FreiHAND).
         recrop: a second pass on a crop around the first prediction's 2-D
             joints, as the released PeCLR test script does; ``None`` keeps
             the config's choice.
@@ -153,6 +154,11 @@ def inference_hand3d(model: torch.nn.Module,
         image pixels, ``projected_2d``, ``crop_2d``, ``K``, ``K_source``,
         ``bone_length``, ``warp_mat`` (image to crop), ``passes`` and
         ``hand``.
+
+    Raises:
+        ValueError: a bad ``K``, ``bbox`` or ``bone_length``, or a
+            prediction that is not finite (named by the image).
+        OSError: an image that is missing, corrupt or too small.
     """
     from ..datasets.transforms import LoadHandImage
     if hand not in HANDS:
@@ -165,13 +171,20 @@ def inference_hand3d(model: torch.nn.Module,
         raise ValueError('bone_length must be a positive number of metres, '
                          f'got {bone_length}')
     if bbox is not None:
-        info['bbox'] = np.asarray(bbox, np.float32).reshape(1, 4)
+        box = np.asarray(bbox, np.float64).reshape(-1)
+        if box.shape != (4, ) or not np.isfinite(box).all() or not (
+                box[2] > box[0] and box[3] > box[1]):
+            raise ValueError(f'{info["img_path"]}: bbox must be finite '
+                             '[x1, y1, x2, y2] with x2 > x1 and y2 > y1 '
+                             f'(pixels), got {np.asarray(bbox).tolist()}')
+        info['bbox'] = box.astype(np.float32).reshape(1, 4)
     pipeline = inference_pipeline(model, 'image' if bbox is None else 'bbox',
                                   padding)
     if K is None:
         K, K_source = default_camera(model, info, pipeline)
     else:
-        K, K_source = check_intrinsics(K), 'given'
+        K, K_source = check_intrinsics(
+            K, f'K for {info["img_path"]}', image_size=(w, h)), 'given'
     flip = np.array([[-1., 0., w - 1.], [0., 1., 0.]])
     K_run = K
     if hand == 'left':
@@ -189,6 +202,10 @@ def inference_hand3d(model: torch.nn.Module,
     warp = np.asarray(sample.metainfo['warp_mat'], np.float64)
     xyz = np.asarray(pred.keypoints_3d, np.float64)[0]
     kpts = np.asarray(pred.keypoints, np.float64)[0]
+    if not (np.isfinite(xyz).all() and np.isfinite(kpts).all()):
+        raise ValueError(f'{info["img_path"]}: the prediction is not finite '
+                         f'(K {K.tolist()}, bone length {bone_length}); '
+                         'nothing written for it')
     crop_2d = transform_points(kpts, warp)
     if hand == 'left':
         xyz = xyz * np.array([-1., 1., 1.])

@@ -347,6 +347,12 @@ class Hand25DCodec(BaseKeypointCodec):
                            f'{", ".join(missing)} (the sample must carry '
                            'keypoints_3d, bone_length and a camera K that '
                            'WarpView turns into K_crop)')
+        for K in np.asarray(K_crop, np.float64).reshape(-1, 3, 3):
+            # a mirrored crop (a left hand) has a negative fx
+            camera.check_intrinsics(
+                K,
+                'K_crop (the sample\'s K composed with its crop)',
+                positive_focal=False)
         xyz = np.asarray(keypoints_3d)
         keypoints = np.asarray(keypoints)
         expected = (self.num_keypoints, 3)

@@ -11,14 +11,15 @@ Layout (docs/design.md section 6)::
 import os
 import os.path as osp
 import re
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS
 
-from ..utils.camera import project
+from ..utils.arrays import image_size_problem
+from ..utils.camera import check_intrinsics_batch, project
 from ..utils.io import read_json
 
 __all__ = [
@@ -31,7 +32,7 @@ _IMAGE_RE = re.compile(r'^\d{8}\.jpg$')
 
 def check_image_file(path: str) -> Optional[str]:
     """What is wrong with the image at ``path`` (missing, empty, unreadable,
-    corrupt), or ``None`` when it decodes."""
+    corrupt, too small), or ``None`` when it decodes to a usable size."""
     import cv2
     if not osp.isfile(path):
         return 'missing'
@@ -44,7 +45,16 @@ def check_image_file(path: str) -> Optional[str]:
     img = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if img is None or img.size == 0:
         return 'corrupt (does not decode)'
-    return None
+    return image_size_problem(img.shape)
+
+
+def _first_image_size(img_dir: str) -> Optional[Tuple[int, int]]:
+    """(W, H) of ``img_dir/00000000.jpg`` (FreiHAND's images share one
+    size), or None when it does not decode (``check_dataset.py`` finds such
+    files)."""
+    import cv2
+    img = cv2.imread(osp.join(img_dir, '00000000.jpg'))
+    return None if img is None else (img.shape[1], img.shape[0])
 
 
 def _read_json(path: str, what: str):
@@ -72,7 +82,9 @@ def _as_array(data, path: str, field: str, shape: tuple) -> np.ndarray:
 def load_freihand_annotations(data_root: str,
                               split: str,
                               ann_root: Optional[str] = None,
-                              with_xyz: bool = True) -> dict:
+                              with_xyz: bool = True,
+                              image_size: Optional[Tuple[int,
+                                                         int]] = None) -> dict:
     """Read and check ``{split}_{xyz,K,scale}.json``.
 
     Each file is looked for in ``ann_root`` first (when given), then in
@@ -82,7 +94,10 @@ def load_freihand_annotations(data_root: str,
     ``evaluation_K.json`` and ``evaluation_scale.json`` come with the images.
     ``with_xyz=False`` reads the camera and scale only (the public
     evaluation split as the submission server sees it); ``xyz`` is then
-    ``None``.
+    ``None``. Every ``K`` is checked (finite, invertible, positive focal
+    lengths, last row ``[0, 0, 1]`` and, given the images' ``image_size``
+    (W, H), plausible for it), the first bad one refused naming the file,
+    the field and the sample.
 
     Returns:
         dict: ``xyz`` (N, 21, 3) metres, ``K`` (N, 3, 3), ``scale`` (N,).
@@ -115,6 +130,7 @@ def load_freihand_annotations(data_root: str,
     K = _as_array(
         _read_json(paths['K'], 'intrinsics, N x 3 x 3'), paths['K'], 'K',
         (3, 3))
+    check_intrinsics_batch(K, f'{paths["K"]}: field K', image_size)
     scale = _as_array(
         _read_json(paths['scale'], 'bone 9-10 lengths, N floats'),
         paths['scale'], 'scale', ())
@@ -312,7 +328,11 @@ class FreiHand3DDataset(BaseDataset):
                              f'got {self.with_labels!r}')
         full = self.with_labels is True
         ann = load_freihand_annotations(
-            self.data_root, self.split, self.ann_root, with_xyz=full)
+            self.data_root,
+            self.split,
+            self.ann_root,
+            with_xyz=full,
+            image_size=_first_image_size(self._image_dir()))
         num = len(ann['K'])
         num_versions = self._count_versions(num)
         versions = self.versions

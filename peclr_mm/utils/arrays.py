@@ -1,13 +1,30 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""The hand's joint count and the one check of joint arrays that every
-reader, metric and writer uses."""
+"""The hand's joint count, the one check of joint arrays that every
+reader, metric and writer uses, and the smallest image accepted."""
+from typing import Optional
+
 import numpy as np
 
-__all__ = ['NUM_JOINTS', 'check_points']
+__all__ = [
+    'NUM_JOINTS', 'MIN_IMAGE_SIDE', 'check_points', 'image_size_problem'
+]
 
 #: FreiHAND's 21 joints (wrist; thumb, index, middle, ring, pinky base to
 #: tip).
 NUM_JOINTS = 21
+#: Images smaller than this many pixels a side are refused: a hand crop of
+#: a 1x1 image trains and scores on nothing.
+MIN_IMAGE_SIDE = 32
+
+
+def image_size_problem(shape) -> Optional[str]:
+    """``'too small (WxH px; at least N px a side)'`` for an image of
+    ``shape`` (H, W, ...) under :data:`MIN_IMAGE_SIDE`, else None."""
+    h, w = int(shape[0]), int(shape[1])
+    if min(h, w) < MIN_IMAGE_SIDE:
+        return (f'too small ({w}x{h} px; at least {MIN_IMAGE_SIDE} px a '
+                'side expected)')
+    return None
 
 
 def check_points(arr,

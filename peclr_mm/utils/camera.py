@@ -9,7 +9,10 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ['project', 'backproject', 'inverse_3x3', 'check_intrinsics']
+__all__ = [
+    'project', 'backproject', 'inverse_3x3', 'intrinsics_problem',
+    'check_intrinsics', 'check_intrinsics_batch', 'FOCAL_RANGE_PER_SIDE'
+]
 
 
 def _is_torch(x) -> bool:
@@ -101,22 +104,96 @@ def backproject(uv, K, eps: float = 1e-8):
     return xhat / np.where(np.abs(w) < eps, eps, w)
 
 
-def check_intrinsics(K, name: str = 'K') -> np.ndarray:
-    """``K`` as a float64 3x3 pinhole matrix, refused unless it is finite
-    with positive focal lengths and last row ``[0, 0, 1]``.
+#: Plausible intrinsics for an image whose longer side is S pixels: focal
+#: lengths within [0.1 S, 100 S] (FreiHAND's: about 2.7 S), the principal
+#: point within one image size of the image.
+FOCAL_RANGE_PER_SIDE = (0.1, 100.)
+
+
+def intrinsics_problem(K,
+                       image_size=None,
+                       positive_focal: bool = True) -> Optional[str]:
+    """What is wrong with the 3x3 pinhole matrix ``K``, or None.
+
+    Args:
+        K: the matrix (anything NumPy reads as 3x3).
+        image_size: (W, H) of the image it belongs to; the focal lengths and
+            principal point are then checked for plausibility.
+        positive_focal: refuse non-positive focal lengths (False for the
+            intrinsics of a mirrored crop, whose fx is negative).
+    """
+    K = np.asarray(K, np.float64)
+    if K.shape != (3, 3):
+        return f'must be a 3x3 matrix, got shape {K.shape}'
+    if not np.isfinite(K).all():
+        return f'must be finite, got {K.tolist()}'
+    if not np.allclose(K[2], [0., 0., 1.]):
+        return f'the last row must be [0, 0, 1], got {K[2].tolist()}'
+    fx, fy = K[0, 0], K[1, 1]
+    if positive_focal and not (fx > 0 and fy > 0):
+        return (f'the focal lengths fx = {fx:g} and fy = {fy:g} must be '
+                'positive (pixels)')
+    det = np.linalg.det(K)
+    if not abs(det) > 1e-12 * max(abs(fx * fy), 1e-300):
+        return f'must be invertible, got {K.tolist()}'
+    if image_size is not None:
+        w, h = (float(v) for v in image_size)
+        side = max(w, h)
+        lo, hi = FOCAL_RANGE_PER_SIDE
+        if not (lo * side <= abs(fx) <= hi * side
+                and lo * side <= abs(fy) <= hi * side):
+            return (f'the focal lengths fx = {fx:g}, fy = {fy:g} px are '
+                    f'implausible for a {w:g}x{h:g} image (expected '
+                    f'{lo * side:g}..{hi * side:g})')
+        if not (-w <= K[0, 2] <= 2 * w and -h <= K[1, 2] <= 2 * h):
+            return (f'the principal point ({K[0, 2]:g}, {K[1, 2]:g}) is '
+                    f'implausible for a {w:g}x{h:g} image')
+    return None
+
+
+def check_intrinsics(K,
+                     name: str = 'K',
+                     image_size=None,
+                     positive_focal: bool = True) -> np.ndarray:
+    """``K`` as a float64 3x3 pinhole matrix, refused unless it is finite,
+    invertible, with positive focal lengths, last row ``[0, 0, 1]`` and,
+    given ``image_size`` (W, H), plausible for that image
+    (:func:`intrinsics_problem`).
 
     Raises:
         ValueError: names ``name`` and what was expected.
     """
+    problem = intrinsics_problem(K, image_size, positive_focal)
+    if problem is not None:
+        raise ValueError(f'{name}: {problem}')
+    return np.asarray(K, np.float64)
+
+
+def check_intrinsics_batch(K, source: str, image_size=None) -> None:
+    """Check (N, 3, 3) intrinsics; the first bad one is refused naming
+    ``source`` (e.g. the file and field) and its sample index.
+
+    Raises:
+        ValueError: ``'SOURCE, sample I: PROBLEM'``.
+    """
     K = np.asarray(K, np.float64)
-    if K.shape != (3, 3):
-        raise ValueError(f'{name} must be a 3x3 matrix, got shape {K.shape}')
-    if not np.isfinite(K).all():
-        raise ValueError(f'{name} must be finite, got {K.tolist()}')
-    if not (K[0, 0] > 0 and K[1, 1] > 0):
-        raise ValueError(f'{name}: the focal lengths fx = {K[0, 0]:g} and '
-                         f'fy = {K[1, 1]:g} must be positive (pixels)')
-    if not np.allclose(K[2], [0., 0., 1.]):
-        raise ValueError(f'{name}: the last row must be [0, 0, 1], got '
-                         f'{K[2].tolist()}')
-    return K
+    # a vectorised screen; the single check words the first failure
+    with np.errstate(all='ignore'):
+        fine = np.isfinite(K).all(
+            (1, 2)) & (np.abs(K[:, 2] - [0., 0., 1.]).max(-1)
+                       <= 1e-8) & (K[:, 0, 0] > 0) & (
+                           K[:, 1, 1] > 0)
+        fine &= np.abs(
+            np.linalg.det(np.where(fine[:, None, None], K, np.eye(3)))) > 0
+        if image_size is not None:
+            w, h = image_size
+            lo, hi = FOCAL_RANGE_PER_SIDE
+            f = K[:, [0, 1], [0, 1]]
+            fine &= ((f >= lo * max(w, h)) & (f <= hi * max(w, h))).all(-1)
+            fine &= (K[:, 0, 2] >= -w) & (K[:, 0, 2]
+                                          <= 2 * w) & (K[:, 1, 2] >= -h) & (
+                                              K[:, 1, 2] <= 2 * h)
+    for i in np.flatnonzero(~fine):
+        problem = intrinsics_problem(K[i], image_size)
+        if problem is not None:
+            raise ValueError(f'{source}, sample {i}: {problem}')

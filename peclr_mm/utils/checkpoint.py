@@ -49,9 +49,9 @@ from .io import named_os_error
 __all__ = [
     'UnsafeCheckpointError', 'CorruptCheckpointError', 'SAFE_GLOBALS',
     'safe_torch_load', 'fetch_checkpoint', 'load_from_local_safe',
-    'check_checkpoint_matches', 'load_state_dict_only', 'SAFE_SCHEMES',
-    'compare_state_dict', 'describe_mismatch', 'atomic_save_checkpoint',
-    'export_backbone'
+    'check_checkpoint_matches', 'model_mismatch', 'load_state_dict_only',
+    'SAFE_SCHEMES', 'compare_state_dict', 'describe_mismatch',
+    'atomic_save_checkpoint', 'export_backbone'
 ]
 
 _BUILTIN_STATISTICS = ('min', 'max', 'mean', 'current')
@@ -355,16 +355,29 @@ def check_checkpoint_matches(model: torch.nn.Module,
         raise ValueError(f'{filename}: no state_dict found (got '
                          f'{type(ckpt).__name__})')
     module = getattr(model, 'module', model)
-    expected = module.state_dict()
+    message = model_mismatch(state, module, max_listed)
+    if message:
+        raise ValueError(f'checkpoint {filename} {message}')
+
+
+def model_mismatch(state: Mapping[str, Any],
+                   module: torch.nn.Module,
+                   max_listed: int = 5) -> str:
+    """``'does not match the model NAME of the config: ...'`` when the
+    weights ``state`` (``module.`` prefixes of a wrapper removed) do not fit
+    ``module`` key for key and shape for shape; empty when they do. The
+    words of :func:`check_checkpoint_matches` and of the estimator's own
+    refusal on load (``TopdownHand3DEstimator``)."""
     state = {
         k[7:] if k.startswith('module.') else k: v
         for k, v in state.items()
     }
     mismatch = describe_mismatch(
-        *compare_state_dict(state, expected), max_listed=max_listed)
-    if mismatch:
-        raise ValueError(f'checkpoint {filename} does not match the model '
-                         f'{type(module).__name__} of the config: {mismatch}')
+        *compare_state_dict(state, module.state_dict()), max_listed=max_listed)
+    if not mismatch:
+        return ''
+    return (f'does not match the model {type(module).__name__} of the '
+            f'config: {mismatch}')
 
 
 SAFE_SCHEMES.update({

@@ -108,3 +108,34 @@ def test_released_config_assumes_the_authors_crop_intrinsics(
         init_model(DEMO, None, device='cpu'), info, pipe)
     assert demo_note.startswith('assumed: principal point')
     assert demo_K[0, 2] == img.shape[1] / 2
+
+
+def test_bad_boxes_cameras_and_predictions_are_refused(demo_model,
+                                                       synthetic_root):
+    """A zero-area box (D5), a camera implausible for the image (D4's
+    1e-30 focal) and a prediction that is not finite are refused naming the
+    image, never returned."""
+    import torch
+    path = osp.join(synthetic_root, 'evaluation', 'rgb', '00000003.jpg')
+    with pytest.raises(ValueError, match=r'00000003.jpg: bbox must be'):
+        inference_hand3d(demo_model, path, bbox=(10, 10, 10, 10))
+    tiny = np.array([[1e-30, 0, 0], [0, 1e-30, 0], [0, 0, 1.]])
+    with pytest.raises(
+            ValueError,
+            match=r'00000003.jpg: the focal lengths '
+            r'.* implausible for a 224x224 image'):
+        inference_hand3d(demo_model, path, K=tiny)
+    head = demo_model.head
+    saved = head.final_layer.bias.detach().clone()
+    with torch.no_grad():
+        head.final_layer.bias.fill_(float('nan'))
+    try:
+        with pytest.raises(
+                ValueError, match='00000003.jpg: the prediction '
+                'is not finite'):
+            inference_hand3d(demo_model, path)
+    finally:
+        with torch.no_grad():
+            head.final_layer.bias.copy_(saved)
+    assert np.isfinite(inference_hand3d(demo_model,
+                                        path)['keypoints_3d']).all()

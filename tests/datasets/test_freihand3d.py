@@ -314,3 +314,55 @@ def test_use_cross_version_views_edits_a_pretraining_config():
             'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py'))
     with pytest.raises(ValueError, match='MultiViewWithGeometry'):
         use_cross_version_views(ft)
+
+
+@pytest.mark.parametrize('name, edit, expected', [
+    ('negative focal (D3)', lambda K: [[-K[0][0], 0, K[0][2]], K[1], K[2]],
+     'must be positive'),
+    ('all zero (D6)', lambda K: [[0, 0, 0]] * 3, 'last row'),
+    ('last row zero (D7)', lambda K: [K[0], K[1], [0, 0, 0]], 'last row'),
+    ('tiny focal', lambda K: [[1e-30, 0, 0], [0, 1e-30, 0], [0, 0, 1]],
+     'implausible for a 224x224 image'),
+    ('singular', lambda K: [[500, 500, 112], [500, 500, 112], [0, 0, 1]],
+     'invertible')
+])
+def test_bad_intrinsics_are_refused_naming_file_field_and_sample(
+        broken, name, edit, expected):
+
+    def bad(Ks):
+        Ks[5] = edit(Ks[5])
+        return Ks
+
+    _edit(broken / 'evaluation_K.json', bad)
+    with pytest.raises(
+            ValueError,
+            match=rf'evaluation_K.json: field K, sample 5: .*{expected}'):
+        _ds(str(broken), split='evaluation', test_mode=True)
+
+
+def test_tiny_images_are_refused_everywhere(broken, capsys):
+    """A 1x1 image (D9): the loader names the file and the minimum, and
+    check_dataset.py counts it bad."""
+    import cv2
+
+    from peclr_mm.datasets.transforms import LoadHandImage
+    from peclr_mm.utils.arrays import MIN_IMAGE_SIDE
+    path = broken / 'evaluation' / 'rgb' / '00000003.jpg'
+    cv2.imwrite(str(path), np.zeros((1, 1, 3), np.uint8))
+    ds = _ds(str(broken), split='evaluation', test_mode=True)
+    with pytest.raises(
+            OSError,
+            match=rf'00000003.jpg: too small \(1x1 px; '
+            rf'at least {MIN_IMAGE_SIDE} px'):
+        LoadHandImage()(ds.get_data_info(3))
+    import importlib.util
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        'check_dataset', os.path.join(root, 'tools', 'misc',
+                                      'check_dataset.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main([str(broken), '--splits', 'evaluation']) == 1
+    out, err = capsys.readouterr()
+    assert '00000003.jpg: too small' in out
+    assert 'evaluation: 8 images, 1 bad' in err

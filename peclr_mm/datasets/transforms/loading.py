@@ -7,6 +7,8 @@ import numpy as np
 from mmpose.datasets.transforms import LoadImage
 from mmpose.registry import TRANSFORMS
 
+from ...utils.arrays import image_size_problem
+
 __all__ = ['LoadHandImage', 'LoadRandomVersion']
 
 
@@ -18,7 +20,8 @@ class LoadHandImage(LoadImage):
     exists", also for a file that exists but cannot be decoded (a truncated
     download, a zero-byte file). This one raises ``FileNotFoundError`` for a
     missing file and ``OSError("corrupt or unreadable image FILE ...")`` for
-    one that does not decode. ``tools/misc/check_dataset.py`` finds all such
+    one that does not decode, and refuses images under ``MIN_IMAGE_SIDE``
+    (32) pixels a side. ``tools/misc/check_dataset.py`` finds all such
     files of a data set before training.
 
     Required keys: ``img_path`` (or ``img``). Added keys: ``img``,
@@ -28,7 +31,11 @@ class LoadHandImage(LoadImage):
     def transform(self, results: dict) -> Optional[dict]:
         path = results.get('img_path')
         if 'img' in results or path is None:
-            return super().transform(results)
+            out = super().transform(results)
+            problem = image_size_problem(out['img'].shape)
+            if problem is not None:
+                raise OSError(f'image {path or "<array>"}: {problem}')
+            return out
         try:
             out = super().transform(results)
         except Exception as exc:  # mmcv raises several types
@@ -42,6 +49,10 @@ class LoadHandImage(LoadImage):
                           'file of a data set') from exc
         if out is None and not self.ignore_empty:
             raise OSError(f'corrupt or unreadable image {path}')
+        if out is not None:
+            problem = image_size_problem(out['img'].shape)
+            if problem is not None:
+                raise OSError(f'image {path}: {problem}')
         return out
 
 

@@ -14,6 +14,17 @@ from peclr_mm.datasets.transforms.affine import (box_from_points,
                                                  canonical_crop, warp_image)
 from peclr_mm.utils.affine import (crop_intrinsics, invert, square_box,
                                    transform_points)
+from peclr_mm.utils.checkpoint import model_mismatch
+
+
+def _refuse_foreign_weights(module, state_dict, prefix, *args) -> None:
+    """Load-state-dict pre-hook: weights loaded into the whole estimator
+    must be its own (mmengine loads others with warnings only)."""
+    if prefix:  # the estimator inside a larger model: that model decides
+        return
+    message = model_mismatch(state_dict, module)
+    if message:
+        raise ValueError(f'checkpoint {message}')
 
 
 @MODELS.register_module()
@@ -41,7 +52,17 @@ class TopdownHand3DEstimator(TopdownPoseEstimator):
     released script's box filling 0.7 of the view), ``integer_box``
     (default False), ``interpolation`` (``'bilinear'``), ``border_value``
     (0).
+
+    Loading weights into the whole estimator (``load_from``, ``--resume``,
+    mmpose's and mmengine's own test tools) refuses a state dict that does
+    not fit it key for key and shape for shape, e.g. a pretraining
+    checkpoint, instead of mmengine's warnings over random weights; parts
+    (``init_cfg`` of the backbone) load as before.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register_load_state_dict_pre_hook(_refuse_foreign_weights)
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: SampleList) -> SampleList:
