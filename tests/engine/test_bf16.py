@@ -13,6 +13,8 @@ def _runner(root, work, bf16):
     cfg.optim_wrapper = dict(
         type='BF16OptimWrapper' if bf16 else 'OptimWrapper',
         optimizer=dict(type='Adam', lr=1e-3))
+    if bf16:  # bfloat16 even where it is emulated: the numbers are tested
+        cfg.optim_wrapper['native_only'] = False
     cfg.custom_hooks = [dict(type='ChannelsLastHook')] if bf16 else []
     cfg.randomness = dict(seed=0)
     return Runner.from_cfg(cfg)
@@ -75,3 +77,29 @@ def test_bf16_loss_matches_float32(synthetic_root, tmp_path):
                    losses[0][key]) <= 0.02 * abs(losses[0][key]), (key, losses)
     cos = torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0)
     assert cos > 0.95, cos  # 0.975 measured; unrelated vectors: ~0
+
+
+def test_bf16_only_where_it_is_native(monkeypatch):
+    """Without AVX-512 BF16 or AMX the wrapper computes in float32 (and
+    says so); with them, or on request, in bfloat16."""
+    from torch import nn
+
+    from peclr_mm.engine import bf16
+    model = nn.Linear(4, 4)
+    x = torch.randn(2, 4)
+
+    def dtype(wrapper):
+        with wrapper.optim_context(model):
+            return model(x).dtype
+
+    for flags, native in ((frozenset({'avx2', 'fma'}), False),
+                          (frozenset({'avx512f', 'avx512_bf16'}),
+                           True), (frozenset({'amx_bf16'}), True)):
+        monkeypatch.setattr(bf16, '_cpu_flags', lambda f=flags: f)
+        assert bf16.native_bf16('cpu') is native
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        assert dtype(BF16OptimWrapper(optimizer=opt)) == (
+            torch.bfloat16 if native else torch.float32)
+        assert dtype(BF16OptimWrapper(optimizer=opt,
+                                      native_only=False)) == torch.bfloat16
+    assert bf16.native_bf16('cuda')
