@@ -145,7 +145,7 @@ def test_image_count_looks_for_the_exact_names(broken):
         _ds(str(broken))
 
 
-def test_check_dataset_lists_bad_images(broken, capsys):
+def _check_dataset_tool():
     import importlib.util
     root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
     spec = importlib.util.spec_from_file_location(
@@ -153,6 +153,11 @@ def test_check_dataset_lists_bad_images(broken, capsys):
                                       'check_dataset.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    return tool
+
+
+def test_check_dataset_lists_bad_images(broken, capsys):
+    tool = _check_dataset_tool()
     assert tool.main([str(broken)]) == 0
     assert 'training: 48 images, 0 bad' in capsys.readouterr().err
     (broken / 'training' / 'rgb' / '00000007.jpg').write_bytes(b'garbage')
@@ -355,13 +360,7 @@ def test_tiny_images_are_refused_everywhere(broken, capsys):
             match=rf'00000003.jpg: too small \(1x1 px; '
             rf'at least {MIN_IMAGE_SIDE} px'):
         LoadHandImage()(ds.get_data_info(3))
-    import importlib.util
-    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-    spec = importlib.util.spec_from_file_location(
-        'check_dataset', os.path.join(root, 'tools', 'misc',
-                                      'check_dataset.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = _check_dataset_tool()
     assert tool.main([str(broken), '--splits', 'evaluation']) == 1
     out, err = capsys.readouterr()
     assert '00000003.jpg: too small' in out
