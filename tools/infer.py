@@ -122,7 +122,7 @@ def main(argv=None):
     import cv2
     from mmpose.apis import init_model
 
-    from peclr_mm.apis import check_intrinsics
+    from peclr_mm.apis import check_bbox, check_intrinsics
     from peclr_mm.utils.checkpoint import check_checkpoint_matches
     K_given = None
     try:
@@ -133,10 +133,8 @@ def main(argv=None):
         if not (np.isfinite(args.bone_length) and args.bone_length > 0):
             raise ValueError('--bone-length must be a positive number of '
                              f'metres, got {args.bone_length}')
-        if args.bbox is not None and not (args.bbox[2] > args.bbox[0]
-                                          and args.bbox[3] > args.bbox[1]):
-            raise ValueError('--bbox must be X1 Y1 X2 Y2 with X2 > X1 and '
-                             f'Y2 > Y1, got {args.bbox}')
+        if args.bbox is not None:
+            check_bbox(args.bbox, name='--bbox')
         images = expand_inputs(args.images)
         # a checkpoint of another model would load with warnings and draw
         # random weights' guesses

@@ -9,13 +9,13 @@ import numpy as np
 import torch
 from mmengine.dataset import Compose, pseudo_collate
 
-from ..utils.affine import to_homogeneous, transform_points
+from ..utils.affine import compose, to_homogeneous, transform_points
 from ..utils.camera import check_intrinsics, project
 
 __all__ = [
     'inference_hand3d', 'inference_pipeline', 'default_intrinsics',
-    'default_camera', 'check_intrinsics', 'mirror_intrinsics',
-    'DEFAULT_BONE_LENGTH'
+    'default_camera', 'check_intrinsics', 'check_bbox', 'mirror_matrix',
+    'mirror_intrinsics', 'DEFAULT_BONE_LENGTH'
 ]
 
 #: Length of bone 9-10 (middle-finger MCP to PIP) assumed when the user
@@ -34,13 +34,31 @@ def default_intrinsics(width: int, height: int) -> np.ndarray:
     return np.array([[f, 0., width / 2.], [0., f, height / 2.], [0., 0., 1.]])
 
 
+def mirror_matrix(width: int) -> np.ndarray:
+    """The 2x3 affine map of ``cv2.flip(img, 1)`` on an image of ``width``
+    columns: ``u -> width - 1 - u``. Its own inverse."""
+    return np.array([[-1., 0., width - 1.], [0., 1., 0.]])
+
+
+def check_bbox(bbox, name: str = 'bbox') -> np.ndarray:
+    """``bbox`` as float64 ``[x1, y1, x2, y2]``, refused (naming ``name``)
+    unless finite with positive area."""
+    box = np.asarray(bbox, np.float64).reshape(-1)
+    if box.shape != (4, ) or not np.isfinite(box).all() or not (
+            box[2] > box[0] and box[3] > box[1]):
+        raise ValueError(f'{name} must be finite [x1, y1, x2, y2] with '
+                         f'x2 > x1 and y2 > y1 (pixels), got '
+                         f'{np.asarray(bbox).tolist()}')
+    return box
+
+
 def mirror_intrinsics(K: np.ndarray, width: int) -> np.ndarray:
     """The camera of the image mirrored left-right (``cv2.flip(img, 1)``,
     column ``u`` -> ``width - 1 - u``) when the scene is mirrored in ``x``:
     ``F @ K @ diag(-1, 1, 1)``; fx stays positive, the principal point
     moves to ``width - 1 - cx``. Its own inverse."""
-    F = np.array([[-1., 0., width - 1.], [0., 1., 0.], [0., 0., 1.]])
-    return F @ np.asarray(K, np.float64) @ np.diag([-1., 1., 1.])
+    return to_homogeneous(mirror_matrix(width)) @ np.asarray(
+        K, np.float64) @ np.diag([-1., 1., 1.])
 
 
 def _crop_step(pipeline: Compose):
@@ -171,12 +189,7 @@ def inference_hand3d(model: torch.nn.Module,
         raise ValueError('bone_length must be a positive number of metres, '
                          f'got {bone_length}')
     if bbox is not None:
-        box = np.asarray(bbox, np.float64).reshape(-1)
-        if box.shape != (4, ) or not np.isfinite(box).all() or not (
-                box[2] > box[0] and box[3] > box[1]):
-            raise ValueError(f'{info["img_path"]}: bbox must be finite '
-                             '[x1, y1, x2, y2] with x2 > x1 and y2 > y1 '
-                             f'(pixels), got {np.asarray(bbox).tolist()}')
+        box = check_bbox(bbox, f'{info["img_path"]}: bbox')
         info['bbox'] = box.astype(np.float32).reshape(1, 4)
     pipeline = inference_pipeline(model, 'image' if bbox is None else 'bbox',
                                   padding)
@@ -185,7 +198,7 @@ def inference_hand3d(model: torch.nn.Module,
     else:
         K, K_source = check_intrinsics(
             K, f'K for {info["img_path"]}', image_size=(w, h)), 'given'
-    flip = np.array([[-1., 0., w - 1.], [0., 1., 0.]])
+    flip = mirror_matrix(w)
     K_run = K
     if hand == 'left':
         info['img'] = cv2.flip(info['img'], 1)
@@ -210,7 +223,7 @@ def inference_hand3d(model: torch.nn.Module,
     if hand == 'left':
         xyz = xyz * np.array([-1., 1., 1.])
         kpts = transform_points(kpts, flip)
-        warp = (to_homogeneous(warp) @ to_homogeneous(flip))[:2]
+        warp = compose(warp, flip)
     return dict(
         keypoints_3d=xyz,
         keypoints_2d=kpts,

@@ -25,9 +25,9 @@ from ..utils import camera
 from ..utils.camera import project
 
 __all__ = [
-    'root_weights', 'check_root_slot', 'place_root', 'restore_root_slot',
-    'encode_25d', 'backproject', 'root_depth_closed_form', 'decode_25d',
-    'Hand25DCodec'
+    'root_weights', 'check_root_slot', 'replace_slot', 'place_root',
+    'restore_root_slot', 'encode_25d', 'backproject', 'root_depth_closed_form',
+    'decode_25d', 'Hand25DCodec'
 ]
 
 Root = Union[str, int]
@@ -82,6 +82,12 @@ def check_root_slot(root: Root,
                          f'define the root {root!r}, got {root_slot!r}')
 
 
+def replace_slot(x: Tensor, slot: int, value: Tensor) -> Tensor:
+    """``x`` (B, K, ...) with ``x[:, slot]`` replaced by ``value`` (B, ...),
+    out of place (autograd and the ONNX export keep the other slots)."""
+    return torch.cat([x[:, :slot], value[:, None], x[:, slot + 1:]], 1)
+
+
 def place_root(keypoints_3d: Tensor, root: Root, root_slot: int) -> Tensor:
     """Joints (B, K, 3) with joint ``root_slot`` replaced by the root point.
 
@@ -90,9 +96,8 @@ def place_root(keypoints_3d: Tensor, root: Root, root_slot: int) -> Tensor:
     """
     w = root_weights(root, keypoints_3d.shape[1], keypoints_3d.dtype,
                      keypoints_3d.device)
-    out = keypoints_3d.clone()
-    out[:, root_slot] = torch.einsum('bkc,k->bc', keypoints_3d, w)
-    return out
+    return replace_slot(keypoints_3d, root_slot,
+                        torch.einsum('bkc,k->bc', keypoints_3d, w))
 
 
 def restore_root_slot(keypoints_3d: Tensor, root: Root,
@@ -108,10 +113,7 @@ def restore_root_slot(keypoints_3d: Tensor, root: Root,
     others[root_slot] = 0
     joint = (keypoints_3d[:, root_slot] -
              torch.einsum('bkc,k->bc', keypoints_3d, others)) / w_s
-    return torch.cat([
-        keypoints_3d[:, :root_slot], joint[:, None],
-        keypoints_3d[:, root_slot + 1:]
-    ], 1)
+    return replace_slot(keypoints_3d, root_slot, joint)
 
 
 def _bone(bone_length: Tensor, batch: int) -> Tensor:

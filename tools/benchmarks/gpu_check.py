@@ -71,23 +71,12 @@ def _config(path: str, data_root: str, quick: bool):
     dl = cfg.train_dataloader
     dl.dataset.data_root = data_root
     if quick:
+        from peclr_mm.utils.config import set_input_size
         dl.batch_size = 2
-        for t in _flat(dl.dataset.pipeline):
-            if 'input_size' in t:
-                t['input_size'] = 64
-            if t.get('type') == 'GenerateTarget':
-                t['encoder']['input_size'] = (64, 64)
-        if 'head' in cfg.model:
-            cfg.model.head.codec.input_size = (64, 64)
+        set_input_size(cfg, 64)
     if 'init_cfg' in cfg.model.get('backbone', {}):
         cfg.model.backbone.init_cfg = None
     return cfg
-
-
-def _flat(pipeline):
-    for t in pipeline or []:
-        yield t
-        yield from _flat(t.get('transforms'))
 
 
 def _loader(cfg, workers: int):
@@ -177,10 +166,6 @@ def loader_rate(loader, batches: int) -> float:
     return got / (time.perf_counter() - start)
 
 
-def _batch(loader) -> dict:
-    return next(iter(loader))
-
-
 def run(args) -> Dict:
     from mmengine.registry import init_default_scope
     from mmpose.registry import MODELS
@@ -216,7 +201,7 @@ def run(args) -> Dict:
         ]), ('finetune Hand25D RN50', FINETUNE, [(dtypes[0], True)])):
             cfg = _config(path, root, args.quick)
             loader = _loader(cfg, args.workers)
-            batch = _batch(loader)
+            batch = next(iter(loader))
             bs = cfg.train_dataloader.batch_size
             for (dname, dtype), cl in combos:
                 row = dict(run=name, dtype=dname, channels_last=cl, batch=bs)

@@ -7,10 +7,11 @@ from mmcv.transforms import BaseTransform, to_tensor
 from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.registry import TRANSFORMS
 
-__all__ = ['PackPeCLRInputs', 'PackHand3DInputs']
+__all__ = ['image_to_tensor', 'PackPeCLRInputs', 'PackHand3DInputs']
 
 
-def _image_to_tensor(img: np.ndarray):
+def image_to_tensor(img: np.ndarray):
+    """An HWC (or HW) image as a CHW tensor, as the packers give it."""
     if img.ndim == 2:
         img = img[..., None]
     return to_tensor(np.ascontiguousarray(img.transpose(2, 0, 1)))
@@ -54,7 +55,7 @@ class PackPeCLRInputs(BaseTransform):
                 **{k: results[k]
                    for k in self.meta_keys if k in results}))
         return dict(
-            inputs=[_image_to_tensor(v['img']) for v in views],
+            inputs=[image_to_tensor(v['img']) for v in views],
             data_samples=sample)
 
     def __repr__(self) -> str:

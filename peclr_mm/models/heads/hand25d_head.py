@@ -12,8 +12,8 @@ from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 from torch import Tensor, nn
 
 from peclr_mm.codecs.hand25d import (Hand25DCodec, backproject, decode_25d,
-                                     restore_root_slot, root_depth_closed_form,
-                                     root_weights)
+                                     replace_slot, restore_root_slot,
+                                     root_depth_closed_form, root_weights)
 from peclr_mm.utils.camera import project
 
 
@@ -106,10 +106,7 @@ class BaseHand25DHead(BaseHead):
         """
         slot = self.codec.root_slot
         if slot is not None:
-            return torch.cat([
-                z_rel[:, :slot],
-                torch.zeros_like(z_rel[:, slot:slot + 1]), z_rel[:, slot + 1:]
-            ], 1)
+            return replace_slot(z_rel, slot, torch.zeros_like(z_rel[:, slot]))
         return z_rel - (z_rel @ self.root_coef.to(z_rel))[:, None]
 
     def root_depth(self, uv: Tensor, z_rel: Tensor,
@@ -229,10 +226,8 @@ class BaseHand25DHead(BaseHead):
         uv_px = regressed
         slot = self.codec.root_slot
         if slot is not None:  # the recovered joint's projection
-            uv_px = torch.cat([
-                regressed[:, :slot],
-                project(xyz[:, slot:slot + 1], K_crop), regressed[:, slot + 1:]
-            ], 1)
+            uv_px = replace_slot(regressed, slot,
+                                 project(xyz[:, slot:slot + 1], K_crop)[:, 0])
         return dict(
             keypoints_3d=xyz, keypoints=uv_px, keypoints_regressed=regressed)
 

@@ -12,6 +12,7 @@ from mmpose.utils.typing import InstanceList, PixelDataList, SampleList
 
 from peclr_mm.datasets.transforms.affine import (box_from_points,
                                                  canonical_crop, warp_image)
+from peclr_mm.datasets.transforms.formatting import image_to_tensor
 from peclr_mm.utils.affine import (crop_intrinsics, invert, square_box,
                                    transform_points)
 from peclr_mm.utils.checkpoint import model_mismatch
@@ -46,12 +47,12 @@ class TopdownHand3DEstimator(TopdownPoseEstimator):
     (their extent in crop pixels, truncated to integers with
     ``integer_box=True``, mapped back to the image), the square of
     ``padding`` times its longer side about its centre is cropped from the
-    source image (``WarpView(keep_source=True)``) with the first crop's
-    interpolation and border, and the model predicts again with that crop's
-    ``warp_mat`` and ``K_crop``. Keys: ``padding`` (default ``1 / 0.7``, the
-    released script's box filling 0.7 of the view), ``integer_box``
-    (default False), ``interpolation`` (``'bilinear'``), ``border_value``
-    (0).
+    source image (``WarpView(keep_source=True)``) and the model predicts
+    again with that crop's ``warp_mat`` and ``K_crop``. Keys: ``padding``
+    (default ``1 / 0.7``, the released script's box filling 0.7 of the
+    view), ``integer_box`` (default False), ``interpolation`` and
+    ``border_value`` of the second crop (default ``'bilinear'`` and 0, as
+    ``WarpView``'s).
 
     Loading weights into the whole estimator (``load_from``, ``--resume``,
     mmpose's and mmengine's own test tools) refuses a state dict that does
@@ -118,10 +119,7 @@ class TopdownHand3DEstimator(TopdownPoseEstimator):
                 update['K_crop'] = crop_intrinsics(meta['K'],
                                                    warp).astype(np.float32)
             sample.set_metainfo(update)
-            if img.ndim == 2:
-                img = img[..., None]
-            images.append(
-                torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))))
+            images.append(image_to_tensor(img))
         data = self.data_preprocessor(
             dict(inputs=images, data_samples=data_samples), False)
         return data['inputs']
