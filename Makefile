@@ -17,6 +17,7 @@ lint: setup
 	$(PY) -m flake8 $(SRC)
 	$(PY) -m isort --check-only --diff $(SRC)
 	$(PY) -m yapf --diff --recursive $(SRC)
+	$(PY) -m codespell_lib $(SRC) docs README.md
 
 format: setup
 	$(PY) -m isort $(SRC)

@@ -10,10 +10,6 @@ __all__ = [
     'draw_skeleton_2d', 'render_hand3d', 'Hand3dLocalVisualizer'
 ]
 
-#: Where FreiHAND's skeleton and colours are defined: mmpose's dataset
-#: metainfo (the datasets and the visualizer read the same file).
-FREIHAND_METAINFO = 'configs/_base_/datasets/freihand2d.py'
-
 
 def hand_skeleton(metainfo: Optional[dict] = None) -> tuple:
     """``(links, colors)`` of a hand skeleton from a dataset's metainfo
@@ -21,14 +17,9 @@ def hand_skeleton(metainfo: Optional[dict] = None) -> tuple:
     FreiHAND's by default): links as joint index pairs, colours RGB in
     [0, 1] per link."""
     if metainfo is None or 'skeleton_links' not in metainfo:
-        import os.path as osp
-
-        import mmpose
-        from mmpose.datasets.datasets.utils import parse_pose_metainfo
-        path = osp.join(
-            osp.dirname(mmpose.__file__), '.mim', FREIHAND_METAINFO)
-        metainfo = parse_pose_metainfo(
-            dict(from_file=path if osp.isfile(path) else FREIHAND_METAINFO))
+        # the datasets' metainfo: mmpose's FreiHAND file
+        from .datasets.freihand3d import hand_metainfo
+        metainfo = hand_metainfo('freihand3d')
     links = [
         tuple(int(i) for i in link) for link in metainfo['skeleton_links']
     ]
@@ -133,10 +124,12 @@ def draw_hand3d(img_bgr: np.ndarray,
 
     fig = plt.figure(figsize=(10, 5))
     ax = fig.add_subplot(1, 2, 1)
-    ax.imshow(img_bgr[..., ::-1])
-    for (a, b), c in zip(HAND_LINKS, LINK_COLORS):
-        ax.plot(*keypoints_2d[[a, b]].T, '-', color=c, lw=2)
-    ax.scatter(*keypoints_2d.T, s=10, c='w', edgecolors='k', zorder=3)
+    # the same drawer as every other 2-D picture, enlarged to stay legible
+    # at the panel's size
+    scale = max(1, int(np.ceil(400 / max(img_bgr.shape[:2]))))
+    drawn = draw_skeleton_2d(img_bgr, keypoints_2d, scale, thickness=2)
+    h, w = img_bgr.shape[:2]
+    ax.imshow(drawn[..., ::-1], extent=(-0.5, w - 0.5, h - 0.5, -0.5))
     ax.set_axis_off()
     ax.set_title('2-D joints (image pixels)')
 

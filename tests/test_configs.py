@@ -62,7 +62,7 @@ def test_benchmark_budget_names_existing_configs(path):
     for kind in ('peclr', 'simclr'):
         cfg = Config.fromfile(osp.join(ROOT, b.pretrain.configs[kind]))
         cfg.merge_from_dict(b.pretrain.get('cfg_options', {}))
-        assert cfg.model.equivariant is (kind == 'peclr')
+        assert cfg.model.head.equivariant is (kind == 'peclr')
     assert osp.isfile(osp.join(ROOT, b.downstream_config))
     assert all(0 < f <= 1 for f in b.fractions) and b.seeds
     assert b.probe_iters > 0 and b.finetune_iters > 0

@@ -56,10 +56,11 @@ def test_custom_imports_register_into_mmpose(tmp_path):
         import mmengine.runner.runner as runner_module
         from mmengine.dist import utils as dist_utils
         from mmengine.runner.checkpoint import CheckpointLoader
+        loading = 'peclr_mm.utils.checkpoint.loading'
         assert CheckpointLoader._get_checkpoint_loader(
-            'https://x/y.pth').__module__ == 'peclr_mm.utils.checkpoint'
+            'https://x/y.pth').__module__ == loading
         assert CheckpointLoader._get_checkpoint_loader(
-            'a/b.pth').__module__ == 'peclr_mm.utils.checkpoint'
+            'a/b.pth').__module__ == loading
         from peclr_mm.utils.checkpoint import atomic_save_checkpoint
         assert runner_module.save_checkpoint is atomic_save_checkpoint
         assert dist_utils._init_dist_pytorch.__module__ == \

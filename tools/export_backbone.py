@@ -20,7 +20,8 @@ except ImportError:
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     import peclr_mm  # noqa: F401
 
-from peclr_mm.utils.checkpoint import export_backbone  # noqa: E402
+from peclr_mm.models.utils.weight_converters import \
+    export_backbone  # noqa: E402
 
 
 def main(argv=None):

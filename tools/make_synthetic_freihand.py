@@ -1,10 +1,13 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""Write a synthetic hand data set in the FreiHAND layout.
+"""Write a synthetic hand data set in the FreiHAND layout (or, with
+``--youtube3d``, in the YouTube3DHands layout).
 
-Example (from the repository root, no install needed)::
+Examples (from the repository root, no install needed)::
 
     python tools/make_synthetic_freihand.py --out data/synthetic_freihand \\
         --num-train 32560 --num-eval 3960 --versions 4 --seed 0 --workers 8
+    python tools/make_synthetic_freihand.py --youtube3d \\
+        --out data/youtube3dhands --num-train 47125 --workers 8
 
 The generator, ``peclr_mm/datasets/synthetic/``, needs only NumPy and
 OpenCV, so this tool loads it without the OpenMMLab stack (no mmengine,
@@ -72,7 +75,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         required=True,
         help='training annotations N (N * versions images)')
     parser.add_argument(
-        '--num-eval', type=int, required=True, help='evaluation samples')
+        '--num-eval',
+        type=int,
+        help='evaluation samples (FreiHAND layout; required there)')
+    parser.add_argument(
+        '--youtube3d',
+        action='store_true',
+        help='write the YouTube3DHands layout: youtube_train.json and '
+        '--num-train frames with one hand each')
     parser.add_argument(
         '--versions',
         type=int,
@@ -87,8 +97,35 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _youtube3d(synthetic, args, progress) -> int:
+    if args.overwrite or args.num_eval is not None:
+        print(
+            'error: --overwrite and --num-eval are for the FreiHAND layout',
+            file=sys.stderr)
+        return 2
+    try:
+        res = synthetic.generate_youtube3d(
+            args.out,
+            args.num_train,
+            seed=args.seed,
+            workers=args.workers,
+            progress=progress)
+    except (FileExistsError, ValueError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    print(f"wrote {res['out_dir']}: {res['num_hands']} frames "
+          f"({res['num_left']} left hands), {res['ann_file']} "
+          f"({res['json_mib']:.0f} MiB) in {res['seconds']:.1f} s")
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if not args.youtube3d and args.num_eval is None:
+        print(
+            'error: --num-eval is required for the FreiHAND layout',
+            file=sys.stderr)
+        return 2
     synthetic = load_generator()
     next_tenth = [0]
 
@@ -97,6 +134,8 @@ def main(argv=None) -> int:
             print(f'  {done}/{total} images', file=sys.stderr, flush=True)
             next_tenth[0] = 10 * done // total + 1
 
+    if args.youtube3d:
+        return _youtube3d(synthetic, args, progress)
     try:
         res = synthetic.generate_freihand(
             args.out,

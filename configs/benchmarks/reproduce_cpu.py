@@ -17,7 +17,7 @@ pretrain = dict(
     # the ridge probe of PeCLR's pooled features after one epoch reads
     # uv / z_rel at 0.931 / 0.907 of the mean's error with 0.2, 0.956 /
     # 0.920 with 0.5 (docs/results/pretrain_probe.md)
-    cfg_options=dict(model=dict(temperature=0.2)))
+    cfg_options=dict(model=dict(head=dict(temperature=0.2))))
 downstream_config = ('configs/hand25d/'
                      'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py')
 probe_iters = 500

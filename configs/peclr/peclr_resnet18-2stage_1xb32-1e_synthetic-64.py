@@ -45,8 +45,8 @@ model = dict(
         with_avg_pool=True,
         # SyncBN (the neck's default) needs GPUs once distributed.
         norm_cfg=dict(type='BN1d')),
-    temperature=0.5,
-    equivariant=True)
+    head=dict(
+        type='EquivariantContrastiveHead', temperature=0.5, equivariant=True))
 
 train_dataloader = dict(
     batch_size=batch_size,

@@ -35,9 +35,11 @@ model = dict(
         out_channels=128,
         num_layers=2,
         with_avg_pool=True),
-    temperature=0.5,
-    equivariant=True,
-    scale_aware=False)
+    head=dict(
+        type='EquivariantContrastiveHead',
+        temperature=0.5,
+        equivariant=True,
+        scale_aware=False))
 
 train_dataloader = dict(
     batch_size=batch_size,

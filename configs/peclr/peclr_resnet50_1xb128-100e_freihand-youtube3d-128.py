@@ -10,6 +10,8 @@ train_dataloader = dict(
     dataset=dict(
         _delete_=True,
         type='ConcatDataset',
+        # the same 21-joint hand metainfo under two names
+        ignore_keys=['dataset_name'],
         datasets=[
             dict(
                 type='FreiHand3DDataset',

@@ -3,4 +3,4 @@
 # the equivariant step switched off (invariant to rotation and translation).
 _base_ = ['../peclr/peclr_resnet50_1xb128-100e_freihand-128.py']
 
-model = dict(equivariant=False)
+model = dict(head=dict(equivariant=False))

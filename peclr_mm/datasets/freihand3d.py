@@ -18,13 +18,13 @@ from mmengine.dataset import BaseDataset
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS
 
-from ..utils.arrays import image_size_problem
+from ..utils.arrays import check_array, image_size_problem
 from ..utils.camera import check_intrinsics_batch, project
 from ..utils.io import read_json
 
 __all__ = [
     'FreiHand3DDataset', 'load_freihand_annotations', 'project', 'peclr_split',
-    'select_subset'
+    'select_subset', 'HandDatasetBase', 'hand_metainfo', 'HAND_METAINFO'
 ]
 
 _IMAGE_RE = re.compile(r'^\d{8}\.jpg$')
@@ -59,24 +59,6 @@ def _first_image_size(img_dir: str) -> Optional[Tuple[int, int]]:
 
 def _read_json(path: str, what: str):
     return read_json(path, f'the FreiHAND {what}')
-
-
-def _as_array(data, path: str, field: str, shape: tuple) -> np.ndarray:
-    """Convert a json list to float array and check its per-sample shape."""
-    try:
-        arr = np.asarray(data, dtype=np.float64)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(
-            f'{path}: field {field} must be a list of arrays of shape '
-            f'{shape}; entries have ragged or non-numeric shapes') from exc
-    if arr.ndim != len(shape) + 1 or arr.shape[1:] != shape:
-        raise ValueError(f'{path}: field {field} must have shape (N, '
-                         f'{", ".join(map(str, shape))}), got {arr.shape}')
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.argwhere(~np.isfinite(arr))[0, 0])
-        raise ValueError(f'{path}: field {field} has a non-finite value in '
-                         f'sample {bad}')
-    return arr
 
 
 def load_freihand_annotations(data_root: str,
@@ -124,16 +106,16 @@ def load_freihand_annotations(data_root: str,
                 f'looked in ann_root {ann_root} and data_root {data_root}')
         paths[key] = found[0] if found else osp.join(data_root,
                                                      f'{split}_{key}.json')
-    xyz = None if not with_xyz else _as_array(
+    xyz = None if not with_xyz else check_array(
         _read_json(paths['xyz'], '3-D joints, N x 21 x 3 metres'),
-        paths['xyz'], 'xyz', (21, 3))
-    K = _as_array(
-        _read_json(paths['K'], 'intrinsics, N x 3 x 3'), paths['K'], 'K',
-        (3, 3))
+        f'{paths["xyz"]}: field xyz', (21, 3))
+    K = check_array(
+        _read_json(paths['K'], 'intrinsics, N x 3 x 3'),
+        f'{paths["K"]}: field K', (3, 3))
     check_intrinsics_batch(K, f'{paths["K"]}: field K', image_size)
-    scale = _as_array(
+    scale = check_array(
         _read_json(paths['scale'], 'bone 9-10 lengths, N floats'),
-        paths['scale'], 'scale', ())
+        f'{paths["scale"]}: field scale', ())
     lengths = {
         key: len(val)
         for key, val in (('xyz', xyz), ('K', K), ('scale', scale))
@@ -208,8 +190,47 @@ def select_subset(num: int,
     return np.sort(rng.choice(num, size=count, replace=False))
 
 
+#: FreiHAND's 21-joint hand definition (mmpose's dataset info file).
+HAND_METAINFO = dict(from_file='configs/_base_/datasets/freihand2d.py')
+
+
+def hand_metainfo(dataset_name: str, metainfo: Optional[dict] = None) -> dict:
+    """mmpose's parsed metainfo of the 21-joint hand under ``dataset_name``:
+    ``metainfo`` (default :data:`HAND_METAINFO`) is a dataset info dict or
+    ``from_file`` an mmpose dataset info config (found in mmpose's package
+    when not under the working directory). Every hand data set of the
+    package carries it, so that they concatenate (``ConcatDataset`` with
+    ``ignore_keys=['dataset_name']``)."""
+    metainfo = dict(metainfo or HAND_METAINFO)
+    if 'from_file' in metainfo:
+        cfg_file = metainfo['from_file']
+        if not osp.isfile(cfg_file):
+            import mmpose
+            cfg_file = osp.join(
+                osp.dirname(mmpose.__file__), '.mim', 'configs', '_base_',
+                'datasets', osp.basename(cfg_file))
+        from mmengine.config import Config
+        metainfo = Config.fromfile(cfg_file).dataset_info
+    meta = parse_pose_metainfo(metainfo)
+    meta['dataset_name'] = dataset_name
+    return meta
+
+
+class HandDatasetBase(BaseDataset):
+    """A ``BaseDataset`` of hands: its metainfo is :func:`hand_metainfo`
+    under the class's ``DATASET_NAME``."""
+
+    METAINFO: dict = HAND_METAINFO
+    DATASET_NAME = 'hand'
+
+    @classmethod
+    def _load_metainfo(cls, metainfo: Optional[dict] = None) -> dict:
+        return hand_metainfo(cls.DATASET_NAME,
+                             dict(cls.METAINFO, **(metainfo or {})))
+
+
 @DATASETS.register_module()
-class FreiHand3DDataset(BaseDataset):
+class FreiHand3DDataset(HandDatasetBase):
     """FreiHAND in its original layout, for 3-D (or unlabeled) hand pose.
 
     Each data info holds ``img_path``, ``img_id`` (file number), ``sample_id``
@@ -249,7 +270,7 @@ class FreiHand3DDataset(BaseDataset):
             was unpacked (it holds ``evaluation_xyz.json``).
     """
 
-    METAINFO: dict = dict(from_file='configs/_base_/datasets/freihand2d.py')
+    DATASET_NAME = 'freihand3d'
 
     def __init__(self,
                  data_root: str,
@@ -271,22 +292,6 @@ class FreiHand3DDataset(BaseDataset):
         self.ann_root = ann_root
         self.peclr_split = peclr_split
         super().__init__(data_root=data_root, **kwargs)
-
-    @classmethod
-    def _load_metainfo(cls, metainfo: Optional[dict] = None) -> dict:
-        metainfo = dict(cls.METAINFO, **(metainfo or {}))
-        if 'from_file' in metainfo:
-            cfg_file = metainfo['from_file']
-            if not osp.isfile(cfg_file):
-                import mmpose
-                cfg_file = osp.join(
-                    osp.dirname(mmpose.__file__), '.mim', 'configs', '_base_',
-                    'datasets', osp.basename(cfg_file))
-            from mmengine.config import Config
-            metainfo = Config.fromfile(cfg_file).dataset_info
-        meta = parse_pose_metainfo(metainfo)
-        meta['dataset_name'] = 'freihand3d'
-        return meta
 
     def _image_dir(self) -> str:
         return osp.join(self.data_root, self.split, 'rgb')

@@ -7,10 +7,10 @@ import os.path as osp
 from typing import List, Optional
 
 import numpy as np
-from mmengine.dataset import BaseDataset
 from mmpose.registry import DATASETS
 
-from ..utils.io import atomic_write, read_json
+from ..utils.io import atomic_write, iter_json_object, read_json
+from .freihand3d import HandDatasetBase
 
 __all__ = ['HandImageFolder', 'YouTube3DHandsDataset', 'condense_youtube3d']
 
@@ -27,7 +27,7 @@ def _check_box(box, path: str, key: str) -> np.ndarray:
 
 
 @DATASETS.register_module()
-class HandImageFolder(BaseDataset):
+class HandImageFolder(HandDatasetBase):
     """Any folder of hand images (searched recursively), no labels.
 
     Args:
@@ -38,7 +38,7 @@ class HandImageFolder(BaseDataset):
             a box are cropped whole.
     """
 
-    METAINFO = dict(dataset_name='hand_image_folder')
+    DATASET_NAME = 'hand_image_folder'
 
     def __init__(self,
                  data_root: str,
@@ -85,44 +85,55 @@ class HandImageFolder(BaseDataset):
 def condense_youtube3d(ann_file: str) -> dict:
     """The YouTube3DHands annotation json reduced to what PeCLR uses: per
     hand the frame name, image id, box (extent of the 778 vertices' x, y)
-    and handedness. The json (about 1 GB for the training split) is parsed
-    once here; the result is a few MB.
+    and handedness. The json (about 1 GB for the training split) is read
+    hand by hand (:func:`~peclr_mm.utils.io.iter_json_object`): each hand's
+    vertices are reduced to its box as they are read, so memory stays at a
+    few hundred MB whatever the file's size (a whole ``json.load`` of the
+    training split takes about 9 GB); ``images`` and ``annotations`` may
+    come in either order.
 
     Returns:
         dict: ``names`` (N,) str, ``image_ids`` (N,), ``boxes`` (N, 4),
         ``is_left`` (N,) and ``ann_index`` (N,) of the hand in the json.
     """
-    ann = read_json(ann_file, 'YouTube3DHands annotations')
+    what = 'YouTube3DHands annotations'
+    images, seen = {}, set()
+    ids, boxes, left = [], [], []
+    for key, item in iter_json_object(
+            ann_file, what, streamed=('images', 'annotations')):
+        seen.add(key)
+        if key == 'images':
+            if not isinstance(item, dict) or 'id' not in item or \
+                    'name' not in item:
+                raise ValueError(f'{ann_file}: every image needs "id" and '
+                                 f'"name", got {str(item)[:80]}')
+            images[item['id']] = item['name']
+        elif key == 'annotations':
+            i = len(ids)
+            verts = np.asarray(
+                item.get('vertices') if isinstance(item, dict) else None,
+                dtype=np.float32)
+            if verts.shape != (778, 3):
+                raise ValueError(
+                    f'{ann_file}: annotation {i} field vertices must be '
+                    f'778 x 3, got {verts.shape}')
+            ids.append(item.get('image_id'))
+            boxes.append(
+                np.concatenate([verts[:, :2].min(0), verts[:, :2].max(0)]))
+            left.append(bool(item.get('is_left', False)))
     for key in ('images', 'annotations'):
-        if key not in ann:
+        if key not in seen:
             raise ValueError(f'{ann_file}: field {key!r} missing')
-    images = {}
-    for img in ann['images']:
-        if 'id' not in img or 'name' not in img:
-            raise ValueError(f'{ann_file}: every image needs "id" '
-                             f'and "name", got keys {sorted(img)}')
-        images[img['id']] = img['name']
-    names, ids, boxes, left = [], [], [], []
-    for i, a in enumerate(ann['annotations']):
-        if a.get('image_id') not in images:
+    for i, image_id in enumerate(ids):
+        if image_id not in images:
             raise ValueError(f'{ann_file}: annotation {i} refers to '
-                             f'unknown image_id {a.get("image_id")}')
-        verts = np.asarray(a.get('vertices'), dtype=np.float32)
-        if verts.shape != (778, 3):
-            raise ValueError(
-                f'{ann_file}: annotation {i} field vertices must be '
-                f'778 x 3, got {verts.shape}')
-        lo, hi = verts[:, :2].min(0), verts[:, :2].max(0)
-        names.append(images[a['image_id']])
-        ids.append(int(a['image_id']))
-        boxes.append(np.concatenate([lo, hi]))
-        left.append(bool(a.get('is_left', False)))
+                             f'unknown image_id {image_id}')
     return dict(
-        names=np.asarray(names, dtype=str),
+        names=np.asarray([images[i] for i in ids], dtype=str),
         image_ids=np.asarray(ids, dtype=np.int64),
         boxes=np.asarray(boxes, dtype=np.float32).reshape(-1, 4),
         is_left=np.asarray(left, dtype=bool),
-        ann_index=np.arange(len(names), dtype=np.int64))
+        ann_index=np.arange(len(ids), dtype=np.int64))
 
 
 def _cache_key(path: str) -> str:
@@ -132,7 +143,7 @@ def _cache_key(path: str) -> str:
 
 
 @DATASETS.register_module()
-class YouTube3DHandsDataset(BaseDataset):
+class YouTube3DHandsDataset(HandDatasetBase):
     """YouTube3DHands as unlabeled crops (PeCLR's use of it).
 
     Reads the COCO-like annotation json (``images`` with ``id``, ``name``;
@@ -159,7 +170,7 @@ class YouTube3DHandsDataset(BaseDataset):
             ``~/.cache/peclr_mm/youtube3dhands``.
     """
 
-    METAINFO = dict(dataset_name='youtube3dhands')
+    DATASET_NAME = 'youtube3dhands'
 
     def __init__(self,
                  min_box_size: float = 10.,

@@ -1,6 +1,6 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 from .functional import (FREIHAND_THRESHOLDS, align_w_scale, epe_2d,
-                         freihand_scores, root_relative_epe)
+                         freihand_scores, named_scores, root_relative_epe)
 from .mean_pose import (MEAN_POSE_KEYS, MeanPose, fit_mean_pose,
                         load_mean_pose, mean_pose_scores)
 from .metrics import FreiHand3DMetric
@@ -11,7 +11,7 @@ from .submission import load_freihand_submission, write_freihand_submission
 
 __all__ = [
     'FREIHAND_THRESHOLDS', 'align_w_scale', 'freihand_scores',
-    'root_relative_epe', 'epe_2d', 'FreiHand3DMetric',
+    'root_relative_epe', 'epe_2d', 'named_scores', 'FreiHand3DMetric',
     'load_freihand_submission', 'write_freihand_submission', 'MeanPose',
     'MEAN_POSE_KEYS', 'fit_mean_pose', 'load_mean_pose', 'mean_pose_scores',
     'ridge_probe', 'pooled_features', 'head_targets', 'knn_pose_distance',

@@ -23,7 +23,7 @@ from ..utils.camera import project
 
 __all__ = [
     'FREIHAND_THRESHOLDS', 'align_w_scale', 'freihand_scores',
-    'root_relative_epe', 'epe_2d'
+    'root_relative_epe', 'epe_2d', 'named_scores'
 ]
 
 #: PCK thresholds of the official scoring, metres (0..50 mm, 100 steps).
@@ -192,3 +192,24 @@ def epe_2d(pred_xyz: np.ndarray, gt_xyz: np.ndarray, K: np.ndarray) -> float:
     d = np.linalg.norm(
         project(pred, K, eps=1e-3) - project(gt, K, eps=1e-3), axis=2)
     return float(d.mean())
+
+
+def named_scores(pred_xyz: np.ndarray, gt_xyz: np.ndarray) -> tuple:
+    """The 3-D measures under the names every report of the package uses.
+
+    Args:
+        pred_xyz (np.ndarray): (N, 21, 3) predicted joints, metres.
+        gt_xyz (np.ndarray): (N, 21, 3) ground truth, metres.
+
+    Returns:
+        tuple: ``{'EPE', 'PA-EPE', 'AUC', 'PA-AUC', 'RR-EPE'}`` (mm and
+        fractions) and the full :func:`freihand_scores`.
+    """
+    scores = freihand_scores(pred_xyz, gt_xyz)
+    return {
+        'EPE': scores['epe_mm'],
+        'PA-EPE': scores['pa_epe_mm'],
+        'AUC': scores['auc'],
+        'PA-AUC': scores['pa_auc'],
+        'RR-EPE': root_relative_epe(pred_xyz, gt_xyz),
+    }, scores

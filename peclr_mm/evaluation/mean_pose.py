@@ -21,7 +21,7 @@ import numpy as np
 from ..datasets.freihand3d import load_freihand_annotations, select_subset
 from ..utils.affine import square_box
 from ..utils.camera import project
-from .functional import _check_xyz, freihand_scores, root_relative_epe
+from .functional import _check_xyz, named_scores
 
 __all__ = [
     'MeanPose', 'fit_mean_pose', 'load_mean_pose', 'mean_pose_scores',
@@ -96,14 +96,7 @@ def mean_pose_scores(mean: MeanPose,
     """
     gt = _check_xyz(gt_xyz, 'gt_xyz')
     pred = mean.rel_xyz[None] + gt[:, :1]
-    scores = freihand_scores(pred, gt)
-    out = {
-        'EPE': scores['epe_mm'],
-        'PA-EPE': scores['pa_epe_mm'],
-        'RR-EPE': root_relative_epe(pred, gt),
-        'AUC': scores['auc'],
-        'PA-AUC': scores['pa_auc'],
-    }
+    out, _ = named_scores(pred, gt)
     if K is not None:
         K = np.asarray(K, np.float64)
         if K.shape != (len(gt), 3, 3):

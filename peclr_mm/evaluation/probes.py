@@ -24,7 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.losses import undo_view_geometry
+from ..models.utils.latent_geometry import (apply_view_geometry,
+                                            undo_view_geometry)
 from .functional import align_w_scale
 
 __all__ = [
@@ -330,26 +331,10 @@ def partner_rank(f_a: np.ndarray, f_b: np.ndarray) -> np.ndarray:
     return (sim > np.diag(sim)[:, None]).sum(1)
 
 
-def move_latent(proj: torch.Tensor,
-                theta: torch.Tensor,
-                shift: torch.Tensor,
-                scale: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Apply a view's similarity to latent points: the inverse of
-    :func:`~peclr_mm.models.losses.undo_view_geometry` (rotate by ``theta``
-    about the centroid, then add the shift times the extent); unit rows.
-    Where a perfectly equivariant encoder's latent points go."""
-    z = F.normalize(proj, dim=1).view(proj.size(0), -1, 2)
-    theta = theta.to(z).view(-1, 1)
-    centre = z.mean(dim=1, keepdim=True)
-    if scale is not None:
-        z = (z - centre) * scale.to(z).view(-1, 1, 1) + centre
-    rad = torch.deg2rad(theta)
-    a, b = torch.cos(rad), torch.sin(rad)
-    dx, dy = (z - centre).unbind(-1)
-    z = torch.stack([a * dx + b * dy, -b * dx + a * dy], dim=-1) + centre
-    extent = z.amax(dim=1, keepdim=True) - z.amin(dim=1, keepdim=True)
-    z = z + shift.to(z).view(-1, 1, 2) * extent
-    return F.normalize(z.flatten(1), dim=1)
+#: Where a perfectly equivariant encoder's latent points go: the latent
+#: geometry's inverse of the loss's undo
+#: (:func:`peclr_mm.models.utils.latent_geometry.apply_view_geometry`).
+move_latent = apply_view_geometry
 
 
 def latent_equivariance(proj0: torch.Tensor, proj: torch.Tensor,

@@ -6,7 +6,8 @@ from typing import Optional
 import numpy as np
 
 __all__ = [
-    'NUM_JOINTS', 'MIN_IMAGE_SIDE', 'check_points', 'image_size_problem'
+    'NUM_JOINTS', 'MIN_IMAGE_SIDE', 'check_array', 'check_points',
+    'image_size_problem'
 ]
 
 #: FreiHAND's 21 joints (wrist; thumb, index, middle, ring, pinky base to
@@ -27,24 +28,38 @@ def image_size_problem(shape) -> Optional[str]:
     return None
 
 
+def check_array(arr,
+                name: str,
+                shape: tuple,
+                unit: str = '',
+                min_len: int = 0) -> np.ndarray:
+    """``arr`` as float64 ``(N, *shape)`` with N >= ``min_len`` and finite
+    values, or a ``ValueError`` that names ``name`` (an argument, or a file
+    and its field), what was expected and, for a non-finite value, the
+    sample."""
+    dims = ', '.join(['N', *map(str, shape)])
+    unit = f' ({unit})' if unit else ''
+    try:
+        arr = np.asarray(arr, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f'{name} must be numbers of shape ({dims}){unit}; '
+                         'got ragged or non-numeric entries') from exc
+    if arr.ndim != len(shape) + 1 or arr.shape[1:] != tuple(shape) or \
+            len(arr) < min_len:
+        least = f' with N >= {min_len}' if min_len else ''
+        raise ValueError(f'{name} must have shape ({dims}){least}{unit}, '
+                         f'got {arr.shape}')
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.argwhere(~np.isfinite(arr))[0, 0])
+        raise ValueError(f'{name} has a non-finite value in sample {bad}')
+    return arr
+
+
 def check_points(arr,
                  name: str,
                  num: int = NUM_JOINTS,
                  dim: int = 3,
                  unit: str = 'metres') -> np.ndarray:
-    """``arr`` as float64 ``(N, num, dim)`` with N >= 1 and finite values,
-    or a ``ValueError`` that names ``name`` (an argument, or a file and its
-    field) and what was expected."""
-    try:
-        arr = np.asarray(arr, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f'{name} must be numbers of shape (N, {num}, {dim}) '
-                         f'in {unit}; got ragged or non-numeric '
-                         'entries') from exc
-    if arr.ndim != 3 or arr.shape[1:] != (num, dim) or not len(arr):
-        raise ValueError(f'{name} must have shape (N, {num}, {dim}) with '
-                         f'N >= 1 ({unit}), got {arr.shape}')
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.argwhere(~np.isfinite(arr))[0, 0])
-        raise ValueError(f'{name} has a non-finite value in sample {bad}')
-    return arr
+    """``arr`` as float64 ``(N, num, dim)`` with N >= 1 and finite values
+    (:func:`check_array`)."""
+    return check_array(arr, name, (num, dim), unit, min_len=1)

@@ -1,6 +1,13 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""Edits that the benchmark scripts make to the shipped configs."""
-__all__ = ['name_run', 'set_input_size', 'use_cross_version_views']
+"""Edits that the benchmark scripts make to the shipped configs, in one
+place: run names, data roots, input size, views, and short training
+budgets."""
+from typing import Optional
+
+__all__ = [
+    'name_run', 'set_data_root', 'set_input_size', 'use_cross_version_views',
+    'set_iteration_budget', 'set_epoch_budget'
+]
 
 
 def name_run(cfg, name: str) -> None:
@@ -17,6 +24,47 @@ def name_run(cfg, name: str) -> None:
     cfg['experiment_name'] = name
     if cfg.get('visualizer') is not None:
         cfg['visualizer']['name'] = f'visualizer:{name}'
+
+
+def _datasets(dataset):
+    """A dataset config and, for a ``ConcatDataset``, its parts."""
+    if dataset.get('type') == 'ConcatDataset':
+        for d in dataset['datasets']:
+            yield from _datasets(d)
+    else:
+        yield dataset
+
+
+def set_data_root(cfg,
+                  data_root: str,
+                  youtube3d: Optional[str] = None,
+                  cache_dir: Optional[str] = None) -> None:
+    """Point every data set of ``cfg`` at ``data_root``, in place.
+
+    All dataloaders' datasets (through ``ConcatDataset``) and the test
+    evaluator's mean pose take ``data_root``; a ``YouTube3DHandsDataset``
+    takes ``youtube3d`` (and ``cache_dir``) instead, and is refused without
+    it.
+    """
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if not loader:
+            continue
+        for d in _datasets(loader['dataset']):
+            if d.get('type') == 'YouTube3DHandsDataset':
+                if youtube3d is None:
+                    raise ValueError(f'{name} reads YouTube3DHands: give its '
+                                     'root (youtube3d=...)')
+                d['data_root'] = youtube3d
+                if cache_dir is not None:
+                    d['cache_dir'] = cache_dir
+            else:
+                d['data_root'] = data_root
+    for name in ('val_evaluator', 'test_evaluator'):
+        evaluator = cfg.get(name)
+        if isinstance(evaluator, dict) and isinstance(
+                evaluator.get('mean_pose'), dict):
+            evaluator['mean_pose']['data_root'] = data_root
 
 
 def set_input_size(cfg_or_pipeline, size: int) -> None:
@@ -63,3 +111,62 @@ def use_cross_version_views(cfg) -> None:
                          'no MultiViewWithGeometry (not a pretraining '
                          'config?)')
     dataset['versions'] = [0]
+
+
+def set_iteration_budget(cfg, iters: int, warmup: int = 50) -> None:
+    """Make ``cfg`` train for ``iters`` iterations and stop.
+
+    An infinite shuffling sampler (a small labelled subset is then not
+    reloaded every few batches), no validation, linear warm-up over
+    ``min(warmup, iters)`` iterations then cosine decay to the end, one
+    checkpoint at the end and a log line every 50 iterations.
+    """
+    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
+    cfg.train_cfg = dict(by_epoch=False, max_iters=iters, val_interval=iters)
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.log_processor = dict(cfg.get('log_processor', {}), by_epoch=False)
+    cfg.param_scheduler = [
+        dict(
+            type='LinearLR',
+            start_factor=1e-2,
+            by_epoch=False,
+            begin=0,
+            end=min(warmup, iters)),
+        dict(
+            type='CosineAnnealingLR',
+            T_max=iters,
+            by_epoch=False,
+            begin=0,
+            end=iters)
+    ]
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=iters,
+        max_keep_ckpts=1)
+    cfg.default_hooks.logger.interval = 50
+
+
+def set_epoch_budget(cfg, epochs: int, warmup: int = 50) -> None:
+    """Make ``cfg`` train for ``epochs`` epochs: linear warm-up over
+    ``warmup`` iterations, then cosine decay (per iteration) to the last
+    epoch, one checkpoint at the end, a log line every 50 iterations."""
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
+    cfg.param_scheduler = [
+        dict(
+            type='LinearLR',
+            start_factor=1e-3,
+            by_epoch=False,
+            begin=0,
+            end=warmup),
+        dict(
+            type='CosineAnnealingLR',
+            T_max=epochs,
+            by_epoch=True,
+            begin=0,
+            end=epochs,
+            convert_to_iter_based=True)
+    ]
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=epochs, max_keep_ckpts=1)
+    cfg.default_hooks.logger.interval = 50

@@ -1,13 +1,16 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """Files that appear whole or not at all, and JSON read with errors that
-name the file."""
+name the file (whole, or one top-level entry at a time)."""
 import json
 import os
 import os.path as osp
 import tempfile
-from typing import Callable
+from typing import Any, Callable, Iterator, Sequence, Tuple
 
-__all__ = ['atomic_write', 'atomic_write_json', 'read_json', 'named_os_error']
+__all__ = [
+    'atomic_write', 'atomic_write_json', 'read_json', 'iter_json_object',
+    'named_os_error'
+]
 
 
 def named_os_error(exc: OSError, what: str) -> OSError:
@@ -42,12 +45,13 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
 
 
 def atomic_write_json(path: str, obj, **kwargs) -> None:
-    """``json.dump(obj, ..., **kwargs)`` to ``path`` through
-    :func:`atomic_write`."""
+    """``json.dump(obj, ..., **kwargs)`` and a final newline to ``path``
+    through :func:`atomic_write`."""
 
     def dump(name: str) -> None:
         with open(name, 'w') as f:
             json.dump(obj, f, **kwargs)
+            f.write('\n')
 
     atomic_write(path, dump)
 
@@ -63,3 +67,101 @@ def read_json(path: str, what: str):
     except json.JSONDecodeError as exc:
         raise ValueError(f'{path}: not valid JSON ({exc}); expected '
                          f'{what}') from exc
+
+
+class _JsonStream:
+    """A JSON text read in chunks, decoded value by value."""
+
+    def __init__(self, f, path: str, what: str, chunk: int):
+        self.f, self.path, self.what, self.chunk = f, path, what, chunk
+        self.buf, self.pos, self.eof = '', 0, False
+        self.decoder = json.JSONDecoder()
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        data = self.f.read(self.chunk)
+        if not data:
+            self.eof = True
+            return False
+        if self.pos > self.chunk:  # drop what was consumed
+            self.buf, self.pos = self.buf[self.pos:], 0
+        self.buf += data
+        return True
+
+    def error(self, expected: str) -> ValueError:
+        got = self.buf[self.pos:self.pos + 20] or 'the end of the file'
+        return ValueError(f'{self.path}: not valid JSON (expected {expected}, '
+                          f'got {got!r}); expected {self.what}')
+
+    def peek(self) -> str:
+        """The next character that is not white space ('' at the end)."""
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in ' \t\n\r':
+                self.pos += 1
+            if self.pos < len(self.buf) or not self._more():
+                return self.buf[self.pos:self.pos + 1]
+
+    def expect(self, char: str) -> None:
+        if self.peek() != char:
+            raise self.error(repr(char))
+        self.pos += 1
+
+    def value(self) -> Any:
+        self.peek()
+        # a number is complete only where something follows it: read well
+        # past its start (objects, arrays and strings end in a delimiter
+        # and fail to decode until they are whole)
+        while len(self.buf) - self.pos < 1 << 16 and self._more():
+            pass
+        while True:
+            try:
+                obj, end = self.decoder.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                if self._more():  # the value may continue in the next chunk
+                    continue
+                raise ValueError(f'{self.path}: not valid JSON ({exc}); '
+                                 f'expected {self.what}') from exc
+            self.pos = end
+            return obj
+
+
+def iter_json_object(path: str,
+                     what: str,
+                     streamed: Sequence[str] = (),
+                     chunk: int = 1 << 22) -> Iterator[Tuple[str, Any]]:
+    """The top-level entries of the JSON object at ``path`` as ``(key,
+    value)``, in file order; the arrays under ``streamed`` keys come as one
+    ``(key, element)`` per element, so a file of gigabytes is read in
+    ``chunk``-sized pieces without holding it. Missing files and invalid
+    JSON raise errors naming the file and ``what`` it was expected to
+    hold."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} is missing (expected {what})')
+    with open(path) as f:
+        s = _JsonStream(f, path, what, chunk)
+        s.expect('{')
+        if s.peek() == '}':
+            return
+        while True:
+            key = s.value()
+            if not isinstance(key, str):
+                raise s.error('a key')
+            s.expect(':')
+            if key in streamed and s.peek() == '[':
+                s.pos += 1
+                if s.peek() != ']':
+                    while True:
+                        yield key, s.value()
+                        if s.peek() != ',':
+                            break
+                        s.pos += 1
+                s.expect(']')
+            else:
+                yield key, s.value()
+            if s.peek() != ',':
+                break
+            s.pos += 1
+        s.expect('}')
+        if s.peek():
+            raise s.error('the end of the file')

@@ -113,7 +113,7 @@ def test_youtube3dhands_missing_frames_jpg_and_cache(tmp_path, monkeypatch):
     assert open(ds.missing_file).read() == 'x/1.png\n'
     assert [ds.get_data_info(i)['id'] for i in range(2)] == [0, 2]
     (tmp_path / 'x' / '1.jpg').write_bytes(b'')  # as PeCLR's prep writes
-    monkeypatch.setattr(unlabeled, 'read_json', None)  # no json parsing
+    monkeypatch.setattr(unlabeled, 'condense_youtube3d', None)  # no json
     ds = YouTube3DHandsDataset(**kw)
     assert len(ds) == 3 and ds.num_missing == 0
     info = ds.get_data_info(1)
@@ -125,6 +125,36 @@ def test_youtube3dhands_missing_frames_jpg_and_cache(tmp_path, monkeypatch):
     os.remove(tmp_path / 'x' / '1.jpg')
     with pytest.raises(FileNotFoundError, match='none of the frames'):
         YouTube3DHandsDataset(**kw)
+
+
+def test_youtube3d_condensed_while_streaming(tmp_path):
+    """The streamed condensing equals boxes from a whole ``json.load``,
+    whatever the order of the json's fields and the chunk size; a damaged
+    json is refused naming the file."""
+    from peclr_mm.datasets import unlabeled
+    from peclr_mm.utils import io
+    anns = _yt3d(tmp_path)
+    path = str(tmp_path / 'yt.json')
+    whole = json.load(open(path))
+    want = np.array([
+        np.r_[np.min(a['vertices'], 0)[:2],
+              np.max(a['vertices'], 0)[:2]] for a in anns
+    ])
+    flipped = str(tmp_path / 'flipped.json')
+    json.dump(
+        dict(annotations=whole['annotations'], images=whole['images']),
+        open(flipped, 'w'))
+    for f in (path, flipped):
+        out = unlabeled.condense_youtube3d(f)
+        np.testing.assert_allclose(out['boxes'], want, rtol=1e-6)
+        assert out['is_left'].tolist() == [False, True, False]
+        assert out['image_ids'].tolist() == [0, 1, 0]
+    items = list(io.iter_json_object(path, 'x', ('annotations', ), chunk=7))
+    assert [k for k, _ in items] == ['images'] + ['annotations'] * 3
+    assert [v for k, v in items if k == 'annotations'] == whole['annotations']
+    open(path, 'w').write(json.dumps(whole)[:-40])
+    with pytest.raises(ValueError, match=r'yt.json: not valid JSON'):
+        unlabeled.condense_youtube3d(path)
 
 
 def test_left_hand_is_mirrored_into_the_crop():

@@ -49,7 +49,7 @@ def test_reproduction_protocol_runs_end_to_end(tmp_path):
 
 
 def test_verdict_checks_order_and_spread():
-    from tools.benchmarks.reproduce_claim import verdict
+    from tools.benchmarks.reproduce_report import verdict
 
     def rows(mode, frac, values):
         return [{

@@ -24,7 +24,6 @@ where in the crop the activations are). Writes ``appearance.json`` and
 ``appearance.md`` under ``--out``.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -38,6 +37,7 @@ try:
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, ROOT)
 from peclr_mm.evaluation.probes import add_encoder_args  # noqa: E402
+from peclr_mm.utils.io import atomic_write_json  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -125,18 +125,17 @@ def main(argv=None) -> int:
     os.makedirs(args.out, exist_ok=True)
     with open(osp.join(args.out, 'appearance.md'), 'w') as f:
         f.write(text + '\n')
-    with open(osp.join(args.out, 'appearance.json'), 'w') as f:
-        json.dump(
-            dict(
-                args={
-                    k: v
-                    for k, v in vars(args).items() if k != 'encoder'
-                },
-                encoders=[[n, c] for n, c in args.encoder],
-                seconds=seconds,
-                rows=rows),
-            f,
-            indent=1)
+    atomic_write_json(
+        osp.join(args.out, 'appearance.json'),
+        dict(
+            args={
+                k: v
+                for k, v in vars(args).items() if k != 'encoder'
+            },
+            encoders=[[n, c] for n, c in args.encoder],
+            seconds=seconds,
+            rows=rows),
+        indent=1)
     return 0
 
 

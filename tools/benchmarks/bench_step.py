@@ -78,8 +78,7 @@ def build_models(depth: int) -> tuple:
             data_preprocessor=preprocessor,
             backbone=backbone,
             neck=neck,
-            temperature=0.5,
-            equivariant=True))
+            head=dict(type='EquivariantContrastiveHead', temperature=0.5)))
     simclr = MODELS.build(
         dict(
             type='mmpretrain.SimCLR',

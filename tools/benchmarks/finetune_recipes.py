@@ -18,11 +18,9 @@ every variant. The table lists each score beside the mean pose's and the
 ratio model / mean pose.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
-import time
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
@@ -126,15 +124,14 @@ def recipe_cfg(data: str, work: str, opts: dict, pretrained: str = None):
     """The demo's fine-tuning config with the recipe ``opts``."""
     from mmengine.config import Config
 
-    from peclr_mm.engine.budget import set_iteration_budget
-    from peclr_mm.utils.config import name_run
+    from peclr_mm.utils.config import (name_run, set_data_root, set_input_size,
+                                       set_iteration_budget)
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs', 'hand25d',
                  'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py'))
     cfg.work_dir = work
     name_run(cfg, work)
-    size = opts['size']
-    codec = dict(cfg.model.head.codec, input_size=(size, size))
+    codec = cfg.model.head.codec
     stages = opts['stages']
     cfg.model.backbone.update(
         num_stages=stages,
@@ -150,14 +147,12 @@ def recipe_cfg(data: str, work: str, opts: dict, pretrained: str = None):
         cfg.model.head['heatmap_loss_weight'] = opts['heatmap_loss']
     cfg.model.backbone.init_cfg = None if pretrained is None else dict(
         type='Pretrained', checkpoint=pretrained, prefix='backbone.')
+    set_data_root(cfg, data)
+    set_input_size(cfg, opts['size'])
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        dl = cfg[name]
-        dl.dataset.data_root = data
-        for t in dl.dataset.pipeline:
+        for t in cfg[name].dataset.pipeline:
             if t['type'] == 'HandCanonicalCrop':
-                t.update(input_size=size, source=opts['crop'])
-            elif t['type'] == 'GenerateTarget':
-                t['encoder'] = codec
+                t['source'] = opts['crop']
             elif t['type'] == 'RandomSimilarity':
                 t.update(
                     rotate=opts['rotate'],
@@ -189,40 +184,20 @@ def run_variant(name: str,
                 out: str,
                 pretrained: str = None,
                 iters: int = None):
-    from mmengine.runner import Runner
-
-    from peclr_mm.engine.budget import loss_first_last
-    from peclr_mm.utils.io import atomic_write_json
-    work = osp.join(out, name)
-    done = osp.join(work, 'metrics.json')
-    if osp.isfile(done):
-        return json.load(open(done))
+    from peclr_mm.engine.runs import cached_train_test
     what, changes = VARIANTS[name]
     opts = dict(BASE, **changes)
     if iters:
         opts['iters'] = iters
-    runner = Runner.from_cfg(recipe_cfg(data, work, opts, pretrained))
-    t = time.time()
-    runner.train()
-    train_s = time.time() - t
-    t = time.time()
-    metrics = runner.test()
-    test_s = time.time() - t
-    losses = loss_first_last(runner.message_hub)
-    result = dict(
-        name=name,
-        what=what,
-        opts=opts,
-        train_s=train_s,
-        test_s=test_s,
-        samples_per_s=opts['iters'] * opts['batch'] / train_s,
-        metrics={
-            k: float(v)
-            for k, v in metrics.items() if '_j' not in k
-        },
-        losses=losses)
-    atomic_write_json(done, result, indent=1)
-    return result
+    work = osp.join(out, name)
+    return cached_train_test(
+        recipe_cfg(data, work, opts, pretrained),
+        osp.join(work, 'metrics.json'), lambda r: dict(
+            name=name,
+            what=what,
+            opts=opts,
+            samples_per_s=opts['iters'] * opts['batch'] / r['train_s'],
+            **r))
 
 
 def table(results: list) -> str:
@@ -274,6 +249,7 @@ def main(argv=None):
     from mmengine.registry import init_default_scope
 
     import peclr_mm  # noqa: F401
+    from peclr_mm.utils.io import atomic_write_json
     init_default_scope('mmpose')
     os.makedirs(args.out, exist_ok=True)
     results = []
@@ -281,8 +257,8 @@ def main(argv=None):
         results.append(
             run_variant(name, args.data, args.out, args.pretrained,
                         args.iters))
-        with open(osp.join(args.out, 'results.json'), 'w') as f:
-            json.dump(results, f, indent=1)
+        atomic_write_json(
+            osp.join(args.out, 'results.json'), results, indent=1)
         with open(osp.join(args.out, 'results.md'), 'w') as f:
             f.write(table(results))
         print(table(results), flush=True)

@@ -68,10 +68,10 @@ def parse_args(argv=None):
 def _config(path: str, data_root: str, quick: bool):
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, path))
+    from peclr_mm.utils.config import set_data_root, set_input_size
     dl = cfg.train_dataloader
-    dl.dataset.data_root = data_root
+    set_data_root(cfg, data_root)
     if quick:
-        from peclr_mm.utils.config import set_input_size
         dl.batch_size = 2
         set_input_size(cfg, 64)
     if 'init_cfg' in cfg.model.get('backbone', {}):

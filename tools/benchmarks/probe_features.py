@@ -17,7 +17,6 @@ Views are the fine-tuning config's test pipeline (no augmentation), so the
 same script runs on real FreiHAND.
 """
 import argparse
-import json
 import os.path as osp
 import sys
 import time
@@ -31,6 +30,7 @@ except ImportError:  # running from a checkout without installing
     sys.path.insert(0, ROOT)
 from peclr_mm.evaluation.probes import add_encoder_args  # noqa: E402
 from peclr_mm.evaluation.probes import pipeline_views  # noqa: E402
+from peclr_mm.utils.io import atomic_write_json  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -128,8 +128,7 @@ def main(argv=None) -> int:
     print('\n'.join(lines))
     print(f'{time.time() - t0:.0f} s')
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(dict(args=vars(args), rows=rows), f, indent=1)
+        atomic_write_json(args.out, dict(args=vars(args), rows=rows), indent=1)
     return 0
 
 

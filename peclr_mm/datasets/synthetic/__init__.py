@@ -19,7 +19,9 @@ Three modules:
   a palm slab over cluttered backgrounds (:func:`render_hand`); versions
   of one sample share the geometry (xyz, K and hence the hand mask) and
   differ in background, skin colour, lighting, blur and noise;
-- :mod:`.writer`: the FreiHAND layout on disk (:func:`generate_freihand`).
+- :mod:`.writer`: the FreiHAND layout on disk (:func:`generate_freihand`);
+- :mod:`.youtube3d`: the same hands in the YouTube3DHands layout (one
+  annotation json, frames per video; :func:`generate_youtube3d`).
 
 The subpackage imports only NumPy, OpenCV, the standard library and, by
 relative imports, ``peclr_mm/utils/{arrays,camera}.py`` (NumPy only), so
@@ -31,10 +33,11 @@ from .hand_model import FOCAL_RANGE, IMG_SIZE, ROOT_DEPTH_RANGE, sample_hand
 from .renderer import render_hand
 from .writer import (JPEG_QUALITY, MARKER, clean_stale_partials,
                      generate_freihand)
+from .youtube3d import NUM_VERTICES, YT3D_TRAIN_HANDS, generate_youtube3d
 
 # The former module's __all__ first, then its other public names.
 __all__ = [
     'generate_freihand', 'sample_hand', 'render_hand', 'clean_stale_partials',
     'MARKER', 'IMG_SIZE', 'NUM_JOINTS', 'FOCAL_RANGE', 'ROOT_DEPTH_RANGE',
-    'JPEG_QUALITY'
+    'JPEG_QUALITY', 'generate_youtube3d', 'YT3D_TRAIN_HANDS', 'NUM_VERTICES'
 ]

@@ -7,6 +7,8 @@ from mmcv.transforms import BaseTransform, to_tensor
 from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.registry import TRANSFORMS
 
+from ...utils.views import pack_view_geometry
+
 __all__ = ['image_to_tensor', 'PackPeCLRInputs', 'PackHand3DInputs']
 
 
@@ -29,7 +31,8 @@ class PackPeCLRInputs(BaseTransform):
         - inputs (list of CHW uint8 tensors, one per view)
         - data_samples (``mmpretrain.structures.DataSample``) whose metainfo
           holds ``view_theta`` (V,), ``view_s`` (V,), ``view_shift`` (V, 2)
-          and ``view_warp_mat`` (V, 2, 3) as float32 arrays, plus
+          and ``view_warp_mat`` (V, 2, 3) as float32 arrays
+          (:func:`peclr_mm.utils.views.pack_view_geometry`), plus
           ``meta_keys``.
 
     Args:
@@ -46,14 +49,9 @@ class PackPeCLRInputs(BaseTransform):
         views = results['views']
         sample = DataSample()
         sample.set_metainfo(
-            dict(
-                view_theta=np.array([v['theta'] for v in views], np.float32),
-                view_s=np.array([v['s'] for v in views], np.float32),
-                view_shift=np.stack([v['shift']
-                                     for v in views]).astype(np.float32),
-                view_warp_mat=np.stack([v['warp_mat'] for v in views]),
-                **{k: results[k]
-                   for k in self.meta_keys if k in results}))
+            dict(**pack_view_geometry(views),
+                 **{k: results[k]
+                    for k in self.meta_keys if k in results}))
         return dict(
             inputs=[image_to_tensor(v['img']) for v in views],
             data_samples=sample)

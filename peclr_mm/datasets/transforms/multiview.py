@@ -6,12 +6,9 @@ from typing import List, Sequence
 from mmcv.transforms import BaseTransform, Compose
 from mmpose.registry import TRANSFORMS
 
-__all__ = ['MultiViewWithGeometry']
+from ...utils.views import VIEW_KEYS
 
-#: Per-view keys carried to the model; mmpretrain's ``MultiView`` keeps only
-#: ``img`` and drops these.
-VIEW_KEYS = ('img', 'warp_mat', 'theta', 's', 'shift', 'crop_mat', 'aug_mat',
-             'transformed_keypoints', 'K_crop', 'hsv_factors')
+__all__ = ['MultiViewWithGeometry']
 
 
 @TRANSFORMS.register_module()
@@ -25,7 +22,9 @@ class MultiViewWithGeometry(BaseTransform):
         - img (a list, one image per view)
 
     Added Keys:
-        - views (list of dicts with each view's :data:`VIEW_KEYS`)
+        - views (list of dicts with each view's image and geometry,
+          :data:`peclr_mm.utils.views.VIEW_KEYS`; mmpretrain's
+          ``MultiView`` keeps only ``img``)
 
     Args:
         transforms (list): the per-view pipeline.

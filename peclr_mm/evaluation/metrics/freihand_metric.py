@@ -10,7 +10,7 @@ from mmpose.registry import METRICS
 
 from ...utils.arrays import NUM_JOINTS
 from ...utils.camera import project
-from ..functional import epe_2d, freihand_scores, root_relative_epe
+from ..functional import epe_2d, named_scores
 from ..mean_pose import MEAN_POSE_KEYS, load_mean_pose, mean_pose_scores
 from ..submission import write_freihand_submission
 
@@ -161,14 +161,7 @@ class FreiHand3DMetric(BaseMetric):
         metrics: Dict[str, float] = {}
         if self.gt_available:
             gt = np.stack([r['gt'] for r in results])
-            scores = freihand_scores(pred, gt)
-            metrics = {
-                'EPE': scores['epe_mm'],
-                'PA-EPE': scores['pa_epe_mm'],
-                'AUC': scores['auc'],
-                'PA-AUC': scores['pa_auc'],
-                'RR-EPE': root_relative_epe(pred, gt),
-            }
+            metrics, scores = named_scores(pred, gt)
             K = None
             if all('K' in r for r in results):
                 K = np.stack([r['K'] for r in results])

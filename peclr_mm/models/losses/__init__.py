@@ -1,6 +1,6 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-from .equivariant_nt_xent import (equivariant_nt_xent, gather_with_grad,
-                                  nt_xent, undo_view_geometry)
+from ..utils.latent_geometry import undo_view_geometry
+from .equivariant_nt_xent import equivariant_nt_xent, gather_with_grad, nt_xent
 
 __all__ = [
     'equivariant_nt_xent', 'nt_xent', 'undo_view_geometry', 'gather_with_grad'

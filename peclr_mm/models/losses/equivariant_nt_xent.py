@@ -1,9 +1,11 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""The equivariant latent step and NT-Xent of PeCLR (docs/design.md section 3).
+"""NT-Xent and PeCLR's equivariant loss (docs/design.md section 3).
 
 `PeCLR <https://arxiv.org/abs/2106.05953>`_ undoes each view's geometric
-augmentation on the projection, read as ``m = D / 2`` points in 2-D, before
-the contrastive loss compares the views.
+augmentation on the projection, read as ``m = D / 2`` points in 2-D
+(:func:`~peclr_mm.models.utils.latent_geometry.undo_view_geometry`), before
+the contrastive loss compares the views. :func:`equivariant_nt_xent` is the
+loss the model trains with (through ``EquivariantContrastiveHead``).
 """
 from typing import Optional, Tuple
 
@@ -12,46 +14,11 @@ import torch.distributed as torch_dist
 import torch.nn.functional as F
 from mmengine.dist import get_rank, get_world_size
 
+from ..utils.latent_geometry import undo_view_geometry
+
 __all__ = [
     'undo_view_geometry', 'nt_xent', 'equivariant_nt_xent', 'gather_with_grad'
 ]
-
-
-def undo_view_geometry(proj: torch.Tensor,
-                       theta: torch.Tensor,
-                       shift: torch.Tensor,
-                       scale: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Undo a view's similarity on its latent points; return unit rows.
-
-    Args:
-        proj (Tensor): (B, D) raw projections, D even.
-        theta (Tensor): (B,) rotation of each view in degrees (OpenCV sign).
-        shift (Tensor): (B, 2) content translation as a fraction of the view
-            size (``t / S``).
-        scale (Tensor, optional): (B,) magnification; ``None`` leaves scale
-            alone, as in the paper.
-
-    Returns:
-        Tensor: (B, D) L2-normalised latent vectors.
-    """
-    if proj.dim() != 2 or proj.size(1) % 2:
-        raise ValueError('proj must be (B, D) with D even, got '
-                         f'{tuple(proj.shape)}')
-    z = F.normalize(proj, dim=1).view(proj.size(0), -1, 2)
-    theta = theta.to(z).view(-1, 1)
-    shift = shift.to(z).view(-1, 1, 2)
-    extent = (z.amax(dim=1, keepdim=True) -
-              z.amin(dim=1, keepdim=True)).detach()
-    z = z - shift * extent
-    centre = z.mean(dim=1, keepdim=True).detach()
-    rad = torch.deg2rad(-theta)
-    a, b = torch.cos(rad), torch.sin(rad)
-    dx, dy = (z - centre).unbind(-1)
-    offset = torch.stack([a * dx + b * dy, -b * dx + a * dy], dim=-1)
-    if scale is not None:
-        offset = offset / scale.to(z).view(-1, 1, 1)
-    z = offset + centre
-    return F.normalize(z.flatten(1), dim=1)
 
 
 class _GatherWithGrad(torch.autograd.Function):
@@ -142,31 +109,51 @@ def nt_xent(q1: torch.Tensor,
 
 def equivariant_nt_xent(proj1: torch.Tensor,
                         proj2: torch.Tensor,
-                        theta1: torch.Tensor,
-                        theta2: torch.Tensor,
-                        shift1: torch.Tensor,
-                        shift2: torch.Tensor,
+                        theta1: Optional[torch.Tensor],
+                        theta2: Optional[torch.Tensor],
+                        shift1: Optional[torch.Tensor],
+                        shift2: Optional[torch.Tensor],
                         temperature: float = 0.5,
                         scale1: Optional[torch.Tensor] = None,
-                        scale2: Optional[torch.Tensor] = None) -> torch.Tensor:
+                        scale2: Optional[torch.Tensor] = None,
+                        gather: bool = False,
+                        return_stats: bool = False):
     """PeCLR's loss for one batch (the public function of docs/design.md
     section 3).
 
     Args:
         proj1, proj2 (Tensor): (N, D) raw projections of views 1 and 2.
-        theta1, theta2 (Tensor): (N,) rotations in degrees.
+        theta1, theta2 (Tensor): (N,) rotations in degrees; ``None`` (with
+            the shifts ``None`` too) compares the unit projections as they
+            are, SimCLR's invariant loss.
         shift1, shift2 (Tensor): (N, 2) content translations as fractions of
             the view size (``t / S``).
         temperature (float): NT-Xent temperature.
         scale1, scale2 (Tensor, optional): (N,) magnifications; ``None``
             does not undo scale (the paper).
+        gather (bool): in distributed runs, use every process's views as
+            negatives (:func:`nt_xent`).
+        return_stats (bool): also return the detached ``pos_sim`` and
+            ``neg_sim``.
 
     Returns:
-        Tensor: the scalar loss.
+        Tensor or tuple: the scalar loss, and with ``return_stats`` the
+        statistics dict.
     """
     if proj1.shape != proj2.shape:
         raise ValueError(f'proj1 {tuple(proj1.shape)} and proj2 '
                          f'{tuple(proj2.shape)} differ')
-    q1 = undo_view_geometry(proj1, theta1, shift1, scale1)
-    q2 = undo_view_geometry(proj2, theta2, shift2, scale2)
-    return nt_xent(q1, q2, temperature)[0]
+    geometry = (theta1, theta2, shift1, shift2)
+    if all(g is None for g in geometry):
+        if scale1 is not None or scale2 is not None:
+            raise ValueError('undoing scale needs the views\' rotations and '
+                             'shifts')
+        q1, q2 = F.normalize(proj1, dim=1), F.normalize(proj2, dim=1)
+    elif any(g is None for g in geometry):
+        raise ValueError('give both views\' theta and shift, or none '
+                         '(the invariant loss)')
+    else:
+        q1 = undo_view_geometry(proj1, theta1, shift1, scale1)
+        q2 = undo_view_geometry(proj2, theta2, shift2, scale2)
+    loss, stats = nt_xent(q1, q2, temperature, gather=gather)
+    return (loss, stats) if return_stats else loss

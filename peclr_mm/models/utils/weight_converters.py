@@ -29,6 +29,9 @@ columns of the root MLP are permuted into FreiHAND's order
 (:data:`RELEASE_JOINT_ORDER`), an exact reordering, and the unused 64th
 output is dropped. The head reads the palm in slot 0 (``Hand25DCodec``'s
 ``root_slot=0``) and recovers the wrist from it.
+
+:func:`export_backbone` writes the encoder of one of our checkpoints for
+``init_cfg=dict(type='Pretrained')`` of any config.
 """
 import os.path as osp
 import re
@@ -38,13 +41,13 @@ from typing import Dict, Mapping, Optional, Tuple
 import torch
 
 from ...utils.checkpoint import (compare_state_dict, describe_mismatch,
-                                 load_state_dict_only)
+                                 load_state_dict_only, safe_torch_load)
 from ...utils.io import atomic_write
 
 __all__ = [
     'IncompatibleWeightsError', 'RELEASE_JOINT_ORDER', 'RELEASED_CONFIGS',
     'resnet_state_dict_shapes', 'resnet_depth', 'convert_torchvision_resnet',
-    'convert_released_model', 'convert_released_checkpoint'
+    'convert_released_model', 'convert_released_checkpoint', 'export_backbone'
 ]
 
 #: FreiHAND joint ``j`` is output ``RELEASE_JOINT_ORDER[j]`` of the released
@@ -182,18 +185,10 @@ def _check(state_dict: Mapping[str, torch.Tensor], depth: int) -> None:
     except KeyError:
         raise IncompatibleWeightsError(
             f'invalid ResNet depth {depth}') from None
-    missing, unexpected, shapes = compare_state_dict(state_dict, expected)
-    if missing or unexpected or shapes:
-
-        def _list(items):
-            more = f' ... (+{len(items) - 8} more)' if len(items) > 8 else ''
-            return ', '.join(items[:8]) + more
-
-        raise IncompatibleWeightsError(
-            f'not a ResNet-{depth}: {len(missing)} missing keys '
-            f'[{_list(missing)}]; {len(unexpected)} unexpected keys '
-            f'[{_list(unexpected)}]; {len(shapes)} shape mismatches '
-            f'[{_list(shapes)}]')
+    mismatch = describe_mismatch(
+        *compare_state_dict(state_dict, expected), max_listed=8)
+    if mismatch:
+        raise IncompatibleWeightsError(f'not a ResNet-{depth}: {mismatch}')
 
 
 def resnet_depth(encoder: Mapping[str, torch.Tensor]) -> int:
@@ -388,3 +383,29 @@ def convert_released_checkpoint(src: str,
         depth=found,
         num_tensors=len(state_dict),
         config=RELEASED_CONFIGS.get(found) if kind == 'model' else None)
+
+
+def export_backbone(src: str, dst: str, prefix: str = 'backbone.') -> int:
+    """Write the ``prefix`` weights of checkpoint ``src`` (prefix removed)
+    to ``dst`` atomically, for ``init_cfg=dict(type='Pretrained')`` of any
+    config; return how many tensors.
+
+    Raises:
+        ValueError: ``src`` holds no weights under ``prefix``.
+    """
+    ckpt = safe_torch_load(src, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt)
+    out = OrderedDict(
+        (k[len(prefix):], v) for k, v in state.items() if k.startswith(prefix))
+    if not out:
+        found = sorted({k.split('.')[0] for k in state})[:8]
+        raise ValueError(f'{src}: no weights start with {prefix!r} (top-level '
+                         f'names: {", ".join(found)})')
+    meta = dict(source=osp.abspath(src), prefix=prefix)
+    if isinstance(ckpt.get('meta'), dict):
+        for key in ('epoch', 'iter', 'mmengine_version', 'seed'):
+            if key in ckpt['meta']:
+                meta[key] = ckpt['meta'][key]
+    atomic_write(
+        dst, lambda name: torch.save(dict(state_dict=out, meta=meta), name))
+    return len(out)

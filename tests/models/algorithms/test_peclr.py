@@ -16,7 +16,11 @@ WORKER = osp.join(osp.dirname(__file__), 'dist_worker.py')
 
 
 def _model(equivariant=True, scale_aware=False):
-    return tiny_peclr(equivariant=equivariant, scale_aware=scale_aware)
+    return tiny_peclr(
+        head=dict(
+            type='EquivariantContrastiveHead',
+            equivariant=equivariant,
+            scale_aware=scale_aware))
 
 
 def _data(n=4, size=32, seed=0):
@@ -110,3 +114,44 @@ def test_two_processes_match_one(tmp_path):
     for k in a['grads']:
         torch.testing.assert_close(
             a['grads'][k], b['grads'][k], rtol=1e-4, atol=1e-6, msg=k)
+
+
+def test_model_loss_is_the_public_loss():
+    """PeCLR's training loss is ``equivariant_nt_xent`` of its projections
+    with the views' packed geometry (and SimCLR's the same without it)."""
+    from peclr_mm.models.losses import equivariant_nt_xent
+    raw = _data()
+    geo = {
+        k: torch.from_numpy(
+            np.stack([s.metainfo[k] for s in raw['data_samples']]))
+        for k in ('view_theta', 'view_shift', 'view_s')
+    }
+    for equivariant, scale_aware in ((True, False), (True, True), (False,
+                                                                   False)):
+        model = _model(equivariant, scale_aware).eval()
+        data = model.data_preprocessor(_data())
+        with torch.no_grad():
+            loss = model(**data, mode='loss')['loss']
+            z1, z2 = model.project(torch.cat(data['inputs'])).split(4)
+        th, sh, sc = geo['view_theta'], geo['view_shift'], geo['view_s']
+        if equivariant:
+            want = equivariant_nt_xent(
+                z1, z2, th[:, 0], th[:, 1], sh[:, 0], sh[:, 1], 0.5,
+                *((sc[:, 0], sc[:, 1]) if scale_aware else ()))
+        else:
+            want = equivariant_nt_xent(z1, z2, None, None, None, None, 0.5)
+        torch.testing.assert_close(loss, want, rtol=0, atol=0)
+
+
+def test_head_without_geometry_is_invariant():
+    """Zero rotation and shift undo nothing: the equivariant loss equals
+    the invariant one; half of the geometry is refused."""
+    from peclr_mm.models.losses import equivariant_nt_xent
+    g = torch.Generator().manual_seed(1)
+    p1, p2 = torch.randn(2, 6, 16, generator=g)
+    zero, shift = torch.zeros(6), torch.zeros(6, 2)
+    torch.testing.assert_close(
+        equivariant_nt_xent(p1, p2, zero, zero, shift, shift),
+        equivariant_nt_xent(p1, p2, None, None, None, None))
+    with pytest.raises(ValueError, match='or none'):
+        equivariant_nt_xent(p1, p2, zero, None, shift, shift)

@@ -6,7 +6,8 @@ import os
 import numpy as np
 from mmengine.runner import Runner
 
-from peclr_mm.engine.budget import loss_first_last, set_iteration_budget
+from peclr_mm.engine.runs import loss_first_last
+from peclr_mm.utils.config import set_iteration_budget
 from tests.conftest import tiny_finetune_cfg
 
 

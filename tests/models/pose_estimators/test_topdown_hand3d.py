@@ -5,7 +5,7 @@ from mmpose.registry import MODELS
 
 from peclr_mm.models.pose_estimators import TopdownHand3DEstimator
 from peclr_mm.utils.affine import invert, transform_points
-from tests.models.test_hand25d_head import make_samples
+from tests.models.heads.test_hand25d_head import make_samples
 
 SIZE = (64, 64)
 

@@ -7,7 +7,7 @@ from mmpose.registry import MODELS
 from peclr_mm.models.heads import (BaseHand25DHead, Hand25DHeatmapHead,
                                    soft_argmax_2d)
 from peclr_mm.models.heads.hand25d_heatmap_head import gaussian_cell_targets
-from tests.models.test_hand25d_head import SIZE, make_samples, targets
+from tests.models.heads.test_hand25d_head import SIZE, make_samples, targets
 
 
 def build_head(**kwargs):

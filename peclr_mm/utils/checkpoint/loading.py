@@ -1,33 +1,25 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""Load mmengine checkpoints with ``torch.load(weights_only=True)``.
+"""Safe loading: ``torch.load(weights_only=True)`` with mmengine's
+allow-list, for local files and for every remote scheme of mmengine's
+``CheckpointLoader`` (docs/design.md section 9).
 
 PyTorch >= 2.6 loads with ``weights_only=True`` by default, and mmengine
 0.10.7's ``load_from_local`` calls ``torch.load`` without naming it, so its own
 checkpoints (which pickle ``HistoryBuffer`` and NumPy values) fail to load.
-Rather than turning safety off, the local-file scheme of mmengine's
-``CheckpointLoader`` is replaced by :func:`load_from_local_safe`, which allows
-exactly the types mmengine writes and refuses anything else with an error
-naming the file and the offending types. Resume, ``load_from``,
-``init_cfg=dict(type='Pretrained')`` and ``tools/test.py`` all go through it.
+Rather than turning safety off, the local-file scheme is replaced by
+:func:`load_from_local_safe`, which allows exactly the types mmengine writes
+and refuses anything else with an error naming the file and the offending
+types. Resume, ``load_from``, ``init_cfg=dict(type='Pretrained')`` and
+``tools/test.py`` all go through it.
 
 mmengine's remote schemes (``http(s)://``, ``torchvision://``,
 ``modelzoo://``, ``open-mmlab://``, ``openmmlab://``, ``mmcls://``,
-``pavi://``, ``s3://``, ``petrel://``) load with ``weights_only=False``
-(``torch.hub.load_state_dict_from_url``, plain ``torch.load``), so a pickle
-served from an address would run its code. They are replaced too: each
-resolves its address, downloads the file into torch's hub cache
+``pavi://``, ``s3://``, ``petrel://``) load with ``weights_only=False``, so a
+pickle served from an address would run its code. They are replaced too:
+each resolves its address, downloads the file into torch's hub cache
 (:func:`fetch_checkpoint`, rank 0 first when distributed) and loads it
-through the same allow-listed :func:`safe_torch_load` as a local file.
-The loaders are installed into mmengine by :mod:`peclr_mm.patches`
-(:data:`SAFE_SCHEMES`).
-
-Everything else a checkpoint file goes through lives here too: the
-comparison of its weights with a model (:func:`check_checkpoint_matches`,
-:func:`compare_state_dict`), atomic saving (:func:`atomic_save_checkpoint`,
-installed by :mod:`peclr_mm.patches`), the backbone export for other
-configs (:func:`export_backbone`). The conversion of the authors'
-released weights lives with its key mappings in
-:mod:`peclr_mm.models.utils.weight_converters`.
+through the same :func:`safe_torch_load`. :mod:`peclr_mm.patches` installs
+:data:`SAFE_SCHEMES` into mmengine.
 """
 import io
 import os
@@ -36,22 +28,18 @@ import pickle
 import re
 import tempfile
 import zipfile
-from collections import OrderedDict
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Union
 from urllib.parse import urlparse
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
-from .io import named_os_error
-
 __all__ = [
     'UnsafeCheckpointError', 'CorruptCheckpointError', 'SAFE_GLOBALS',
     'safe_torch_load', 'fetch_checkpoint', 'load_from_local_safe',
-    'check_checkpoint_matches', 'model_mismatch', 'load_state_dict_only',
-    'SAFE_SCHEMES', 'compare_state_dict', 'describe_mismatch',
-    'atomic_save_checkpoint', 'export_backbone'
+    'load_from_address_safe', 'load_from_pavi_safe', 'load_from_ceph_safe',
+    'SAFE_SCHEMES', 'HTTP_PREFIXES', 'NAMED_PREFIXES'
 ]
 
 _BUILTIN_STATISTICS = ('min', 'max', 'mean', 'current')
@@ -302,84 +290,6 @@ def load_from_ceph_safe(filename: str,
         return safe_torch_load(path, map_location)
 
 
-def compare_state_dict(
-    state: Mapping[str, Any],
-    expected: Mapping[str, Any],
-) -> Tuple[List[str], List[str], List[str]]:
-    """How ``state`` differs from ``expected`` (tensors or shapes by name):
-    the missing names, the unexpected names and ``'NAME (got) != (want)'``
-    for each shape that differs."""
-
-    def shape(v):
-        return tuple(v.shape if hasattr(v, 'shape') else v)
-
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    mis_shaped = [
-        f'{k} {shape(state[k])} != {shape(v)}' for k, v in expected.items()
-        if k in state and hasattr(state[k], 'shape')
-        and shape(state[k]) != shape(v)
-    ]
-    return missing, unexpected, mis_shaped
-
-
-def describe_mismatch(missing: List[str],
-                      unexpected: List[str],
-                      mis_shaped: List[str],
-                      max_listed: int = 5) -> str:
-    """``'N missing: a, b (+k more); N unexpected: ...'`` for the non-empty
-    lists of :func:`compare_state_dict`; empty when all are empty."""
-    parts = []
-    for what, keys in (('missing', missing), ('unexpected', unexpected),
-                       ('mis-shaped', mis_shaped)):
-        if keys:
-            more = (f' (+{len(keys) - max_listed} more)'
-                    if len(keys) > max_listed else '')
-            parts.append(f'{len(keys)} {what}: '
-                         f'{", ".join(keys[:max_listed])}{more}')
-    return '; '.join(parts)
-
-
-def check_checkpoint_matches(model: torch.nn.Module,
-                             filename: str,
-                             max_listed: int = 5) -> None:
-    """Refuse a checkpoint whose weights do not fit ``model``.
-
-    Raises:
-        ValueError: names the file and the first missing, unexpected or
-            mis-shaped parameters.
-    """
-    ckpt = safe_torch_load(filename, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f'{filename}: no state_dict found (got '
-                         f'{type(ckpt).__name__})')
-    module = getattr(model, 'module', model)
-    message = model_mismatch(state, module, max_listed)
-    if message:
-        raise ValueError(f'checkpoint {filename} {message}')
-
-
-def model_mismatch(state: Mapping[str, Any],
-                   module: torch.nn.Module,
-                   max_listed: int = 5) -> str:
-    """``'does not match the model NAME of the config: ...'`` when the
-    weights ``state`` (``module.`` prefixes of a wrapper removed) do not fit
-    ``module`` key for key and shape for shape; empty when they do. The
-    words of :func:`check_checkpoint_matches` and of the estimator's own
-    refusal on load (``TopdownHand3DEstimator``)."""
-    state = {
-        k[7:] if k.startswith('module.') else k: v
-        for k, v in state.items()
-    }
-    mismatch = describe_mismatch(
-        *compare_state_dict(state, module.state_dict()), max_listed=max_listed)
-    if not mismatch:
-        return ''
-    return (f'does not match the model {type(module).__name__} of the '
-            f'config: {mismatch}')
-
-
 SAFE_SCHEMES.update({
     '': load_from_local_safe,
     **{
@@ -390,150 +300,3 @@ SAFE_SCHEMES.update({
     r'(\S+\:)?s3://': load_from_ceph_safe,
     r'(\S+\:)?petrel://': load_from_ceph_safe,
 })
-
-
-class _Inert(dict):
-    """Stands in for every class a foreign checkpoint pickles: it accepts
-    any construction, items and state, and runs nothing."""
-
-    def __new__(cls, *args, **kwargs):
-        return dict.__new__(cls)
-
-    def __init__(self, *args, **kwargs):
-        dict.__init__(self)
-
-    def __setstate__(self, state):
-        pass
-
-    def __call__(self, *args, **kwargs):
-        return _Inert()
-
-
-#: What :func:`load_state_dict_only` lets a pickle construct for real:
-#: tensors (torch's own rebuild functions), ordered dicts, NumPy arrays.
-_TENSOR_GLOBALS = {
-    ('torch._utils', '_rebuild_tensor_v2'),
-    ('torch._utils', '_rebuild_tensor_v3'),
-    ('torch._utils', '_rebuild_parameter'),
-    ('torch._utils', '_rebuild_parameter_with_state'),
-    ('torch', 'Size'),
-    ('torch', 'device'),
-    ('collections', 'OrderedDict'),
-}
-
-
-class _StateDictUnpickler(pickle.Unpickler):
-    """Constructs tensors and containers only; every other global becomes a
-    fresh inert class of the same name (nothing is imported or called)."""
-
-    def find_class(self, module: str, name: str):
-        if (module, name) in _TENSOR_GLOBALS:
-            return super().find_class(module, name)
-        if module == 'torch' and name.endswith('Storage'):
-            return super().find_class(module, name)
-        if module == 'builtins' and name in ('set', 'frozenset', 'slice',
-                                             'complex'):
-            return super().find_class(module, name)
-        return type(name, (_Inert, ), {'__module__': f'inert.{module}'})
-
-
-class _StateDictPickleModule:
-    """A ``pickle_module`` for ``torch.load`` that uses the unpickler
-    above."""
-    Unpickler = _StateDictUnpickler
-
-    @staticmethod
-    def load(file, **kwargs):
-        # torch's legacy format reads its header through ``load``: the
-        # restricted unpickler there too
-        return _StateDictUnpickler(file, **kwargs).load()
-
-    __name__ = 'peclr_mm_state_dict_pickle'
-
-
-def load_state_dict_only(filename: str) -> Dict[str, torch.Tensor]:
-    """The ``state_dict`` of a checkpoint that pickles other objects too,
-    such as the PyTorch-Lightning ``.ckpt`` files PeCLR released (callbacks,
-    hyper-parameters, loops), without running any of their code.
-
-    An mmengine or plain checkpoint goes through :func:`safe_torch_load`.
-    Otherwise the file is read with an unpickler that builds tensors and
-    containers only and replaces every other pickled class or function by
-    an inert placeholder (nothing is imported or called); only the tensors
-    under ``state_dict`` are returned.
-
-    Raises:
-        CorruptCheckpointError: the file is damaged or holds no
-            ``state_dict`` of tensors.
-    """
-    try:
-        ckpt = safe_torch_load(filename, map_location='cpu')
-    except UnsafeCheckpointError:
-        filename = fetch_checkpoint(osp.expanduser(filename))
-        try:
-            ckpt = torch.load(
-                filename,
-                map_location='cpu',
-                weights_only=False,
-                pickle_module=_StateDictPickleModule)
-        except (EOFError, RuntimeError, pickle.UnpicklingError) as exc:
-            raise CorruptCheckpointError(
-                f'checkpoint {filename} could not be read: {exc}') from exc
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict) or not state or not all(
-            isinstance(v, torch.Tensor) for v in state.values()):
-        raise CorruptCheckpointError(
-            f'checkpoint {filename} holds no state_dict of tensors')
-    return OrderedDict((str(k), v) for k, v in state.items())
-
-
-def atomic_save_checkpoint(checkpoint, filename, *args, **kwargs):
-    """mmengine's ``save_checkpoint``, written atomically for local files.
-
-    mmengine writes a checkpoint straight to its final name, so a run
-    killed while saving leaves a truncated ``epoch_N.pth`` that ``--resume``
-    or ``load_from`` would then fail on. Here ``NAME.tmp`` is written and
-    renamed into place (``os.replace`` is atomic on one file system); other
-    back-ends (HTTP, S3, ...) are left as they are.
-    """
-    from mmengine.runner.checkpoint import save_checkpoint
-    if '://' in str(filename) or kwargs.get('file_client_args') or (
-            kwargs.get('backend_args') or {}).get('backend',
-                                                  'local') != 'local':
-        return save_checkpoint(checkpoint, filename, *args, **kwargs)
-    tmp = f'{filename}.tmp'
-    try:
-        save_checkpoint(checkpoint, tmp, *args, **kwargs)
-        os.replace(tmp, filename)
-    except OSError as exc:  # a full disk: name the checkpoint
-        raise named_os_error(exc, f'writing checkpoint {filename}') from exc
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-
-
-def export_backbone(src: str, dst: str, prefix: str = 'backbone.') -> int:
-    """Write the ``prefix`` weights of checkpoint ``src`` (prefix removed)
-    to ``dst`` atomically, for ``init_cfg=dict(type='Pretrained')`` of any
-    config; return how many tensors.
-
-    Raises:
-        ValueError: ``src`` holds no weights under ``prefix``.
-    """
-    from .io import atomic_write
-    ckpt = safe_torch_load(src, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt)
-    out = OrderedDict(
-        (k[len(prefix):], v) for k, v in state.items() if k.startswith(prefix))
-    if not out:
-        found = sorted({k.split('.')[0] for k in state})[:8]
-        raise ValueError(f'{src}: no weights start with {prefix!r} (top-level '
-                         f'names: {", ".join(found)})')
-    meta = dict(source=osp.abspath(src), prefix=prefix)
-    if isinstance(ckpt.get('meta'), dict):
-        for key in ('epoch', 'iter', 'mmengine_version', 'seed'):
-            if key in ckpt['meta']:
-                meta[key] = ckpt['meta'][key]
-    atomic_write(
-        dst, lambda name: torch.save(dict(state_dict=out, meta=meta), name))
-    return len(out)

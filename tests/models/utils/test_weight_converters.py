@@ -13,7 +13,8 @@ from torch import nn
 from peclr_mm.models.utils import (IncompatibleWeightsError,
                                    convert_torchvision_resnet)
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def load_tool():
@@ -115,8 +116,9 @@ def test_refuses_other_depths_and_non_resnets(tv_resnet50, tmp_path, capsys):
     rn18 = torchvision.models.resnet18(weights=None).state_dict()
     with pytest.raises(
             IncompatibleWeightsError,
-            match=r'not a ResNet-50: \d+ missing keys \['
-            r'.*layer1\.0\.conv3\.weight.*unexpected'):
+            match=r'not a ResNet-50: \d+ missing: '
+            r'.*layer1\.0\.conv3\.weight.*mis-shaped: '
+            r'layer1\.0\.conv1\.weight \(64, 64, 3, 3\) != \(64, 64, 1, 1\)'):
         convert_torchvision_resnet(rn18, depth=50)
     with pytest.raises(
             IncompatibleWeightsError,
@@ -128,14 +130,14 @@ def test_refuses_other_depths_and_non_resnets(tv_resnet50, tmp_path, capsys):
     bad['layer4.0.conv2.weight'] = torch.zeros(512, 512, 1, 1)
     with pytest.raises(
             IncompatibleWeightsError,
-            match=r'1 shape mismatches \[layer4\.0\.conv2'):
+            match=r'1 mis-shaped: layer4\.0\.conv2\.weight'):
         convert_torchvision_resnet(bad, depth=50)
     # the tool names the file and the keys, and writes nothing
     src, dst = str(tmp_path / 'rn18.pth'), str(tmp_path / 'out.pth')
     torch.save({'state_dict': rn18}, src)
     assert load_tool().main([src, dst, '--depth', '50']) == 1
     err = capsys.readouterr().err
-    assert src in err and 'missing keys' in err and 'unexpected' in err
+    assert src in err and ' missing: ' in err and ' mis-shaped: ' in err
     assert not osp.exists(dst)
 
 

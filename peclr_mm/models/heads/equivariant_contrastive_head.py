@@ -1,0 +1,81 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""PeCLR's head: the counterpart of mmpretrain's ``ContrastiveHead`` that
+undoes each view's geometry before NT-Xent (docs/design.md section 3)."""
+from typing import Dict, Sequence
+
+import torch
+from mmengine.model import BaseModule
+from mmpose.registry import MODELS
+
+from ...utils.views import stack_view_geometry
+from ..losses import equivariant_nt_xent
+
+__all__ = ['EquivariantContrastiveHead']
+
+
+@MODELS.register_module()
+class EquivariantContrastiveHead(BaseModule):
+    """NT-Xent of two views' projections, with each view's rotation and
+    translation undone on the latent points (equivariance) or not at all
+    (``equivariant=False``: SimCLR).
+
+    The views' geometry comes from the data samples' metainfo
+    (``view_theta``, ``view_shift``, ``view_s``; see
+    :mod:`peclr_mm.utils.views`); the loss is
+    :func:`~peclr_mm.models.losses.equivariant_nt_xent`, in float32 also
+    when the encoder runs under bfloat16 autocast.
+
+    Args:
+        temperature (float): NT-Xent temperature. Defaults to 0.5.
+        equivariant (bool): undo the views' geometry. Defaults to True.
+        scale_aware (bool): also undo the views' scale (off in the paper).
+        gather_distributed (bool): use the views of all processes as
+            negatives in distributed training. Defaults to True.
+        init_cfg (dict, optional): mmengine's initialisation config.
+    """
+
+    def __init__(self,
+                 temperature: float = 0.5,
+                 equivariant: bool = True,
+                 scale_aware: bool = False,
+                 gather_distributed: bool = True,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if scale_aware and not equivariant:
+            raise ValueError('scale_aware needs equivariant=True')
+        self.temperature = temperature
+        self.equivariant = equivariant
+        self.scale_aware = scale_aware
+        self.gather_distributed = gather_distributed
+
+    def loss(self, proj1: torch.Tensor, proj2: torch.Tensor,
+             data_samples: Sequence) -> Dict[str, torch.Tensor]:
+        """The loss of views 1 and 2 of a batch.
+
+        Args:
+            proj1, proj2 (Tensor): (N, D) raw projections of the views.
+            data_samples (list): the N samples, each holding its views'
+                geometry.
+
+        Returns:
+            dict: ``loss`` and the detached ``pos_sim``, ``neg_sim``.
+        """
+        proj1, proj2 = proj1.float(), proj2.float()
+        views = [{}, {}]  # no geometry: the invariant loss
+        if self.equivariant:
+            keys = ('theta', 'shift') + (('s', ) if self.scale_aware else ())
+            geo = stack_view_geometry(data_samples, keys, proj1.device)
+            views = [{k: g[:, v] for k, g in geo.items()} for v in (0, 1)]
+        loss, stats = equivariant_nt_xent(
+            proj1,
+            proj2,
+            views[0].get('theta'),
+            views[1].get('theta'),
+            views[0].get('shift'),
+            views[1].get('shift'),
+            self.temperature,
+            views[0].get('s'),
+            views[1].get('s'),
+            gather=self.gather_distributed,
+            return_stats=True)
+        return dict(loss=loss, **stats)
