@@ -24,7 +24,9 @@ from ...utils.arrays import NUM_JOINTS
 from .hand_model import IMG_SIZE, sample_hand
 from .renderer import _layout, _paint
 
-__all__ = ['generate_freihand', 'clean_stale_partials', 'MARKER']
+__all__ = [
+    'generate_freihand', 'clean_stale_partials', 'partial_folder', 'MARKER'
+]
 
 JPEG_QUALITY = 90
 _SPLITS = (('training', 0), ('evaluation', 1))
@@ -179,6 +181,18 @@ def clean_stale_partials(out_dir: str) -> List[str]:
     return removed
 
 
+def partial_folder(out_dir: str) -> str:
+    """A fresh hidden sibling ``.NAME.partial-PID`` of ``out_dir`` to build
+    a set in (stale ones of killed runs removed first), not yet created."""
+    clean_stale_partials(out_dir)
+    parent, base = osp.split(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    tmp = osp.join(parent, f'.{base}.partial-{os.getpid()}')
+    while osp.lexists(tmp):
+        tmp += '_'
+    return tmp
+
+
 def _dump(path: str, obj) -> None:
     # A plain write: every file goes into the hidden partial folder, which
     # appears at ``out_dir`` whole or not at all (one ``os.replace``).
@@ -236,12 +250,7 @@ def generate_freihand(out_dir: str,
                              f'{value!r}')
     out_dir = osp.abspath(out_dir)
     _check_target(out_dir, overwrite)
-    clean_stale_partials(out_dir)
-    parent, base = osp.split(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = osp.join(parent, f'.{base}.partial-{os.getpid()}')
-    while osp.lexists(tmp):
-        tmp += '_'
+    tmp = partial_folder(out_dir)
     start_time = time.perf_counter()
     counts = dict(training=(num_train, versions), evaluation=(num_eval, 1))
     total = num_train * versions + num_eval

@@ -37,7 +37,7 @@ import numpy as np
 from ...utils.camera import project
 from .hand_model import IMG_SIZE, sample_hand
 from .renderer import _background, _layout, _paint, _skin_tone
-from .writer import JPEG_QUALITY, MARKER, _pool, clean_stale_partials
+from .writer import JPEG_QUALITY, MARKER, _pool, partial_folder
 
 __all__ = ['generate_youtube3d', 'YT3D_TRAIN_HANDS', 'NUM_VERTICES']
 
@@ -184,12 +184,7 @@ def generate_youtube3d(out_dir: str,
                                  or os.listdir(out_dir)):
         raise FileExistsError(f'{out_dir} exists and is not an empty folder; '
                               'choose another one')
-    clean_stale_partials(out_dir)
-    parent, base = osp.split(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = osp.join(parent, f'.{base}.partial-{os.getpid()}')
-    while osp.lexists(tmp):
-        tmp += '_'
+    tmp = partial_folder(out_dir)
     t0 = time.perf_counter()
     os.mkdir(tmp)
     ann_name = f'youtube_{split}.json'
