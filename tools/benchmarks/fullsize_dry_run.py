@@ -548,8 +548,8 @@ def markdown(result: Dict) -> str:
         '`--stages "train pretrain peclr rn152" --pretrain-iters 4`). '
         'Validation is off in these runs (the submission stage times the '
         'evaluation split); the PeCLR-init fine-tuning and the probe start '
-        'from the ResNet-50 pretraining run\'s checkpoint.',
-        '', '| config | batch | workers | iterations (first run / resumed) '
+        'from the ResNet-50 pretraining run\'s checkpoint.', '',
+        '| config | batch | workers | iterations (first run / resumed) '
         '| to 1st iter (s) | after resume (s) | s/iter | data s/iter | peak '
         'memory (GiB) | checkpoint (MiB) |', '| --- ' * 10 + '|'
     ]
