@@ -101,6 +101,24 @@ def _du_gib(path: str) -> float:
     return total / 2**30
 
 
+def _stage_cfg(path: str, data: str, yt3d: Optional[str], cache: Optional[str],
+               batch_size: Optional[int], workers: Optional[int]):
+    """The config at ``path`` on the dry run's data, with the quick run's
+    batch size and workers where given."""
+    from mmengine.config import Config
+
+    from peclr_mm.utils.config import set_data_root
+    cfg = Config.fromfile(osp.join(ROOT, path))
+    set_data_root(cfg, data, yt3d, cache)
+    dl = cfg.train_dataloader
+    if batch_size:
+        dl.batch_size = batch_size
+    if workers is not None:
+        dl.num_workers = workers
+        dl.persistent_workers = workers > 0
+    return cfg
+
+
 def stage_data(data: str, sizes: Dict) -> Dict:
     from peclr_mm.datasets.synthetic import generate_freihand
     t0 = time.time()
@@ -126,21 +144,13 @@ def stage_config(path: str,
                  batch_size: Optional[int] = None,
                  workers: Optional[int] = None) -> Dict:
     import torch
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
     from mmpose.registry import MODELS
 
-    from peclr_mm.utils.config import set_data_root
     init_default_scope('mmpose')
-    cfg = Config.fromfile(osp.join(ROOT, path))
-    set_data_root(cfg, data)
+    cfg = _stage_cfg(path, data, None, None, batch_size, workers)
     dl = cfg.train_dataloader
-    if batch_size:
-        dl.batch_size = batch_size
-    if workers is not None:
-        dl.num_workers = workers
-        dl.persistent_workers = workers > 0
     if 'init_cfg' in cfg.model.get('backbone', {}):
         cfg.model.backbone.init_cfg = None
     t0 = time.time()
@@ -400,19 +410,9 @@ def stage_train(name: str,
                 workers: Optional[int] = None) -> Dict:
     """``train NAME``: see the module docstring."""
     import statistics
-
-    from mmengine.config import Config
-
-    from peclr_mm.utils.config import set_data_root
     path = TRAIN[name]
-    cfg = Config.fromfile(osp.join(ROOT, path))
-    set_data_root(cfg, data, yt3d, cache)
+    cfg = _stage_cfg(path, data, yt3d, cache, batch_size, workers)
     dl = cfg.train_dataloader
-    if batch_size:
-        dl.batch_size = batch_size
-    if workers is not None:
-        dl.num_workers = workers
-        dl.persistent_workers = workers > 0
     save_at = max(1, iters // 2)
     cfg.train_cfg = dict(
         type='IterBasedTrainLoop', max_iters=iters, val_interval=10**9)
