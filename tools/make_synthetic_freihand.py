@@ -97,34 +97,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _youtube3d(synthetic, args, progress) -> int:
-    if args.overwrite or args.num_eval is not None:
-        print(
-            'error: --overwrite and --num-eval are for the FreiHAND layout',
-            file=sys.stderr)
-        return 2
-    try:
-        res = synthetic.generate_youtube3d(
-            args.out,
-            args.num_train,
-            seed=args.seed,
-            workers=args.workers,
-            progress=progress)
-    except (FileExistsError, ValueError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    print(f"wrote {res['out_dir']}: {res['num_hands']} frames "
-          f"({res['num_left']} left hands), {res['ann_file']} "
-          f"({res['json_mib']:.0f} MiB) in {res['seconds']:.1f} s")
-    return 0
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if not args.youtube3d and args.num_eval is None:
-        print(
-            'error: --num-eval is required for the FreiHAND layout',
-            file=sys.stderr)
+    if args.youtube3d and (args.overwrite or args.num_eval is not None):
+        problem = '--overwrite and --num-eval are for the FreiHAND layout'
+    elif not args.youtube3d and args.num_eval is None:
+        problem = '--num-eval is required for the FreiHAND layout'
+    else:
+        problem = None
+    if problem:
+        print(f'error: {problem}', file=sys.stderr)
         return 2
     synthetic = load_generator()
     next_tenth = [0]
@@ -134,21 +116,27 @@ def main(argv=None) -> int:
             print(f'  {done}/{total} images', file=sys.stderr, flush=True)
             next_tenth[0] = 10 * done // total + 1
 
-    if args.youtube3d:
-        return _youtube3d(synthetic, args, progress)
+    common = dict(seed=args.seed, workers=args.workers, progress=progress)
     try:
-        res = synthetic.generate_freihand(
-            args.out,
-            args.num_train,
-            args.num_eval,
-            versions=args.versions,
-            seed=args.seed,
-            workers=args.workers,
-            overwrite=args.overwrite,
-            progress=progress)
+        if args.youtube3d:
+            res = synthetic.generate_youtube3d(args.out, args.num_train,
+                                               **common)
+        else:
+            res = synthetic.generate_freihand(
+                args.out,
+                args.num_train,
+                args.num_eval,
+                versions=args.versions,
+                overwrite=args.overwrite,
+                **common)
     except (FileExistsError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
+    if args.youtube3d:
+        print(f"wrote {res['out_dir']}: {res['num_hands']} frames "
+              f"({res['num_left']} left hands), {res['ann_file']} "
+              f"({res['json_mib']:.0f} MiB) in {res['seconds']:.1f} s")
+        return 0
     print(f"wrote {res['out_dir']}:\n"
           f"  training: {res['num_train']} annotations x {res['versions']} "
           f"versions = {res['num_train'] * res['versions']} images, "

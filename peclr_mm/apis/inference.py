@@ -10,6 +10,7 @@ import torch
 from mmengine.dataset import Compose, pseudo_collate
 
 from ..utils.affine import compose, to_homogeneous, transform_points
+from ..utils.arrays import check_bbox
 from ..utils.camera import check_intrinsics, project
 
 __all__ = [
@@ -38,18 +39,6 @@ def mirror_matrix(width: int) -> np.ndarray:
     """The 2x3 affine map of ``cv2.flip(img, 1)`` on an image of ``width``
     columns: ``u -> width - 1 - u``. Its own inverse."""
     return np.array([[-1., 0., width - 1.], [0., 1., 0.]])
-
-
-def check_bbox(bbox, name: str = 'bbox') -> np.ndarray:
-    """``bbox`` as float64 ``[x1, y1, x2, y2]``, refused (naming ``name``)
-    unless finite with positive area."""
-    box = np.asarray(bbox, np.float64).reshape(-1)
-    if box.shape != (4, ) or not np.isfinite(box).all() or not (
-            box[2] > box[0] and box[3] > box[1]):
-        raise ValueError(f'{name} must be finite [x1, y1, x2, y2] with '
-                         f'x2 > x1 and y2 > y1 (pixels), got '
-                         f'{np.asarray(bbox).tolist()}')
-    return box
 
 
 def mirror_intrinsics(K: np.ndarray, width: int) -> np.ndarray:

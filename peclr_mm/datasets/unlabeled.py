@@ -9,21 +9,13 @@ from typing import List, Optional
 import numpy as np
 from mmpose.registry import DATASETS
 
+from ..utils.arrays import check_bbox
 from ..utils.io import atomic_write, iter_json_object, read_json
 from .freihand3d import HandDatasetBase
 
 __all__ = ['HandImageFolder', 'YouTube3DHandsDataset', 'condense_youtube3d']
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
-
-
-def _check_box(box, path: str, key: str) -> np.ndarray:
-    arr = np.asarray(box, dtype=np.float32).reshape(-1)
-    if arr.shape != (4, ) or not np.all(np.isfinite(arr)) or \
-            arr[2] <= arr[0] or arr[3] <= arr[1]:
-        raise ValueError(f'{path}: box of {key!r} must be [x1, y1, x2, y2] '
-                         f'with x2 > x1 and y2 > y1, got {box}')
-    return arr[None]
 
 
 @DATASETS.register_module()
@@ -77,7 +69,9 @@ class HandImageFolder(HandDatasetBase):
                 if isinstance(entry, dict):
                     info['is_left'] = bool(entry.get('is_left', False))
                     entry = entry.get('bbox')
-                info['bbox'] = _check_box(entry, self.box_file, rel)
+                info['bbox'] = check_bbox(
+                    entry, f'{self.box_file}: box of {rel!r}').astype(
+                        np.float32)[None]
             data_list.append(info)
         return data_list
 

@@ -9,12 +9,14 @@ import numpy as np
 
 from ..utils.io import atomic_write_json, read_json
 
-__all__ = ['loss_first_last', 'cached_train_test']
+__all__ = ['loss_first_last', 'cached_train_test', 'HEAD_LOSSES']
+
+#: The 2.5-D head's training losses.
+HEAD_LOSSES = ('loss_uv', 'loss_zrel', 'loss_zroot')
 
 
-def loss_first_last(
-    message_hub, keys: Sequence[str] = ('loss_uv', 'loss_zrel', 'loss_zroot')
-) -> Dict[str, float]:
+def loss_first_last(message_hub,
+                    keys: Sequence[str] = HEAD_LOSSES) -> Dict[str, float]:
     """Each training loss averaged over the first and the last quarter of
     its logged values (at most 50 each): ``{key}_first``, ``{key}_last``.
     Did the run learn?"""
@@ -27,12 +29,10 @@ def loss_first_last(
     return out
 
 
-def cached_train_test(
-    cfg,
-    done: str,
-    record: Optional[Callable[[dict], dict]] = None,
-    losses: Sequence[str] = ('loss_uv', 'loss_zrel', 'loss_zroot')
-) -> dict:
+def cached_train_test(cfg,
+                      done: str,
+                      record: Optional[Callable[[dict], dict]] = None,
+                      losses: Sequence[str] = HEAD_LOSSES) -> dict:
     """Train and test ``cfg``'s runner once and keep the result.
 
     The result, ``{train_s, test_s, metrics, losses}`` (the test metrics

@@ -1,13 +1,14 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """The hand's joint count, the one check of joint arrays that every
-reader, metric and writer uses, and the smallest image accepted."""
+reader, metric and writer uses, the one check of hand boxes, and the
+smallest image accepted."""
 from typing import Optional
 
 import numpy as np
 
 __all__ = [
     'NUM_JOINTS', 'MIN_IMAGE_SIDE', 'check_array', 'check_points',
-    'image_size_problem'
+    'check_bbox', 'image_size_problem'
 ]
 
 #: FreiHAND's 21 joints (wrist; thumb, index, middle, ring, pinky base to
@@ -63,3 +64,15 @@ def check_points(arr,
     """``arr`` as float64 ``(N, num, dim)`` with N >= 1 and finite values
     (:func:`check_array`)."""
     return check_array(arr, name, (num, dim), unit, min_len=1)
+
+
+def check_bbox(bbox, name: str = 'bbox') -> np.ndarray:
+    """``bbox`` as float64 ``[x1, y1, x2, y2]``, refused (naming ``name``)
+    unless finite with positive area."""
+    box = np.asarray(bbox, np.float64).reshape(-1)
+    if box.shape != (4, ) or not np.isfinite(box).all() or not (
+            box[2] > box[0] and box[3] > box[1]):
+        raise ValueError(f'{name} must be finite [x1, y1, x2, y2] with '
+                         f'x2 > x1 and y2 > y1 (pixels), got '
+                         f'{np.asarray(bbox).tolist()}')
+    return box

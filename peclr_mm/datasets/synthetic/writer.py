@@ -15,6 +15,7 @@ import os.path as osp
 import re
 import shutil
 import time
+from contextlib import contextmanager
 from typing import Callable, Dict, List, Optional, Tuple
 
 import cv2
@@ -25,7 +26,8 @@ from .hand_model import IMG_SIZE, sample_hand
 from .renderer import _layout, _paint
 
 __all__ = [
-    'generate_freihand', 'clean_stale_partials', 'partial_folder', 'MARKER'
+    'generate_freihand', 'clean_stale_partials', 'partial_folder', 'mapped',
+    'write_jpeg', 'check_counts', 'MARKER'
 ]
 
 JPEG_QUALITY = 90
@@ -56,15 +58,43 @@ def _work(job: tuple) -> Tuple[int, np.ndarray, np.ndarray]:
         layout = _layout(xyz, K, IMG_SIZE)
         for v in range(versions):
             img = _paint(layout, _rng(seed, split_id, k, _APPEARANCE, v))
-            ok, buf = cv2.imencode('.jpg', img, params)
-            if not ok:
-                raise RuntimeError(f'JPEG encoding failed for sample {k}')
-            with open(osp.join(folder, f'{k + num * v:08d}.jpg'), 'wb') as f:
-                f.write(buf.tobytes())
+            write_jpeg(osp.join(folder, f'{k + num * v:08d}.jpg'), img, params)
         xyzs.append(xyz)
         Ks.append(K)
     return start, np.array(xyzs).reshape(-1, NUM_JOINTS,
                                          3), np.array(Ks).reshape(-1, 3, 3)
+
+
+def check_counts(*items: tuple) -> None:
+    """Refuse any ``(name, value, low)`` whose value is not an integer
+    >= ``low``, naming it."""
+    for name, value, low in items:
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f'{name} must be an integer >= {low}, got '
+                             f'{value!r}')
+
+
+def write_jpeg(path: str, img: np.ndarray, params: list) -> None:
+    """Encode ``img`` as JPEG (OpenCV ``params``) and write it to
+    ``path``."""
+    ok, buf = cv2.imencode('.jpg', img, params)
+    if not ok:
+        raise RuntimeError(f'JPEG encoding failed for {path}')
+    with open(path, 'wb') as f:
+        f.write(buf.tobytes())
+
+
+@contextmanager
+def mapped(work: Callable, jobs: list, workers: int):
+    """``work`` over ``jobs`` in order, in ``workers`` processes (one:
+    here); the pool is torn down when the caller is done or fails."""
+    pool = _pool(workers) if workers > 1 else None
+    try:
+        yield map(work, jobs) if pool is None else pool.imap(work, jobs)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
 
 
 def _pool(workers: int):
@@ -241,13 +271,9 @@ def generate_freihand(out_dir: str,
             ``overwrite``, or a folder this generator did not write.
         ValueError: a count or the seed is invalid.
     """
-    for name, value, low in (('num_train', num_train, 1),
-                             ('num_eval', num_eval, 1), ('versions', versions,
-                                                         1), ('seed', seed, 0),
-                             ('workers', workers, 1), ('quality', quality, 1)):
-        if not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f'{name} must be an integer >= {low}, got '
-                             f'{value!r}')
+    check_counts(('num_train', num_train, 1), ('num_eval', num_eval, 1),
+                 ('versions', versions, 1), ('seed', seed, 0),
+                 ('workers', workers, 1), ('quality', quality, 1))
     out_dir = osp.abspath(out_dir)
     _check_target(out_dir, overwrite)
     tmp = partial_folder(out_dir)
@@ -274,18 +300,12 @@ def generate_freihand(out_dir: str,
                       int(seed), int(quality)) for s in range(0, num, chunk)]
         results: Dict[str, list] = dict(training=[], evaluation=[])
         done = 0
-        pool = _pool(workers) if workers > 1 else None
-        outputs = map(_work, jobs) if pool is None else pool.imap(_work, jobs)
-        try:
+        with mapped(_work, jobs, workers) as outputs:
             for job, out in zip(jobs, outputs):
                 results[job[1]].append(out)
                 done += (job[4] - job[3]) * job[6]
                 if progress is not None:
                     progress(done, total)
-        finally:
-            if pool is not None:
-                pool.terminate()
-                pool.join()
         for split, _ in _SPLITS:
             parts = sorted(results[split], key=lambda r: r[0])
             xyz = np.concatenate([p[1] for p in parts]

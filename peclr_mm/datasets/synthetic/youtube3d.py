@@ -36,8 +36,9 @@ import numpy as np
 
 from ...utils.camera import project
 from .hand_model import IMG_SIZE, sample_hand
-from .renderer import _background, _layout, _paint, _skin_tone
-from .writer import JPEG_QUALITY, MARKER, _pool, partial_folder
+from .renderer import _background, _skin_tone, render_hand
+from .writer import (JPEG_QUALITY, MARKER, check_counts, mapped,
+                     partial_folder, write_jpeg)
 
 __all__ = ['generate_youtube3d', 'YT3D_TRAIN_HANDS', 'NUM_VERTICES']
 
@@ -66,9 +67,8 @@ def _hand_frame(k: int, seed: int, width: int, height: int,
     (height, width) bool."""
     rng = np.random.default_rng([seed, _SPLIT_ID, k])
     xyz, K = sample_hand(rng)
-    layout = _layout(xyz, K, IMG_SIZE)
-    crop = _paint(layout, rng)
-    mask = layout.labels > 0
+    crop, mask = render_hand(xyz, K, rng)
+    mask = mask > 0
     frame = _background(rng, max(width, height), _skin_tone(rng))
     frame = np.ascontiguousarray(frame[:height, :width])
     ox = int(rng.integers(0, width - IMG_SIZE + 1))
@@ -107,11 +107,7 @@ def _work(job: tuple) -> Tuple[int, np.ndarray]:
                                   _is_left(k, left_every))
         path = osp.join(root, osp.splitext(_frame_name(k))[0] + '.jpg')
         os.makedirs(osp.dirname(path), exist_ok=True)
-        ok, buf = cv2.imencode('.jpg', frame, params)
-        if not ok:
-            raise RuntimeError(f'JPEG encoding failed for frame {k}')
-        with open(path, 'wb') as f:
-            f.write(buf.tobytes())
+        write_jpeg(path, frame, params)
         verts[k - start] = v
     return start, verts
 
@@ -171,14 +167,10 @@ def generate_youtube3d(out_dir: str,
         ValueError: a count, the seed or the frame size is invalid.
     """
     width, height = (int(s) for s in frame_size)
-    for name, value, low in (('num_hands', num_hands,
-                              1), ('seed', seed, 0), ('workers', workers, 1),
-                             ('left_every', left_every, 1), ('frame width',
-                                                             width, IMG_SIZE),
-                             ('frame height', height, IMG_SIZE)):
-        if not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f'{name} must be an integer >= {low}, got '
-                             f'{value!r}')
+    check_counts(('num_hands', num_hands, 1), ('seed', seed, 0),
+                 ('workers', workers, 1), ('left_every', left_every, 1),
+                 ('frame width', width, IMG_SIZE),
+                 ('frame height', height, IMG_SIZE), ('quality', quality, 1))
     out_dir = osp.abspath(out_dir)
     if osp.lexists(out_dir) and (not osp.isdir(out_dir)
                                  or os.listdir(out_dir)):
@@ -203,17 +195,11 @@ def generate_youtube3d(out_dir: str,
                  int(left_every), int(quality))
                 for s in range(0, num_hands, chunk)]
         verts = np.empty((num_hands, NUM_VERTICES, 3), np.float32)
-        pool = _pool(workers) if workers > 1 else None
-        outputs = map(_work, jobs) if pool is None else pool.imap(_work, jobs)
-        try:
+        with mapped(_work, jobs, workers) as outputs:
             for start, v in outputs:
                 verts[start:start + len(v)] = v
                 if progress is not None:
                     progress(start + len(v), num_hands)
-        finally:
-            if pool is not None:
-                pool.terminate()
-                pool.join()
         _write_json(
             osp.join(tmp, ann_name), num_hands, width, height, left_every,
             verts)
