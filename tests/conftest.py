@@ -16,7 +16,7 @@ os.environ.setdefault('OMP_NUM_THREADS', '2')
 def synthetic_root(tmp_path_factory):
     """24 training annotations x 2 versions and 8 evaluation images in the
     FreiHAND layout, from the project's generator."""
-    from peclr_mm.datasets.synthetic import generate_freihand
+    from peclr_synthetic import generate_freihand
     root = tmp_path_factory.mktemp('data') / 'synthetic_freihand'
     generate_freihand(str(root), num_train=24, num_eval=8, versions=2, seed=0)
     return str(root)

@@ -60,6 +60,37 @@ def _run(args, env_extra=None, cwd=ROOT, **kw):
         **kw)
 
 
+def _in_process(args):
+    """Run ``python TOOL ARGS...`` as ``TOOL.main(ARGS)`` in this process
+    (the imports are paid once), with the subprocess result's fields."""
+    import contextlib
+    import importlib.util
+    import io
+    import traceback
+    import types
+    script, argv = args[1], [str(a) for a in args[2:]]
+    name = '_tool_' + osp.splitext(osp.basename(script))[0]
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name,
+                                                      osp.join(ROOT, script))
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = sys.modules[name].main(argv)
+        except SystemExit as exc:
+            code = exc.code
+            if isinstance(code, str):  # sys.exit(message)
+                print(code, file=sys.stderr)
+                code = 1
+        except Exception:  # what the interpreter does with an uncaught one
+            traceback.print_exc()
+            code = 1
+    return types.SimpleNamespace(
+        returncode=code or 0, stdout=out.getvalue(), stderr=err.getvalue())
+
+
 def test_tools_test_prints_scores(pipeline_run):
     out_json = str(pipeline_run['base'] / 'metrics.json')
     res = _run([
@@ -274,7 +305,7 @@ def test_inference_tool(pipeline_run, synthetic_root, tmp_path):
         proj[front, :2] / proj[front, 2:], uv[front], atol=0.05)
     picture = cv2.imread(str(out / '00000002_hand3d.png'))
     assert picture is not None and picture.shape[1] > picture.shape[0]
-    bad = _run([
+    bad = _in_process([
         sys.executable, 'tools/infer.py', pipeline_run['cfg'],
         pipeline_run['ft_ckpt'],
         str(tmp_path / 'missing.jpg')
@@ -311,7 +342,7 @@ def test_inference_tool_keeps_files_and_reports_failures(
         pipeline_run['ft_ckpt'], *map(str, images), '--out-dir',
         str(folder)
     ]
-    res = _run(args)
+    res = _in_process(args)
     assert res.returncode == 1, res.stderr[-3000:]
     assert 'broken.jpg' in res.stderr and 'unreadable' in res.stderr
     assert 'y_hand3d.png exists and was not written' in res.stderr
@@ -322,7 +353,7 @@ def test_inference_tool_keeps_files_and_reports_failures(
         assert (folder / f'{name}_hand3d.json').is_file()
     assert not (folder / 'x_hand3d.json').exists()
     # a second run rewrites its own results (and still refuses y's picture)
-    assert _run(args).returncode == 1
+    assert _in_process(args).returncode == 1
     # another model's checkpoint, a degenerate or negative-focal K
     for extra, ckpt, message in (([], pipeline_run['pre_ckpt'],
                                   'does not match'),
@@ -331,7 +362,7 @@ def test_inference_tool_keeps_files_and_reports_failures(
                                  (['--K', '-600', '600', '112',
                                    '112'], pipeline_run['ft_ckpt'],
                                   'must be positive')):
-        res = _run([
+        res = _in_process([
             sys.executable, 'tools/infer.py', pipeline_run['cfg'], ckpt, src,
             '--out-dir',
             str(tmp_path / 'other'), *extra
@@ -364,7 +395,7 @@ def test_analysis_tools(pipeline_run, tmp_path):
     img = cv2.imread(preds)
     # two rows of two (prediction | ground truth) pairs of 448 px tiles
     assert img.shape[0] == 2 * 448 + 12 and img.shape[1] > 4 * 448
-    res = _run([
+    res = _in_process([
         sys.executable, 'tools/analysis/show_predictions.py',
         pipeline_run['cfg'], pipeline_run['pre_ckpt'], '--out', preds
     ])
@@ -380,14 +411,14 @@ def test_analysis_tools(pipeline_run, tmp_path):
     drawn = sorted(os.listdir(browse))
     assert len(drawn) == 3 and all(f.startswith('train_') for f in drawn)
     # a second run refuses to write into the filled folder
-    res = _run([
+    res = _in_process([
         sys.executable, 'tools/misc/browse_dataset.py', pipeline_run['cfg'],
         '--output-dir',
         str(browse)
     ])
     assert res.returncode != 0 and 'not empty' in res.stderr
     views = tmp_path / 'views'
-    res = _run([
+    res = _in_process([
         sys.executable, 'tools/misc/browse_dataset.py',
         'configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py',
         '--output-dir',
@@ -462,13 +493,13 @@ def test_inference_tool_refuses_bad_input_and_expands_folders(
         pipeline_run['ft_ckpt']
     ]
     out = tmp_path / 'out'
-    res = _run(tool + [str(folder), '--out-dir', str(out)])
+    res = _in_process(tool + [str(folder), '--out-dir', str(out)])
     assert res.returncode == 0, res.stderr[-3000:]
     assert sorted(os.listdir(out)) == [
         'h1_hand3d.json', 'h1_hand3d.png', 'h2_hand3d.json', 'h2_hand3d.png'
     ]
     cv2.imwrite(str(folder / 'tiny.png'), np.zeros((1, 1, 3), np.uint8))
-    res = _run(tool + [
+    res = _in_process(tool + [
         str(folder), '--out-dir',
         str(tmp_path / 'o2'), '--K', '1e-30', '1e-30', '0', '0'
     ])
@@ -476,14 +507,14 @@ def test_inference_tool_refuses_bad_input_and_expands_folders(
     assert 'h1.jpg: the focal lengths' in res.stderr
     assert 'tiny.png: too small (1x1 px' in res.stderr
     assert not any(n.endswith('.json') for n in os.listdir(tmp_path / 'o2'))
-    res = _run(tool + [
+    res = _in_process(tool + [
         str(folder / 'h1.jpg'), '--bbox', '10', '10', '10', '10', '--out-dir',
         str(tmp_path / 'o3')
     ])
     assert res.returncode == 2 and '--bbox must be' in res.stderr
     empty = tmp_path / 'empty'
     empty.mkdir()
-    res = _run(tool + [str(empty), '--out-dir', str(tmp_path / 'o4')])
+    res = _in_process(tool + [str(empty), '--out-dir', str(tmp_path / 'o4')])
     assert res.returncode == 2 and 'is a directory with no images' in \
         res.stderr
 

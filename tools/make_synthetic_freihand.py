@@ -9,61 +9,17 @@ Examples (from the repository root, no install needed)::
     python tools/make_synthetic_freihand.py --youtube3d \\
         --out data/youtube3dhands --num-train 47125 --workers 8
 
-The generator, ``peclr_mm/datasets/synthetic/``, needs only NumPy and
-OpenCV, so this tool loads it without the OpenMMLab stack (no mmengine,
-mmpose or torch import): :func:`load_generator` registers empty stand-ins
-for the packages ``peclr_mm``, ``peclr_mm.datasets`` and ``peclr_mm.utils``
-under the private name ``_peclr_mm_light`` (their folders as search path,
-their ``__init__.py`` not run) and imports
-``_peclr_mm_light.datasets.synthetic``. The subpackage's relative imports
-(``from ...utils.camera import project``) then load single module files of
-the checkout (``peclr_mm/utils/camera.py`` and ``arrays.py``, NumPy only)
-and never the real ``peclr_mm`` package, which is left alone.
+The generator, the package ``peclr_synthetic`` beside ``peclr_mm``, needs
+only NumPy and OpenCV: this tool imports neither torch nor the OpenMMLab
+stack.
 """
 import argparse
-import importlib
-import importlib.machinery
-import importlib.util
 import os.path as osp
 import sys
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-#: The private name :func:`load_generator` loads the package under.
-LIGHT = '_peclr_mm_light'
-
-
-def _package_dir() -> str:
-    """The ``peclr_mm`` folder: the checkout's, else the installed one
-    (found, not imported)."""
-    here = osp.join(ROOT, 'peclr_mm')
-    if osp.isfile(osp.join(here, 'datasets', 'synthetic', '__init__.py')):
-        return here
-    spec = importlib.util.find_spec('peclr_mm')
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError('peclr_mm not found: run the tool from its '
-                          'repository or install the package')
-    return list(spec.submodule_search_locations)[0]
-
-
-def load_generator():
-    """Return the generator ``peclr_mm.datasets.synthetic``, loaded as
-    ``_peclr_mm_light.datasets.synthetic`` without executing any
-    ``__init__.py`` above it (see the module docstring)."""
-    name = f'{LIGHT}.datasets.synthetic'
-    if name not in sys.modules:
-        folder = _package_dir()
-        # Package stand-ins: a name and the folder its submodules are
-        # imported from; their __init__.py (OpenMMLab imports) is not run.
-        # Forked workers inherit sys.modules and find them by name too.
-        for sub in ('', 'datasets', 'utils'):
-            stub = f'{LIGHT}.{sub}'.rstrip('.')
-            path = osp.normpath(osp.join(folder, sub))
-            if stub not in sys.modules:
-                spec = importlib.machinery.ModuleSpec(
-                    stub, None, is_package=True)
-                spec.submodule_search_locations = [path]
-                sys.modules[stub] = importlib.util.module_from_spec(spec)
-    return importlib.import_module(name)
+if ROOT not in sys.path:  # running from a checkout without installing
+    sys.path.insert(0, ROOT)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -108,7 +64,7 @@ def main(argv=None) -> int:
     if problem:
         print(f'error: {problem}', file=sys.stderr)
         return 2
-    synthetic = load_generator()
+    import peclr_synthetic as synthetic
     next_tenth = [0]
 
     def progress(done: int, total: int) -> None:

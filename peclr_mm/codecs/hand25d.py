@@ -9,9 +9,10 @@ closed form from the constraint that the reference bone has length 1
 (docs/design.md section 4), so a network need only regress scale-free
 quantities.
 
-The maths are batched torch functions at module level (the heads call them
-on batches); :class:`Hand25DCodec` is the mmpose codec that a pipeline's
-``GenerateTarget`` step uses to write the training targets.
+The formulas are batched torch functions at module level;
+:class:`Hand25DCodec`, the mmpose codec, composes them: a pipeline's
+``GenerateTarget`` step encodes the training targets with it and the heads
+decode their predictions through its batched steps.
 """
 from typing import Dict, Optional, Sequence, Tuple, Union
 
@@ -27,7 +28,7 @@ from ..utils.camera import project
 __all__ = [
     'root_weights', 'check_root_slot', 'replace_slot', 'place_root',
     'restore_root_slot', 'encode_25d', 'backproject', 'root_depth_closed_form',
-    'decode_25d', 'Hand25DCodec'
+    'joints_from_rays', 'Hand25DCodec'
 ]
 
 Root = Union[str, int]
@@ -212,33 +213,24 @@ def root_depth_closed_form(xhat: Tensor,
     return (-b + disc.sqrt()) / (2 * a.clamp(min=eps))
 
 
-def decode_25d(uv: Tensor,
-               z_rel: Tensor,
-               K_crop: Tensor,
-               bone_length: Tensor,
-               z_root: Optional[Tensor] = None,
-               ref_bone: Sequence[int] = (9, 10)) -> Tensor:
+def joints_from_rays(xhat: Tensor, z_rel: Tensor, z_root: Tensor,
+                     bone_length: Tensor) -> Tensor:
     """2.5-D representation back to camera-frame joints in metres.
 
-    ``X_j = Xhat_j * (z_rel_j + z_root) * b``, with each joint's ray taken
-    from its own ``uv``; the root itself need not be a joint.
+    ``X_j = Xhat_j * (z_rel_j + z_root) * b``, with each joint's ray
+    ``Xhat_j`` from :func:`backproject` of its own ``uv``; the root itself
+    need not be a joint.
 
     Args:
-        uv: (B, K, 2) crop pixels.
+        xhat: (B, K, 3) rays at unit depth.
         z_rel: (B, K) depths relative to the root, bone units.
-        K_crop: (B, 3, 3) or (3, 3).
+        z_root: (B,) root depth in bone units.
         bone_length: (B,) or scalar, metres.
-        z_root: (B,) root depth in bone units; None solves it with
-            :func:`root_depth_closed_form`.
-        ref_bone: joint indices of the unit-length reference bone.
 
     Returns:
         Tensor: (B, K, 3) metres.
     """
-    xhat = backproject(uv, K_crop)
-    if z_root is None:
-        z_root = root_depth_closed_form(xhat, z_rel, ref_bone)
-    b = _bone(torch.as_tensor(bone_length).to(uv), uv.shape[0])
+    b = _bone(torch.as_tensor(bone_length).to(xhat), xhat.shape[0])
     depth = (z_rel + z_root.reshape(-1, 1)) * b
     return xhat * depth[..., None]
 
@@ -251,19 +243,24 @@ def _to_tensor(x, dtype: torch.dtype) -> Tensor:
 class Hand25DCodec(BaseKeypointCodec):
     """Encode camera-frame hand joints as 2.5-D targets and decode them.
 
-    An mmpose codec: ``GenerateTarget`` calls :meth:`encode` with the view's
+    The one owner of the 2.5-D maths (docs/design.md section 4). In the
+    pipeline, ``GenerateTarget`` calls :meth:`encode` with the view's
     ``transformed_keypoints`` and, as auxiliary keys, the sample's
     ``keypoints_3d``, ``K_crop`` and ``bone_length``; ``PackPoseInputs``
     packs the encoded items into ``gt_instance_labels``, where the 2.5-D
-    heads read them. Decoding to metres (:meth:`decode`, or the batched
-    :func:`decode_25d` the heads call) needs ``K_crop`` and the bone length
-    again, so it stays with the heads together with the root refinement.
+    heads read them. In the model, the heads call the batched torch steps
+    of the decoding: :meth:`rays` (once per step), :meth:`closed_form_root`
+    and :meth:`camera_joints`; :meth:`decode` chains them for arrays, as
+    mmpose's codecs decode a model's output.
+
+    Everything is in crop pixels: the labels, the heads' predictions and
+    the decoding's input; only the heads' ``uv`` loss divides by
+    ``input_size`` (:meth:`normalize_uv`).
 
     Encoded items (Iqbal et al., ECCV 2018; PeCLR's fine-tuning head), for N
     instances of K joints:
 
         - keypoint_labels (N, K, 2): joint projections in crop pixels
-          divided by ``input_size`` (mmpose's ``RegressionLabel`` range)
         - keypoint_weights (N, K): the keypoints' visibility
         - z_rel_labels (N, K): ``(Z_j - Z_root) / b``
         - z_root_labels (N,): ``Z_root / b``
@@ -387,48 +384,80 @@ class Hand25DCodec(BaseKeypointCodec):
             keypoints_visible = np.ones(xyz.shape[:2])
         out_dtype = np.float64 if dtype == torch.float64 else np.float32
         return dict(
-            keypoint_labels=self.normalize_uv(uv).astype(out_dtype),
+            keypoint_labels=uv.astype(out_dtype),
             keypoint_weights=np.asarray(keypoints_visible,
                                         out_dtype).reshape(xyz.shape[:2]),
             z_rel_labels=enc['z_rel'].numpy().astype(out_dtype),
             z_root_labels=enc['z_root'].numpy().astype(out_dtype))
 
-    def decode(self,
-               keypoint_labels: np.ndarray,
-               z_rel: np.ndarray,
-               K_crop: np.ndarray,
-               bone_length: Union[float, np.ndarray],
-               z_root: Optional[Union[float,
-                                      np.ndarray]] = None) -> np.ndarray:
-        """Decode (N, K, 2) normalised ``uv`` and (N, K) ``z_rel`` to metres.
+    def decode(
+        self,
+        encoded: np.ndarray,
+        K_crop: np.ndarray,
+        bone_length: Union[float, np.ndarray],
+        z_root: Optional[Union[float, np.ndarray]] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """Decode N hands to camera-frame joints, as mmpose's codecs decode
+        a model's output (the camera and the scale are extra arguments, as
+        in mmpose's pose-lifting codecs).
 
         Args:
-            keypoint_labels: (N, K, 2) crop pixels divided by
-                ``input_size``, as :meth:`encode` writes them and the heads
-                predict them.
-            z_rel: (N, K) relative depths in bone units.
-            K_crop: (3, 3) or (N, 3, 3).
+            encoded: (N, K, 3) ``[u, v, z_rel]``: crop pixels and relative
+                depths in bone units (the labels that :meth:`encode` writes,
+                or a head's prediction, side by side).
+            K_crop: (3, 3) or (N, 3, 3) intrinsics of the crops.
             bone_length: scalar or (N,) metres.
             z_root: (N,) root depth in bone units; None solves it in closed
-                form.
+                form (:meth:`closed_form_root`).
 
         Returns:
-            np.ndarray: (N, K, 3) camera-frame joints in metres.
+            tuple: ``keypoints_3d`` (N, K, 3) metres in the camera frame
+            (the joint of ``root_slot`` recovered) and ``scores`` (N, K)
+            ones.
         """
-        uv = self.denormalize_uv(np.asarray(keypoint_labels))
-        dtype = _torch_float(uv.dtype)
-        uv_t = _to_tensor(uv, dtype)
-        z_rel_t = _to_tensor(z_rel, dtype).reshape(uv_t.shape[:2])
-        if z_root is not None:
+        encoded = np.asarray(encoded)
+        if encoded.ndim != 3 or encoded.shape[1:] != (self.num_keypoints, 3):
+            raise ValueError(f'encoded must be (N, {self.num_keypoints}, 3) '
+                             f'[u, v, z_rel], got {encoded.shape}')
+        dtype = _torch_float(encoded.dtype)
+        enc = _to_tensor(encoded, dtype)
+        xhat = self.rays(enc[..., :2], _to_tensor(K_crop, dtype))
+        z_rel = enc[..., 2]
+        if z_root is None:
+            z_root = self.closed_form_root(xhat, z_rel)
+        else:
             z_root = _to_tensor(z_root, dtype).reshape(-1)
-        xyz = decode_25d(uv_t, z_rel_t, _to_tensor(K_crop, dtype),
-                         _to_tensor(bone_length, dtype), z_root, self.ref_bone)
+        xyz = self.camera_joints(xhat, z_rel, z_root,
+                                 _to_tensor(bone_length, dtype))
+        return xyz.numpy(), np.ones(encoded.shape[:2], encoded.dtype)
+
+    def rays(self, uv: Tensor, K_crop: Tensor) -> Tensor:
+        """Rays at unit depth (B, K, 3) through ``uv`` (B, K, 2) crop
+        pixels, for ``K_crop`` (B, 3, 3) or (3, 3) (:func:`backproject`)."""
+        return backproject(uv, K_crop)
+
+    def closed_form_root(self,
+                         xhat: Tensor,
+                         z_rel: Tensor,
+                         discriminant_floor: float = 0.) -> Tensor:
+        """Root depth (B,) in bone units from the unit-length reference bone
+        (:func:`root_depth_closed_form` on the codec's ``ref_bone``)."""
+        return root_depth_closed_form(
+            xhat, z_rel, self.ref_bone, discriminant_floor=discriminant_floor)
+
+    def camera_joints(self, xhat: Tensor, z_rel: Tensor, z_root: Tensor,
+                      bone_length: Tensor) -> Tensor:
+        """Camera-frame joints (B, K, 3) in metres
+        (:func:`joints_from_rays`), the joint of ``root_slot`` recovered
+        from the root point held in its slot."""
+        xyz = joints_from_rays(xhat, z_rel, z_root, bone_length)
         if self.root_slot is not None:
             xyz = restore_root_slot(xyz, self.root, self.root_slot)
-        return xyz.numpy()
+        return xyz
 
     def normalize_uv(self, uv: Tensor) -> Tensor:
-        """Crop pixels to [0, 1] by the input size (works on arrays too)."""
+        """Crop pixels to [0, 1] by the input size (works on arrays too):
+        the units of the heads' ``uv`` loss."""
         return uv / uv.new_tensor(self.input_size) if isinstance(
             uv, Tensor) else uv / np.asarray(self.input_size, uv.dtype)
 

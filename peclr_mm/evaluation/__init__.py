@@ -5,8 +5,8 @@ from .mean_pose import (MEAN_POSE_KEYS, MeanPose, fit_mean_pose,
                         load_mean_pose, mean_pose_scores)
 from .metrics import FreiHand3DMetric
 from .probes import (head_targets, knn_pose_distance, latent_equivariance,
-                     move_latent, pooled_features, pose_distance, ridge_probe,
-                     select_ridge_lambda)
+                     move_latent, pooled_features, pose_distance, projections,
+                     ridge_probe, select_ridge_lambda)
 from .submission import load_freihand_submission, write_freihand_submission
 
 __all__ = [
@@ -14,7 +14,7 @@ __all__ = [
     'root_relative_epe', 'epe_2d', 'named_scores', 'FreiHand3DMetric',
     'load_freihand_submission', 'write_freihand_submission', 'MeanPose',
     'MEAN_POSE_KEYS', 'fit_mean_pose', 'load_mean_pose', 'mean_pose_scores',
-    'ridge_probe', 'pooled_features', 'head_targets', 'knn_pose_distance',
-    'latent_equivariance', 'move_latent', 'select_ridge_lambda',
-    'pose_distance'
+    'ridge_probe', 'pooled_features', 'projections', 'head_targets',
+    'knn_pose_distance', 'latent_equivariance', 'move_latent',
+    'select_ridge_lambda', 'pose_distance'
 ]

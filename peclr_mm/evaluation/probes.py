@@ -6,7 +6,8 @@
 - :func:`ridge_probe`: the exact linear probe (closed-form ridge regression
   on standardised features, unpenalised intercept).
 - :func:`pooled_features`: an encoder's average-pooled last feature map for
-  packed pipeline outputs.
+  packed pipeline outputs; :func:`projections` a self-supervised
+  algorithm's projections of them.
 - :func:`head_targets`: the 2.5-D head's targets (``uv / size``, ``z_rel``)
   of packed views, the quantities a probe reads.
 - :func:`knn_pose_distance`: nearest-neighbour retrieval of hand poses from
@@ -18,7 +19,7 @@
   known rotation and shift, against how far PeCLR says they should.
 """
 import re
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -29,48 +30,11 @@ from ..models.utils.latent_geometry import (apply_view_geometry,
 from .functional import align_w_scale
 
 __all__ = [
-    'encoder_arg', 'add_encoder_args', 'pipeline_views', 'build_with_encoder',
-    'ridge_probe', 'select_ridge_lambda', 'pooled_features', 'head_targets',
+    'pipeline_views', 'build_with_encoder', 'ridge_probe',
+    'select_ridge_lambda', 'pooled_features', 'projections', 'head_targets',
     'knn_pose_distance', 'pose_distance', 'latent_equivariance', 'move_latent',
     'partner_rank'
 ]
-
-# The config whose encoder and test pipeline the probing tools use by
-# default: the demo's 2.5-D fine-tuning on synthetic data, 64 px.
-DOWNSTREAM_CONFIG = ('configs/hand25d/'
-                     'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py')
-
-
-def encoder_arg(text: str) -> Tuple[str, Optional[str]]:
-    """``NAME`` (random initialisation) or ``NAME=CHECKPOINT``, the
-    ``--encoder`` argument of the probe and analysis tools (an
-    ``argparse`` type: a malformed value or a missing file is refused)."""
-    import argparse
-    import os.path as osp
-    name, _, path = text.partition('=')
-    if not name:
-        raise argparse.ArgumentTypeError(
-            f'--encoder takes NAME or NAME=CHECKPOINT, got {text!r}')
-    if path and not osp.isfile(path):
-        raise argparse.ArgumentTypeError(
-            f'--encoder {name}: checkpoint {path} does not exist')
-    return name, path or None
-
-
-def add_encoder_args(parser,
-                     default_config: str = DOWNSTREAM_CONFIG,
-                     weights: str = 'backbone.* weights') -> None:
-    """Add the analysis tools' shared arguments to an ``argparse`` parser:
-    ``--encoder NAME[=CHECKPOINT]`` (repeatable, at least one) and
-    ``--config`` (the config that builds every encoder; by default the
-    synthetic fine-tuning config, whose test pipeline the probes use)."""
-    parser.add_argument(
-        '--encoder',
-        action='append',
-        type=encoder_arg,
-        required=True,
-        help=f'NAME (random init) or NAME=CHECKPOINT ({weights}); repeat')
-    parser.add_argument('--config', default=default_config)
 
 
 def pipeline_views(cfg,
@@ -208,20 +172,54 @@ def pooled_features(model: torch.nn.Module,
     """
     if grid < 1:
         raise ValueError(f'pooled_features: grid must be >= 1, got {grid}')
+    with torch.no_grad():
+        out = [
+            F.adaptive_avg_pool2d(model.backbone(x)[stage], grid).flatten(1)
+            for x in _model_inputs(model, packed, batch_size)
+        ]
+    return torch.cat(out).double().cpu().numpy()
+
+
+def projections(model: torch.nn.Module,
+                packed: Sequence[dict],
+                batch_size: int = 100) -> torch.Tensor:
+    """(N, D) the projections (the latent that PeCLR's loss compares) of
+    a self-supervised algorithm for packed samples, float64.
+
+    Args:
+        model: a PeCLR/SimCLR algorithm (``data_preprocessor`` and
+            ``project``).
+        packed: pipeline outputs (``inputs`` and ``data_samples``); the
+            first view of each is read.
+        batch_size: samples per forward pass.
+    """
+    with torch.no_grad():
+        return torch.cat([
+            model.project(x).double()
+            for x in _model_inputs(model, packed, batch_size)
+        ]).cpu()
+
+
+def _model_inputs(model: torch.nn.Module, packed: Sequence[dict],
+                  batch_size: int):
+    """Batches of packed samples through the model's data preprocessor, as
+    the model's own input tensors (the first view of self-supervised
+    inputs), in eval mode."""
+    from mmengine.dataset import default_collate
     model.eval()
-    out = []
     for i in range(0, len(packed), batch_size):
         chunk = packed[i:i + batch_size]
-        batch = model.data_preprocessor(
-            dict(
+        if isinstance(chunk[0]['inputs'], list):
+            # views, batched per view as the pretraining loader does
+            batch = default_collate(chunk)
+        else:
+            batch = dict(
                 inputs=[v['inputs'] for v in chunk],
-                data_samples=[v['data_samples'] for v in chunk]))
-        inputs = batch['inputs']
+                data_samples=[v['data_samples'] for v in chunk])
+        inputs = model.data_preprocessor(batch)['inputs']
         if isinstance(inputs, list):  # self-supervised preprocessors
             inputs = inputs[0]
-        f = model.backbone(inputs)[stage]
-        out.append(F.adaptive_avg_pool2d(f, grid).flatten(1).float())
-    return torch.cat(out).double().cpu().numpy()
+        yield inputs
 
 
 def head_targets(packed: Sequence[dict],

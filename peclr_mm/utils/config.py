@@ -6,7 +6,7 @@ from typing import Optional
 
 __all__ = [
     'name_run', 'set_data_root', 'set_input_size', 'use_cross_version_views',
-    'set_iteration_budget', 'set_epoch_budget'
+    'set_iteration_budget', 'set_iteration_loop', 'set_epoch_budget'
 ]
 
 
@@ -113,6 +113,31 @@ def use_cross_version_views(cfg) -> None:
     dataset['versions'] = [0]
 
 
+def _warmup_cosine(warmup_iters: int,
+                   total: int,
+                   start_factor: float,
+                   by_epoch: bool = False) -> list:
+    """mmengine schedulers: linear warm-up from ``start_factor`` over
+    ``warmup_iters`` iterations, then cosine decay over ``total`` iterations
+    (or epochs, stepped per iteration, with ``by_epoch``)."""
+    cosine = dict(
+        type='CosineAnnealingLR',
+        T_max=total,
+        by_epoch=by_epoch,
+        begin=0,
+        end=total)
+    if by_epoch:
+        cosine['convert_to_iter_based'] = True
+    return [
+        dict(
+            type='LinearLR',
+            start_factor=start_factor,
+            by_epoch=False,
+            begin=0,
+            end=warmup_iters), cosine
+    ]
+
+
 def set_iteration_budget(cfg, iters: int, warmup: int = 50) -> None:
     """Make ``cfg`` train for ``iters`` iterations and stop.
 
@@ -122,29 +147,38 @@ def set_iteration_budget(cfg, iters: int, warmup: int = 50) -> None:
     checkpoint at the end and a log line every 50 iterations.
     """
     cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
-    cfg.train_cfg = dict(by_epoch=False, max_iters=iters, val_interval=iters)
+    set_iteration_loop(cfg, iters, iters, 50)
+    cfg.param_scheduler = _warmup_cosine(min(warmup, iters), iters, 1e-2)
+
+
+def set_iteration_loop(cfg, iters: int, checkpoint_interval: int,
+                       log_interval: int) -> None:
+    """Make ``cfg`` an iteration run of ``iters`` iterations, in place.
+
+    No validation (mmengine's iteration loop would validate at
+    ``max_iters`` whatever its interval), iteration-based logging, and a
+    checkpoint every ``checkpoint_interval`` iterations of which the last
+    is kept; the sampler and the schedule stay the config's.
+
+    Args:
+        cfg: an mmengine config.
+        iters: ``train_cfg.max_iters``.
+        checkpoint_interval: iterations between checkpoints.
+        log_interval: iterations between log lines.
+    """
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.log_processor = dict(cfg.get('log_processor', {}), by_epoch=False)
-    cfg.param_scheduler = [
-        dict(
-            type='LinearLR',
-            start_factor=1e-2,
-            by_epoch=False,
-            begin=0,
-            end=min(warmup, iters)),
-        dict(
-            type='CosineAnnealingLR',
-            T_max=iters,
-            by_epoch=False,
-            begin=0,
-            end=iters)
-    ]
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook',
         by_epoch=False,
-        interval=iters,
+        interval=checkpoint_interval,
         max_keep_ckpts=1)
-    cfg.default_hooks.logger.interval = 50
+    cfg.default_hooks.logger = dict(
+        cfg.default_hooks.get('logger', {}),
+        type='LoggerHook',
+        interval=log_interval)
 
 
 def set_epoch_budget(cfg, epochs: int, warmup: int = 50) -> None:
@@ -152,21 +186,7 @@ def set_epoch_budget(cfg, epochs: int, warmup: int = 50) -> None:
     ``warmup`` iterations, then cosine decay (per iteration) to the last
     epoch, one checkpoint at the end, a log line every 50 iterations."""
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
-    cfg.param_scheduler = [
-        dict(
-            type='LinearLR',
-            start_factor=1e-3,
-            by_epoch=False,
-            begin=0,
-            end=warmup),
-        dict(
-            type='CosineAnnealingLR',
-            T_max=epochs,
-            by_epoch=True,
-            begin=0,
-            end=epochs,
-            convert_to_iter_based=True)
-    ]
+    cfg.param_scheduler = _warmup_cosine(warmup, epochs, 1e-3, by_epoch=True)
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=epochs, max_keep_ckpts=1)
     cfg.default_hooks.logger.interval = 50

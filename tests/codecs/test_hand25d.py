@@ -3,13 +3,21 @@ import numpy as np
 import pytest
 import torch
 
-from peclr_mm.codecs.hand25d import (Hand25DCodec, backproject, decode_25d,
-                                     encode_25d, root_depth_closed_form)
+from peclr_mm.codecs.hand25d import (Hand25DCodec, backproject, encode_25d,
+                                     root_depth_closed_form)
 from peclr_mm.utils.affine import (compose, crop_intrinsics, crop_matrix,
                                    similarity_about, transform_points)
 
 ROOTS = ['palm', 0, 9]
 TOL = {np.float64: 1e-9, np.float32: 1e-5}
+
+
+def decode(codec, uv, z_rel, K_crop, bone, z_root=None):
+    """The codec's decoding of ``uv`` (N, K, 2) and ``z_rel`` (N, K)."""
+    encoded = np.concatenate([uv, np.asarray(z_rel)[..., None]], -1)
+    xyz, scores = codec.decode(encoded, K_crop, bone, z_root)
+    assert scores.shape == encoded.shape[:2] and (scores == 1).all()
+    return xyz
 
 
 def random_hands(rng, n=16):
@@ -88,20 +96,18 @@ def test_round_trip_closed_form(dtype, root):
     assert enc['z_rel_labels'].shape == (16, 21)
     assert enc['z_root_labels'].shape == (16, )
     # uv are the crop-pixel projections: original projection, then the warp,
-    # divided by the input size
     uv_img = np.einsum('nij,nkj->nki', K, xyz.astype(np.float64))
     uv_img = uv_img[..., :2] / uv_img[..., 2:]
     uv_crop = np.stack([transform_points(p, w) for p, w in zip(uv_img, warp)])
-    np.testing.assert_allclose(
-        codec.denormalize_uv(enc['keypoint_labels']), uv_crop, atol=1e-3)
+    np.testing.assert_allclose(enc['keypoint_labels'], uv_crop, atol=1e-3)
     # closed-form root depth (z_root not given)
-    out = codec.decode(enc['keypoint_labels'], enc['z_rel_labels'], K_crop,
-                       bone)
+    out = decode(codec, enc['keypoint_labels'], enc['z_rel_labels'], K_crop,
+                 bone)
     assert out.dtype == dtype
     np.testing.assert_allclose(out, xyz, rtol=0, atol=TOL[dtype])
     # given root depth
-    out = codec.decode(enc['keypoint_labels'], enc['z_rel_labels'], K_crop,
-                       bone, enc['z_root_labels'])
+    out = decode(codec, enc['keypoint_labels'], enc['z_rel_labels'], K_crop,
+                 bone, enc['z_root_labels'])
     np.testing.assert_allclose(out, xyz, rtol=0, atol=TOL[dtype])
 
 
@@ -133,8 +139,8 @@ def test_single_instance_matches_batch():
     assert one['z_root_labels'].shape == (1, )
     for k in one:
         np.testing.assert_allclose(one[k], batch[k][1:2])
-    out = codec.decode(one['keypoint_labels'], one['z_rel_labels'], K_crop[1],
-                       bone[1])
+    out = decode(codec, one['keypoint_labels'], one['z_rel_labels'], K_crop[1],
+                 bone[1])
     assert out.shape == (1, 21, 3)
     np.testing.assert_allclose(out[0], xyz[1], atol=1e-9)
 
@@ -176,10 +182,10 @@ def test_other_reference_bone():
     codec = Hand25DCodec(root=0, ref_bone=(0, 1))
     enc = encode(codec, xyz, K_crop, bone)
     uv, z_rel = enc['keypoint_labels'], enc['z_rel_labels']
-    out = codec.decode(uv, z_rel, K_crop, bone)
+    out = decode(codec, uv, z_rel, K_crop, bone)
     np.testing.assert_allclose(out, xyz, atol=1e-9)
     # the wrong bone length gives a different root depth
-    wrong = codec.decode(uv, z_rel, K_crop, bone * 1.5)
+    wrong = decode(codec, uv, z_rel, K_crop, bone * 1.5)
     assert np.abs(wrong - xyz).max() > 1e-3
 
 
@@ -192,9 +198,7 @@ def test_degenerate_inputs_are_finite():
     # negative discriminant: relative depths no unit bone can satisfy
     z_rel = enc['z_rel_labels'].copy()
     z_rel[:, 9], z_rel[:, 10] = 2., -2.
-    xhat = backproject(
-        torch.from_numpy(codec.denormalize_uv(labels)),
-        torch.from_numpy(K_crop))
+    xhat = backproject(torch.from_numpy(labels), torch.from_numpy(K_crop))
     zn, zm = z_rel[:, 9], z_rel[:, 10]
     x, y = xhat[..., 0].numpy(), xhat[..., 1].numpy()
     a = (x[:, 9] - x[:, 10])**2 + (y[:, 9] - y[:, 10])**2
@@ -208,12 +212,12 @@ def test_degenerate_inputs_are_finite():
     assert (b**2 - 4 * a * c < 0).all()
     z_root = root_depth_closed_form(xhat, torch.from_numpy(z_rel))
     np.testing.assert_allclose(z_root.numpy(), -b / (2 * a))
-    assert np.isfinite(codec.decode(labels, z_rel, K_crop, bone)).all()
+    assert np.isfinite(decode(codec, labels, z_rel, K_crop, bone)).all()
     # both reference joints on one ray: a == 0
     uv = labels.copy()
     uv[:, 10] = uv[:, 9]
-    assert np.isfinite(codec.decode(uv, enc['z_rel_labels'], K_crop,
-                                    bone)).all()
+    assert np.isfinite(decode(codec, uv, enc['z_rel_labels'], K_crop,
+                              bone)).all()
     # joints behind the camera and on the camera plane (the projection of a
     # joint on the camera plane is far away but finite)
     behind = xyz.copy()
@@ -225,12 +229,12 @@ def test_degenerate_inputs_are_finite():
         K_crop=K_crop,
         bone_length=bone)
     assert all(np.isfinite(v).all() for v in enc.values())
-    out = codec.decode(enc['keypoint_labels'], enc['z_rel_labels'], K_crop,
-                       bone)
+    out = decode(codec, enc['keypoint_labels'], enc['z_rel_labels'], K_crop,
+                 bone)
     assert np.isfinite(out).all()
     # all-zero network output
-    out = codec.decode(
-        np.zeros((4, 21, 2)), np.zeros((4, 21)), K_crop, np.zeros(4))
+    out = decode(codec, np.zeros((4, 21, 2)), np.zeros((4, 21)), K_crop,
+                 np.zeros(4))
     assert np.isfinite(out).all()
 
 
@@ -264,8 +268,10 @@ def test_decode_is_differentiable():
         torch.from_numpy(bone))
     uv = enc['uv'].requires_grad_()
     z_rel = enc['z_rel'].requires_grad_()
-    out = decode_25d(uv, z_rel, torch.from_numpy(K_crop),
-                     torch.from_numpy(bone))
+    codec = Hand25DCodec()
+    xhat = codec.rays(uv, torch.from_numpy(K_crop))
+    out = codec.camera_joints(xhat, z_rel, codec.closed_form_root(xhat, z_rel),
+                              torch.from_numpy(bone))
     out.sum().backward()
     assert torch.isfinite(uv.grad).all() and uv.grad.abs().sum() > 0
     assert torch.isfinite(z_rel.grad).all()
@@ -283,11 +289,9 @@ def test_root_slot_round_trip(root, slot):
     palm = (xyz[:, 0] + xyz[:, 9]) / 2 if root == 'palm' else xyz[:, 9]
     uvw = np.einsum('bij,bj->bi', K_crop, palm)
     np.testing.assert_allclose(
-        codec.denormalize_uv(enc['keypoint_labels'][:, slot]),
-        uvw[:, :2] / uvw[:, 2:],
-        atol=1e-6)
-    out = codec.decode(enc['keypoint_labels'], enc['z_rel_labels'], K_crop,
-                       bone, enc['z_root_labels'])
+        enc['keypoint_labels'][:, slot], uvw[:, :2] / uvw[:, 2:], atol=1e-6)
+    out = decode(codec, enc['keypoint_labels'], enc['z_rel_labels'], K_crop,
+                 bone, enc['z_root_labels'])
     np.testing.assert_allclose(out, xyz, atol=1e-9)
     t = torch.from_numpy(xyz)
     torch.testing.assert_close(

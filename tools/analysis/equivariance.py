@@ -37,16 +37,13 @@ import time
 
 import numpy as np
 
-try:
-    import peclr_mm  # noqa: F401
-except ImportError:
-    sys.path.insert(
-        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    import peclr_mm  # noqa: F401
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:  # the tools' shared modules, and a checkout
+    sys.path.insert(0, ROOT)
+from tools.analysis.encoder_args import add_encoder_args  # noqa: E402
 
-from peclr_mm.evaluation.probes import add_encoder_args  # noqa: E402
-
-DEFAULT_CONFIG = 'configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py'
+DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'peclr',
+                          'peclr_resnet18-2stage_1xb32-1e_synthetic-64.py')
 
 
 def parse_args(argv=None):
@@ -78,21 +75,23 @@ def parse_args(argv=None):
 
 
 class Views:
-    """Canonical crops of a split, re-warped by a chosen similarity."""
+    """Canonical crops of a split (the package's ``HandCanonicalCrop`` at
+    the tight box), re-viewed by a chosen similarity through the package's
+    view pipeline (``FixedSimilarity``, ``WarpView``, ``PackPeCLRInputs``)."""
 
-    def __init__(self, cfg, data: str, split: str, num: int, size: int):
+    def __init__(self, data: str, split: str, num: int, size: int):
         from mmpose.registry import DATASETS
-        pipeline = [
-            dict(type='LoadHandImage'),
-            dict(type='HandCanonicalCrop', input_size=size, padding=1.0),
-        ]
         dataset = DATASETS.build(
             dict(
                 type='FreiHand3DDataset',
                 data_root=data,
                 split=split,
                 versions=[0] if split == 'training' else None,
-                pipeline=pipeline))
+                pipeline=[
+                    dict(type='LoadHandImage'),
+                    dict(
+                        type='HandCanonicalCrop', input_size=size, padding=1.0)
+                ]))
         if num > len(dataset):
             raise ValueError(f'{data}: the {split} split has {len(dataset)} '
                              f'hands, {num} asked for')
@@ -102,52 +101,30 @@ class Views:
             for s in self.samples
         ])
         self.size = size
-        pre = cfg.model.data_preprocessor
-        self.mean = np.asarray(pre.mean, np.float32)
-        self.std = np.asarray(pre.std, np.float32)
-        self.to_rgb = pre.get('to_rgb', False)
 
-    def images(self, theta: float = 0., shift=(0., 0.)) -> np.ndarray:
-        """(N, H, W, 3) uint8 views rotated by ``theta`` degrees and shifted
-        by ``shift`` (fractions of the view size)."""
-        import cv2
-
-        from peclr_mm.utils.affine import compose, similarity_about
-        c = self.size / 2.
-        aug = similarity_about((c, c), theta, 1.,
-                               np.asarray(shift) * self.size)
-        return np.stack([
-            cv2.warpAffine(
-                s['img'],
-                compose(aug, s['crop_mat']), (self.size, self.size),
-                flags=cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_CONSTANT,
-                borderValue=(0, 0, 0)) for s in self.samples
+    def packed(self, theta: float = 0., shift=(0., 0.)) -> list:
+        """The views rotated by ``theta`` degrees and shifted by ``shift``
+        (fractions of the view size), packed as in pretraining."""
+        from mmcv.transforms import Compose
+        pipeline = Compose([
+            dict(
+                type='MultiViewWithGeometry',
+                num_views=1,
+                transforms=[
+                    dict(
+                        type='FixedSimilarity',
+                        theta=theta,
+                        shift=tuple(shift)),
+                    dict(type='WarpView')
+                ]),
+            dict(type='PackPeCLRInputs')
         ])
+        return [pipeline(dict(s)) for s in self.samples]
 
-    def tensor(self, imgs: np.ndarray):
-        """Normalised (N, 3, H, W) float tensor, as the preprocessor makes
-        it."""
-        import torch
-        x = imgs[..., ::-1] if self.to_rgb else imgs
-        x = (x.astype(np.float32) - self.mean) / self.std
-        return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-
-
-def _run(model, x, fn, batch: int = 100):
-    import torch
-    with torch.no_grad():
-        return torch.cat(
-            [fn(model, x[i:i + batch]) for i in range(0, len(x), batch)])
-
-
-def _project(model, x):
-    return model.project(x).double()
-
-
-def _pooled(model, x):
-    import torch.nn.functional as F
-    return F.adaptive_avg_pool2d(model.backbone(x)[-1], 1).flatten(1).double()
+    def images(self) -> np.ndarray:
+        """(N, H, W, 3) uint8 untransformed views, for the figure."""
+        return np.stack(
+            [p['inputs'][0].numpy().transpose(1, 2, 0) for p in self.packed()])
 
 
 def main(argv=None) -> int:
@@ -158,30 +135,31 @@ def main(argv=None) -> int:
 
     from peclr_mm.evaluation.probes import (build_with_encoder,
                                             knn_pose_distance,
-                                            latent_equivariance, pose_distance)
+                                            latent_equivariance,
+                                            pooled_features, pose_distance,
+                                            projections)
     from peclr_mm.utils.io import atomic_write_json
     init_default_scope('mmpose')
     t0 = time.time()
     cfg = Config.fromfile(args.config)
     size = args.size or cfg.get('view_size', 64)
     os.makedirs(args.out, exist_ok=True)
-    query = Views(cfg, args.data, 'evaluation', args.num, size)
-    gallery = Views(cfg, args.data, 'training', args.gallery, size)
-    x0 = query.tensor(query.images())
-    xg = gallery.tensor(gallery.images())
+    query = Views(args.data, 'evaluation', args.num, size)
+    gallery = Views(args.data, 'training', args.gallery, size)
+    x0, xg = query.packed(), gallery.packed()
     transforms = [(a, (0., 0.)) for a in args.angles] + \
         [(0., (s, 0.)) for s in args.shifts] + \
         [(0., (0., s)) for s in args.shifts]
-    x_t = {t: query.tensor(query.images(t[0], t[1])) for t in transforms}
+    x_t = {t: query.packed(*t) for t in transforms}
 
     results = dict(args={k: v for k, v in vars(args).items()}, encoders={})
     neighbours = {}
     for name, ckpt in args.encoder:
         model = build_with_encoder(cfg.model, ckpt, prefix=None)
-        p0 = _run(model, x0, _project)
+        p0 = projections(model, x0)
         rows = []
         for (theta, shift), x in x_t.items():
-            p = _run(model, x, _project)
+            p = projections(model, x)
             n = len(p)
             eq = latent_equivariance(
                 p0, p, torch.full((n, ), theta, dtype=torch.float64),
@@ -194,16 +172,11 @@ def main(argv=None) -> int:
                         k: float(v.mean())
                         for k, v in eq.items()
                     }))
-        fq, fg = _run(model, x0, _pooled), _run(model, xg, _pooled)
+        fq, fg = pooled_features(model, x0), pooled_features(model, xg)
         ret = {}
         for aligned in (False, True):
             r = knn_pose_distance(
-                fq.numpy(),
-                fg.numpy(),
-                query.xyz,
-                gallery.xyz,
-                k=args.k,
-                aligned=aligned)
+                fq, fg, query.xyz, gallery.xyz, k=args.k, aligned=aligned)
             ret['aligned' if aligned else 'root_relative'] = float(
                 r['distance'].mean())
             neighbours[name] = r['index']

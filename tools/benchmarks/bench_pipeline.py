@@ -55,9 +55,9 @@ from mmpose.registry import TRANSFORMS  # noqa: E402
 import peclr_mm  # noqa: E402,F401 (registers the transforms)
 from peclr_mm.datasets import transforms as T  # noqa: E402
 from peclr_mm.datasets.freihand3d import FreiHand3DDataset  # noqa: E402
-from peclr_mm.datasets.synthetic import generate_freihand  # noqa: E402
 from peclr_mm.utils import affine  # noqa: E402
 from peclr_mm.utils.timing import time_interleaved, verdict  # noqa: E402
+from peclr_synthetic import generate_freihand  # noqa: E402
 
 TARGET_SAMPLES_PER_S = 780.
 TARGET_GEOMETRY_SPEEDUP = 2.

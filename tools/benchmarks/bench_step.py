@@ -47,9 +47,9 @@ from mmpose.registry import MODELS  # noqa: E402
 
 import peclr_mm  # noqa: E402,F401 (registers PeCLR and the transforms)
 from peclr_mm.datasets.freihand3d import FreiHand3DDataset  # noqa: E402
-from peclr_mm.datasets.synthetic import generate_freihand  # noqa: E402
 from peclr_mm.models.losses import undo_view_geometry  # noqa: E402
 from peclr_mm.utils.timing import time_interleaved, verdict  # noqa: E402
+from peclr_synthetic import generate_freihand  # noqa: E402
 
 TARGET_STEP_RATIO = 1.03
 TARGET_LATENT_FRACTION = 0.03

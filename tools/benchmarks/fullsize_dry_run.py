@@ -120,7 +120,7 @@ def _stage_cfg(path: str, data: str, yt3d: Optional[str], cache: Optional[str],
 
 
 def stage_data(data: str, sizes: Dict) -> Dict:
-    from peclr_mm.datasets.synthetic import generate_freihand
+    from peclr_synthetic import generate_freihand
     t0 = time.time()
     generated = not osp.isfile(osp.join(data, 'evaluation_xyz.json'))
     if generated:
@@ -230,7 +230,7 @@ def stage_submission(data: str, work: str, num_eval: int) -> Dict:
 
 
 def stage_youtube3d(yt3d: str, cache: str, num_hands: int) -> Dict:
-    from peclr_mm.datasets.synthetic import generate_youtube3d
+    from peclr_synthetic import generate_youtube3d
     generated = not osp.isdir(yt3d)
     res = generate_youtube3d(yt3d, num_hands, workers=2) if generated \
         else {}
@@ -410,22 +410,14 @@ def stage_train(name: str,
                 workers: Optional[int] = None) -> Dict:
     """``train NAME``: see the module docstring."""
     import statistics
+
+    from peclr_mm.utils.config import set_iteration_loop
     path = TRAIN[name]
     cfg = _stage_cfg(path, data, yt3d, cache, batch_size, workers)
     dl = cfg.train_dataloader
     save_at = max(1, iters // 2)
-    cfg.train_cfg = dict(
-        type='IterBasedTrainLoop', max_iters=iters, val_interval=10**9)
-    # mmengine's iteration loop validates at max_iters whatever the
-    # interval: no validation here (the submission stage scores the split)
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook',
-        by_epoch=False,
-        interval=save_at,
-        max_keep_ckpts=1)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    cfg.log_processor.by_epoch = False
+    # no validation (the submission stage scores the split)
+    set_iteration_loop(cfg, iters, save_at, 1)
     backbone = cfg.model.get('backbone', {})
     if 'init_cfg' in backbone:
         backbone.init_cfg = None if init_ckpt is None else dict(

@@ -171,7 +171,7 @@ def run(args) -> Dict:
     from mmpose.registry import MODELS
 
     import peclr_mm  # noqa: F401
-    from peclr_mm.datasets.synthetic import generate_freihand
+    from peclr_synthetic import generate_freihand
     init_default_scope('mmpose')
     torch.manual_seed(0)
     result = dict(

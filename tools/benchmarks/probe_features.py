@@ -24,13 +24,11 @@ import time
 import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-try:
-    import peclr_mm  # noqa: F401
-except ImportError:  # running from a checkout without installing
+if ROOT not in sys.path:  # the tools' shared modules, and a checkout
     sys.path.insert(0, ROOT)
-from peclr_mm.evaluation.probes import add_encoder_args  # noqa: E402
 from peclr_mm.evaluation.probes import pipeline_views  # noqa: E402
 from peclr_mm.utils.io import atomic_write_json  # noqa: E402
+from tools.analysis.encoder_args import add_encoder_args  # noqa: E402
 
 
 def main(argv=None) -> int:

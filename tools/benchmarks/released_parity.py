@@ -366,7 +366,7 @@ def run_parity(work_dir: str,
         how far each alternative of :data:`CHOICES` moves the authors'
         joints; wall times.
     """
-    from peclr_mm.datasets.synthetic import generate_freihand
+    from peclr_synthetic import generate_freihand
     os.makedirs(work_dir, exist_ok=True)
     times = {}
     t0 = time.time()

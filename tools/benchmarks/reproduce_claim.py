@@ -239,7 +239,7 @@ def main(argv=None) -> int:
     if data is None:
         data = osp.join(out, 'data')
         if not osp.isfile(osp.join(data, 'evaluation_xyz.json')):
-            from peclr_mm.datasets.synthetic import generate_freihand
+            from peclr_synthetic import generate_freihand
             generate_freihand(
                 data,
                 b.data.num_train,

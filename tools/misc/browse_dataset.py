@@ -86,8 +86,7 @@ def draw_hand3d_sample(packed: dict, scale: int, codec) -> tuple:
     proj = project(xyz, meta['K_crop'])
     labels = sample.get('gt_instance_labels')
     if labels is not None and 'keypoint_labels' in labels:
-        size = np.asarray(meta['input_size'], np.float64)
-        uv = labels.keypoint_labels.numpy()[0].astype(np.float64) * size
+        uv = labels.keypoint_labels.numpy()[0].astype(np.float64)
         text = (f'targets  z_root {float(labels.z_root_labels[0]):.1f} b\n'
                 f'b {1000 * meta["bone_length"]:.1f} mm')
     else:

@@ -1,12 +1,13 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-from .affine import HandCanonicalCrop, RandomSimilarity, WarpView
+from .affine import (FixedSimilarity, HandCanonicalCrop, RandomSimilarity,
+                     WarpView)
 from .color import HSVJitter
 from .formatting import PackHand3DInputs, PackPeCLRInputs
 from .loading import LoadHandImage, LoadRandomVersion
 from .multiview import MultiViewWithGeometry
 
 __all__ = [
-    'HandCanonicalCrop', 'RandomSimilarity', 'WarpView', 'HSVJitter',
-    'MultiViewWithGeometry', 'PackPeCLRInputs', 'PackHand3DInputs',
-    'LoadHandImage', 'LoadRandomVersion'
+    'HandCanonicalCrop', 'RandomSimilarity', 'FixedSimilarity', 'WarpView',
+    'HSVJitter', 'MultiViewWithGeometry', 'PackPeCLRInputs',
+    'PackHand3DInputs', 'LoadHandImage', 'LoadRandomVersion'
 ]

@@ -163,6 +163,20 @@ class HandCanonicalCrop(BaseTransform):
                 f'image_scale={self.image_scale})')
 
 
+def _set_similarity(results: dict, theta: float, s: float,
+                    shift: np.ndarray) -> dict:
+    """Record the augmentation ``T(shift * size) . R(theta) . S(s)`` about
+    the view centre in ``results`` (``aug_mat``, ``theta``, ``s``,
+    ``shift``)."""
+    size = results['input_size'][0]
+    results['theta'] = float(theta)
+    results['s'] = float(s)
+    results['shift'] = np.asarray(shift, np.float64).reshape(2)
+    results['aug_mat'] = similarity_about((size / 2., size / 2.), theta, s,
+                                          results['shift'] * size)
+    return results
+
+
 @TRANSFORMS.register_module()
 class RandomSimilarity(BaseTransform):
     """Draw the view's augmentation ``A = T(t) . R(theta) . S(s)`` about the
@@ -200,24 +214,58 @@ class RandomSimilarity(BaseTransform):
         self.prob = prob
 
     def transform(self, results: dict) -> dict:
-        size = results['input_size'][0]
         if np.random.rand() < self.prob:
             theta = float(np.random.uniform(-self.rotate, self.rotate))
             s = 1. / float(np.random.uniform(*self.margin_range))
             shift = np.random.uniform(-self.shift, self.shift, size=2)
         else:
             theta, s, shift = 0., 1., np.zeros(2)
-        results['theta'] = theta
-        results['s'] = s
-        results['shift'] = shift
-        results['aug_mat'] = similarity_about((size / 2., size / 2.), theta, s,
-                                              shift * size)
-        return results
+        return _set_similarity(results, theta, s, shift)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(rotate={self.rotate}, '
                 f'margin_range={self.margin_range}, shift={self.shift}, '
                 f'prob={self.prob})')
+
+
+@TRANSFORMS.register_module()
+class FixedSimilarity(BaseTransform):
+    """A chosen augmentation ``A = T(t) . R(theta) . S(s)`` about the view
+    centre, recorded as :class:`RandomSimilarity` records a drawn one: for
+    analyses that rotate or shift every view by a known amount.
+
+    Required Keys:
+        - input_size (from :class:`HandCanonicalCrop`)
+
+    Added Keys:
+        - aug_mat (2x3 float64), theta (degrees), s, shift (t / view size)
+
+    Args:
+        theta (float): rotation in degrees (counter-clockwise on screen).
+        s (float): magnification.
+        shift (tuple): content shift (x, y) as fractions of the view size.
+    """
+
+    def __init__(self,
+                 theta: float = 0.,
+                 s: float = 1.,
+                 shift: Tuple[float, float] = (0., 0.)):
+        if not s > 0:
+            raise ValueError(f'FixedSimilarity: s must be positive, got {s}')
+        if len(shift) != 2:
+            raise ValueError(f'FixedSimilarity: shift must be (x, y), '
+                             f'got {shift}')
+        self.theta = float(theta)
+        self.s = float(s)
+        self.shift = tuple(float(v) for v in shift)
+
+    def transform(self, results: dict) -> dict:
+        return _set_similarity(results, self.theta, self.s,
+                               np.asarray(self.shift))
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(theta={self.theta}, s={self.s}, '
+                f'shift={self.shift})')
 
 
 @TRANSFORMS.register_module()

@@ -11,10 +11,10 @@ from mmpose.registry import KEYPOINT_CODECS, MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 from torch import Tensor, nn
 
-from peclr_mm.codecs.hand25d import (Hand25DCodec, backproject, decode_25d,
-                                     replace_slot, restore_root_slot,
-                                     root_depth_closed_form, root_weights)
-from peclr_mm.utils.camera import project
+from ...codecs.hand25d import Hand25DCodec, replace_slot, root_weights
+from ...utils.camera import project
+
+__all__ = ['BaseHand25DHead', 'Hand25DHead']
 
 
 def _as_tensor(x, ref: Tensor) -> Tensor:
@@ -28,16 +28,19 @@ class BaseHand25DHead(BaseHead):
     """What the 2.5-D heads share (Iqbal et al., ECCV 2018; the root-depth
     refinement of the released PeCLR model, Spurr et al., ICCV 2021).
 
-    A subclass's :meth:`forward` reads, per joint, ``uv`` normalised by the
-    input size and ``z_rel`` (depth relative to the root, in reference-bone
-    units) out of the features. The root depth is solved in closed form
-    from the unit-length reference bone, then corrected by a residual MLP
-    (3K+1 -> 128 -> 128 -> 1, BatchNorm1d and LeakyReLU) fed with ``z_rel``,
-    the rays' ``(x, y)`` and the closed-form value. Camera-frame joints
-    follow as ``X = Xhat * (z_rel + z_root) * b``.
+    A subclass's :meth:`forward` reads, per joint, ``uv`` in crop pixels
+    and ``z_rel`` (depth relative to the root, in reference-bone units) out
+    of the features. The codec's rays through ``uv`` are computed once per
+    step; the root depth is solved from them in closed form (the codec's
+    unit-length reference bone), then corrected by a residual MLP (3K+1 ->
+    128 -> 128 -> 1, BatchNorm1d and LeakyReLU) fed with ``z_rel``, the
+    rays' ``(x, y)`` and the closed-form value. Camera-frame joints follow
+    from the same rays, ``X = Xhat * (z_rel + z_root) * b``
+    (:meth:`Hand25DCodec.camera_joints`).
 
-    The loss is L1 on ``uv`` (normalised), ``z_rel`` and ``z_root`` against
-    the ``gt_instance_labels`` that ``GenerateTarget`` writes with the same
+    The loss is L1 on ``uv`` (divided by the input size, the only place
+    where it is), ``z_rel`` and ``z_root`` against the
+    ``gt_instance_labels`` that ``GenerateTarget`` writes with the same
     codec; decoding needs the data samples' ``K_crop`` and ``bone_length``
     metainfo.
 
@@ -109,25 +112,20 @@ class BaseHand25DHead(BaseHead):
             return replace_slot(z_rel, slot, torch.zeros_like(z_rel[:, slot]))
         return z_rel - (z_rel @ self.root_coef.to(z_rel))[:, None]
 
-    def root_depth(self, uv: Tensor, z_rel: Tensor,
-                   K_crop: Tensor) -> Tuple[Tensor, Tensor]:
+    def root_depth(self, xhat: Tensor, z_rel: Tensor) -> Tuple[Tensor, Tensor]:
         """Closed-form root depth and its refinement, in bone units.
 
         Args:
-            uv: (B, K, 2) normalised by the input size.
+            xhat: (B, K, 3) the codec's rays through the predicted ``uv``
+                (:meth:`Hand25DCodec.rays`).
             z_rel: (B, K).
-            K_crop: (B, 3, 3).
 
         Returns:
             tuple: ``(z_root_closed_form, z_root)``, each (B,); the closed
             form is detached, as in the released model.
         """
-        xhat = backproject(self.codec.denormalize_uv(uv), K_crop)
-        z_cf = root_depth_closed_form(
-            xhat,
-            z_rel,
-            self.codec.ref_bone,
-            discriminant_floor=self.discriminant_floor)
+        z_cf = self.codec.closed_form_root(
+            xhat, z_rel, discriminant_floor=self.discriminant_floor)
         z_cf = z_cf.detach()
         if self.zroot_range is not None:
             z_cf = z_cf.clamp(*self.zroot_range)
@@ -137,17 +135,6 @@ class BaseHand25DHead(BaseHead):
             [z_rel.detach(), xhat[..., :2].flatten(1).detach(), z_cf[:, None]],
             1)
         return z_cf, z_cf + self.refine_scale * self.root_refiner(feat)[:, 0]
-
-    def decode_xyz(self, uv: Tensor, z_rel: Tensor, z_root: Tensor,
-                   K_crop: Tensor, bone_length: Tensor) -> Tensor:
-        """Camera-frame joints (B, K, 3) in metres from normalised ``uv``
-        (the joint of the codec's ``root_slot`` recovered)."""
-        xyz = decode_25d(
-            self.codec.denormalize_uv(uv), z_rel, K_crop, bone_length, z_root,
-            self.codec.ref_bone)
-        if self.codec.root_slot is not None:
-            xyz = restore_root_slot(xyz, self.codec.root, self.codec.root_slot)
-        return xyz
 
     def _geometry(self, batch_data_samples: OptSampleList,
                   ref: Tensor) -> Tuple[Tensor, Tensor]:
@@ -220,22 +207,22 @@ class BaseHand25DHead(BaseHead):
         """
         uv, z_rel = self.forward(feats)
         K_crop, bone_length = K_crop.to(uv), bone_length.to(uv)
-        _, z_root = self.root_depth(uv, z_rel, K_crop)
-        xyz = self.decode_xyz(uv, z_rel, z_root, K_crop, bone_length)
-        regressed = self.codec.denormalize_uv(uv)
-        uv_px = regressed
+        xhat = self.codec.rays(uv, K_crop)
+        _, z_root = self.root_depth(xhat, z_rel)
+        xyz = self.codec.camera_joints(xhat, z_rel, z_root, bone_length)
+        uv_px = uv
         slot = self.codec.root_slot
         if slot is not None:  # the recovered joint's projection
-            uv_px = replace_slot(regressed, slot,
+            uv_px = replace_slot(uv, slot,
                                  project(xyz[:, slot:slot + 1], K_crop)[:, 0])
-        return dict(
-            keypoints_3d=xyz, keypoints=uv_px, keypoints_regressed=regressed)
+        return dict(keypoints_3d=xyz, keypoints=uv_px, keypoints_regressed=uv)
 
     def loss(self,
              feats: Union[Tensor, Sequence[Tensor]],
              batch_data_samples: OptSampleList,
              train_cfg: ConfigType = {}) -> Dict[str, Tensor]:
-        """L1 losses on ``uv`` (normalised), ``z_rel`` and ``z_root`` against
+        """L1 losses on ``uv`` (divided by the input size), ``z_rel`` and
+        ``z_root`` against
         the targets that the pipeline's ``GenerateTarget`` step encoded with
         the head's codec (``gt_instance_labels``), weighted per joint by
         ``keypoint_weights``, and the batch's ``mpjpe_mm`` (logged, not
@@ -243,19 +230,20 @@ class BaseHand25DHead(BaseHead):
         uv, z_rel, aux = self._train_forward(feats)
         K_crop, bone = self._geometry(batch_data_samples, uv)
         target = self._targets(batch_data_samples, uv)
-        _, z_root = self.root_depth(uv, z_rel, K_crop)
+        xhat = self.codec.rays(uv, K_crop)
+        _, z_root = self.root_depth(xhat, z_rel)
 
         w = target['keypoint_weights']
         w_uv, w_zrel, w_zroot = self.loss_weights
+        uv_error = self.codec.normalize_uv(uv - target['keypoint_labels'])
         losses = dict(
-            loss_uv=w_uv * (w[..., None] *
-                            (uv - target['keypoint_labels']).abs()).mean(),
+            loss_uv=w_uv * (w[..., None] * uv_error.abs()).mean(),
             loss_zrel=w_zrel * (w *
                                 (z_rel - target['z_rel_labels']).abs()).mean(),
             loss_zroot=w_zroot * F.l1_loss(z_root, target['z_root_labels']))
         losses.update(self._aux_losses(aux, target))
         with torch.no_grad():
-            xyz = self.decode_xyz(uv, z_rel, z_root, K_crop, bone)
+            xyz = self.codec.camera_joints(xhat, z_rel, z_root, bone)
             gt = torch.stack([
                 _as_tensor(s.gt_instances.keypoints_3d,
                            uv).reshape(self.num_keypoints, 3)
@@ -342,13 +330,13 @@ class Hand25DHead(BaseHand25DHead):
 
     def forward(self, feats: Union[Tensor,
                                    Sequence[Tensor]]) -> Tuple[Tensor, Tensor]:
-        """Regress normalised ``uv`` (B, K, 2) and ``z_rel`` (B, K), the
+        """Regress ``uv`` (B, K, 2) in crop pixels and ``z_rel`` (B, K), the
         root's own ``z_rel`` zeroed (:meth:`zero_root`)."""
         x = feats[-1] if isinstance(feats, (list, tuple)) else feats
         if x.dim() == 4:
             x = F.adaptive_avg_pool2d(x, 1)
         out = self.regressor(x.flatten(1)).view(-1, self.num_keypoints, 3)
         uv = out[..., :2]
-        if self.regress_pixels:
-            uv = self.codec.normalize_uv(uv)
+        if not self.regress_pixels:  # the layer's units: the input size
+            uv = self.codec.denormalize_uv(uv)
         return uv, self.zero_root(out[..., 2])

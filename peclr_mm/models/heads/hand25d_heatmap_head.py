@@ -1,16 +1,23 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """The 2.5-D heatmap head: Iqbal et al.'s (ECCV 2018) own read-out."""
-from typing import Dict, Sequence, Tuple, Union
+from typing import Dict, List, Sequence, Tuple, Union
 
 import torch
-from mmpose.models.heads import HeatmapHead
+from mmcv.cnn import build_conv_layer, build_upsample_layer
 from mmpose.registry import MODELS
 from mmpose.utils.typing import OptConfigType
 from torch import Tensor, nn
 
 from .hand25d_head import BaseHand25DHead
 
-__all__ = ['Hand25DHeatmapHead', 'soft_argmax_2d', 'gaussian_cell_targets']
+__all__ = [
+    'Hand25DHeatmapHead', 'soft_argmax_2d', 'gaussian_cell_targets',
+    'upsampling_layers'
+]
+
+#: (padding, output_padding) of a stride-2 deconvolution that doubles the
+#: resolution exactly, per kernel size (mmpose's ``HeatmapHead`` choice).
+DECONV_PADDING = {4: (1, 0), 3: (1, 1), 2: (0, 0)}
 
 
 def soft_argmax_2d(heatmaps: Tensor,
@@ -78,6 +85,70 @@ def gaussian_cell_targets(uv: Tensor,
     return g, inside
 
 
+def upsampling_layers(in_channels: int, deconv_out_channels: Sequence[int],
+                      deconv_kernel_sizes: Sequence[int],
+                      conv_out_channels: Sequence[int]
+                      ) -> Tuple[nn.Sequential, nn.Sequential, int]:
+    """mmpose's heatmap upsampling, as layers of our own.
+
+    Each deconvolution (stride 2, no bias) doubles the resolution and is
+    followed by BatchNorm and ReLU; each 3x3 convolution after them too.
+    The layer order, and so the state-dict keys, are those of mmpose's
+    ``HeatmapHead`` (``deconv_layers.{3i, 3i+1}``, ``conv_layers...``).
+
+    Args:
+        in_channels: channels of the input feature map.
+        deconv_out_channels: channels of the deconvolutions.
+        deconv_kernel_sizes: their kernel sizes (4, 3 or 2).
+        conv_out_channels: channels of the 3x3 convolutions.
+
+    Returns:
+        tuple: the deconvolution block, the convolution block and the
+        number of channels out of them.
+    """
+    if len(deconv_out_channels) != len(deconv_kernel_sizes):
+        raise ValueError('deconv_out_channels and deconv_kernel_sizes '
+                         f'differ in length: {deconv_out_channels} vs '
+                         f'{deconv_kernel_sizes}')
+    deconv: List[nn.Module] = []
+    for out_channels, kernel in zip(deconv_out_channels, deconv_kernel_sizes):
+        if kernel not in DECONV_PADDING:
+            raise ValueError(f'deconv_kernel_sizes must be 4, 3 or 2, '
+                             f'got {kernel}')
+        padding, output_padding = DECONV_PADDING[kernel]
+        deconv += [
+            build_upsample_layer(
+                dict(
+                    type='deconv',
+                    in_channels=in_channels,
+                    out_channels=out_channels,
+                    kernel_size=kernel,
+                    stride=2,
+                    padding=padding,
+                    output_padding=output_padding,
+                    bias=False)),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True)
+        ]
+        in_channels = out_channels
+    conv: List[nn.Module] = []
+    for out_channels in conv_out_channels:
+        conv += [
+            build_conv_layer(
+                dict(
+                    type='Conv2d',
+                    in_channels=in_channels,
+                    out_channels=out_channels,
+                    kernel_size=3,
+                    stride=1,
+                    padding=1)),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True)
+        ]
+        in_channels = out_channels
+    return nn.Sequential(*deconv), nn.Sequential(*conv), in_channels
+
+
 @MODELS.register_module()
 class Hand25DHeatmapHead(BaseHand25DHead):
     """2.5-D hand pose through latent heatmaps and depth maps (Iqbal et al.,
@@ -92,8 +163,8 @@ class Hand25DHeatmapHead(BaseHand25DHead):
     depth read-out: otherwise the (5x weighted) ``z_rel`` loss moves the
     heatmap mass to wherever the depth map happens to fit, and the
     positions barely train (a six-sample overfit stalled at 12 px instead
-    of 0.5 px). The layers are mmpose's ``HeatmapHead`` ones
-    (deconvolution + BN + ReLU, stride 2 each).
+    of 0.5 px). The layers are those of mmpose's ``HeatmapHead``
+    (deconvolution + BN + ReLU, stride 2 each; :func:`upsampling_layers`).
 
     Args:
         in_channels: channels of the selected feature map.
@@ -139,10 +210,6 @@ class Hand25DHeatmapHead(BaseHand25DHead):
                 dict(type='Normal', layer=['Linear'], std=0.01, bias=0)
             ]
         super().__init__(init_cfg=init_cfg, **kwargs)
-        if len(deconv_out_channels) != len(deconv_kernel_sizes):
-            raise ValueError('deconv_out_channels and deconv_kernel_sizes '
-                             f'differ in length: {deconv_out_channels} vs '
-                             f'{deconv_kernel_sizes}')
         if not beta > 0:
             raise ValueError(f'beta must be positive, got {beta}')
         if not (heatmap_loss_weight >= 0 and heatmap_sigma > 0):
@@ -153,15 +220,9 @@ class Hand25DHeatmapHead(BaseHand25DHead):
         self.heatmap_sigma = float(heatmap_sigma)
         self.in_channels = in_channels
         self.in_index = in_index
-        # mmpose's layer builders use nothing of their instance.
-        self.deconv_layers = HeatmapHead._make_deconv_layers(
-            self, in_channels, deconv_out_channels, deconv_kernel_sizes)
-        channels = deconv_out_channels[-1] if deconv_out_channels else \
-            in_channels
-        self.conv_layers = HeatmapHead._make_conv_layers(
-            self, channels, conv_out_channels, [3] * len(conv_out_channels))
-        if conv_out_channels:
-            channels = conv_out_channels[-1]
+        self.deconv_layers, self.conv_layers, channels = upsampling_layers(
+            in_channels, deconv_out_channels, deconv_kernel_sizes,
+            conv_out_channels)
         self.final_layer = nn.Conv2d(channels, 2 * self.num_keypoints, 1)
         log_beta = torch.tensor(float(beta)).log()
         if learn_beta:
@@ -178,8 +239,8 @@ class Hand25DHeatmapHead(BaseHand25DHead):
 
     def forward(self, feats: Union[Tensor,
                                    Sequence[Tensor]]) -> Tuple[Tensor, Tensor]:
-        """Normalised ``uv`` (B, K, 2) and ``z_rel`` (B, K), the root's own
-        ``z_rel`` zeroed (:meth:`zero_root`)."""
+        """``uv`` (B, K, 2) in crop pixels and ``z_rel`` (B, K), the root's
+        own ``z_rel`` zeroed (:meth:`zero_root`)."""
         uv, z_rel, _ = self._train_forward(feats)
         return uv, z_rel
 
@@ -192,7 +253,7 @@ class Hand25DHeatmapHead(BaseHand25DHead):
         logits = heatmaps.float() * self.log_beta.exp()
         uv, prob = soft_argmax_2d(logits, self.codec.input_size)
         z_rel = (prob.detach() * depths.float()).flatten(2).sum(-1)
-        return self.codec.normalize_uv(uv), self.zero_root(z_rel), logits
+        return uv, self.zero_root(z_rel), logits
 
     def _aux_losses(self, logits: Tensor,
                     target: Dict[str, Tensor]) -> Dict[str, Tensor]:
@@ -200,8 +261,8 @@ class Hand25DHeatmapHead(BaseHand25DHead):
         Gaussians at the labels, when ``heatmap_loss_weight`` > 0."""
         if not self.heatmap_loss_weight:
             return {}
-        uv_px = self.codec.denormalize_uv(target['keypoint_labels'])
-        g, inside = gaussian_cell_targets(uv_px, self.codec.input_size,
+        g, inside = gaussian_cell_targets(target['keypoint_labels'],
+                                          self.codec.input_size,
                                           logits.shape[-2:],
                                           self.heatmap_sigma)
         logp = torch.log_softmax(logits.flatten(2), dim=-1)

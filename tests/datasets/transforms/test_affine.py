@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from mmcv.transforms import Compose
 
-from peclr_mm.datasets.transforms import (HandCanonicalCrop, RandomSimilarity,
-                                          WarpView)
+from peclr_mm.datasets.transforms import (FixedSimilarity, HandCanonicalCrop,
+                                          RandomSimilarity, WarpView)
 from peclr_mm.utils.affine import (compose, crop_intrinsics, similarity_about,
                                    transform_points)
 
@@ -123,3 +123,32 @@ def test_identity_when_no_augmentation():
     np.testing.assert_array_equal(out['img'], img)
     assert out['theta'] == 0 and out['s'] == 1
     np.testing.assert_allclose(out['warp_mat'], np.eye(3)[:2])
+
+
+def test_fixed_similarity_moves_a_dot_as_recorded():
+    """A dot at the view centre plus (10, 0) px, rotated by 90 degrees and
+    shifted by (0.1, 0) of a 64 px view, lands at the centre plus (6.4, -10)
+    (y down: counter-clockwise on screen), and the recorded values are the
+    chosen ones."""
+    size, centre = 64, np.array([32., 32.])  # similarity_about's centre
+    img = _blob_image([centre + [10, 0]], size=(size, size))
+    pipe = Compose([
+        HandCanonicalCrop(input_size=size, padding=1.),
+        FixedSimilarity(theta=90., shift=(0.1, 0.)),
+        WarpView()
+    ])
+    out = pipe(
+        dict(
+            img=(img * 1000).astype(np.float32),
+            img_shape=img.shape,
+            bbox=np.array([[0., 0., size, size]])))
+    assert (out['theta'], out['s']) == (90., 1.)
+    np.testing.assert_allclose(out['shift'], [0.1, 0.])
+    expected = transform_points(centre + [10, 0], out['warp_mat'])
+    np.testing.assert_allclose(out['aug_mat'],
+                               similarity_about((32, 32), 90., 1., (6.4, 0.)))
+    found = _centroid(out['img'].astype(np.float64))
+    assert np.abs(found - expected).max() < 0.5, (found, expected)
+    np.testing.assert_allclose(expected, centre + [6.4, -10], atol=1e-4)
+    with pytest.raises(ValueError, match='s must be positive'):
+        FixedSimilarity(s=0.)

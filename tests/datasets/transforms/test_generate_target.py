@@ -42,9 +42,12 @@ def test_encoded_targets_round_trip(synthetic_root, seed):
         assert labels.z_root_labels.shape == (1, )
         assert isinstance(labels.keypoint_labels, torch.Tensor)
         meta = sample.metainfo
-        xyz = codec.decode(labels.keypoint_labels.numpy(),
-                           labels.z_rel_labels.numpy(), meta['K_crop'],
-                           meta['bone_length'], labels.z_root_labels.numpy())
+        encoded = np.concatenate([
+            labels.keypoint_labels.numpy(),
+            labels.z_rel_labels.numpy()[..., None]
+        ], -1)
+        xyz, _ = codec.decode(encoded, meta['K_crop'], meta['bone_length'],
+                              labels.z_root_labels.numpy())
         np.testing.assert_allclose(
             xyz, sample.gt_instances.keypoints_3d, atol=2e-5)
         # uv (crop pixels) are the source keypoints moved by warp_mat
@@ -53,7 +56,7 @@ def test_encoded_targets_round_trip(synthetic_root, seed):
         warp = meta['warp_mat'].astype(np.float64)
         expected = kpts @ warp[:, :2].T + warp[:, 2]
         np.testing.assert_allclose(
-            labels.keypoint_labels[0].numpy() * SIZE, expected, atol=2e-3)
+            labels.keypoint_labels[0].numpy(), expected, atol=2e-3)
 
 
 def test_targets_land_on_drawn_dots(synthetic_root):
@@ -72,6 +75,6 @@ def test_targets_land_on_drawn_dots(synthetic_root):
         results = pipeline(
             dict(info, img=img, img_shape=(224, 224), ori_shape=(224, 224)))
         view = results['img'][..., 0].astype(np.float64)
-        target = results['keypoint_labels'][0, joint] * SIZE
+        target = results['keypoint_labels'][0, joint]
         # the dot is 4 px wide at 224 px, about 1 px in the 64 px view
         assert np.linalg.norm(_centroid(view) - target) < 0.5

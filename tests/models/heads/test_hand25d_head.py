@@ -60,7 +60,7 @@ def make_samples(n, seed=0, size=SIZE, root='palm'):
 
 
 def targets(head, samples):
-    """Encoded ground truth (normalised uv, z_rel, z_root) and geometry."""
+    """Encoded ground truth (crop-pixel uv, z_rel, z_root) and geometry."""
     gt = torch.tensor(
         np.concatenate([s.gt_instances.keypoints_3d for s in samples]),
         dtype=torch.float64)
@@ -122,7 +122,7 @@ def test_loss_weights_and_values():
     head = heads[0]
     uv, _ = head.forward(feats)
     _, _, _, enc = targets(head, samples)
-    expected = (uv.double() - enc['uv'] / 64).abs().mean()
+    expected = ((uv.double() - enc['uv']) / 64).abs().mean()
     torch.testing.assert_close(
         base['loss_uv'].double(), expected, rtol=1e-5, atol=1e-6)
 
@@ -137,20 +137,20 @@ def test_decode_path_recovers_ground_truth(root):
     # the pipeline's labels are the same targets
     labels = head._targets(samples, enc['uv'])
     torch.testing.assert_close(
-        labels['keypoint_labels'], enc['uv'] / 64, rtol=0, atol=1e-6)
+        labels['keypoint_labels'], enc['uv'], rtol=0, atol=1e-4)
     torch.testing.assert_close(
         labels['z_rel_labels'], enc['z_rel'], rtol=0, atol=1e-5)
     torch.testing.assert_close(
         labels['z_root_labels'], enc['z_root'], rtol=1e-6, atol=0)
-    uv = enc['uv'] / 64
+    xhat = head.codec.rays(enc['uv'], K_crop)
     # the given root depth
-    xyz = head.decode_xyz(uv, enc['z_rel'], enc['z_root'], K_crop, bone)
+    xyz = head.codec.camera_joints(xhat, enc['z_rel'], enc['z_root'], bone)
     torch.testing.assert_close(xyz, gt, rtol=0, atol=1e-9)
     # the refined closed form: the refiner starts at zero, so it is exact
-    z_cf, z_root = head.root_depth(uv, enc['z_rel'], K_crop)
+    z_cf, z_root = head.root_depth(xhat, enc['z_rel'])
     torch.testing.assert_close(z_cf, enc['z_root'], rtol=0, atol=1e-9)
     torch.testing.assert_close(z_root, enc['z_root'], rtol=0, atol=1e-9)
-    xyz = head.decode_xyz(uv, enc['z_rel'], z_root, K_crop, bone)
+    xyz = head.codec.camera_joints(xhat, enc['z_rel'], z_root, bone)
     torch.testing.assert_close(xyz, gt, rtol=0, atol=1e-9)
 
 
@@ -163,14 +163,14 @@ def test_predict_shapes_and_consistency():
     assert len(preds) == 3
     uv, z_rel = head.forward(feats)
     _, K_crop, bone, _ = targets(head, samples)
-    z_root = head.root_depth(uv, z_rel, K_crop.float())[1]
-    xyz = head.decode_xyz(uv, z_rel, z_root, K_crop.float(), bone.float())
+    xhat = head.codec.rays(uv, K_crop.float())
+    z_root = head.root_depth(xhat, z_rel)[1]
+    xyz = head.codec.camera_joints(xhat, z_rel, z_root, bone.float())
     for i, pred in enumerate(preds):
         assert pred.keypoints_3d.shape == (1, 21, 3)
         assert pred.keypoints.shape == (1, 21, 2)
         np.testing.assert_array_equal(pred.keypoint_scores, np.ones((1, 21)))
-        np.testing.assert_allclose(pred.keypoints[0],
-                                   (uv[i] * 64).detach().numpy())
+        np.testing.assert_allclose(pred.keypoints[0], uv[i].detach().numpy())
         np.testing.assert_allclose(
             pred.keypoints_3d[0], xyz[i].detach().numpy(), rtol=1e-5)
         assert np.isfinite(pred.keypoints_3d).all()

@@ -65,7 +65,7 @@ def test_shapes_root_and_registration():
     uv, z_rel = head.forward([torch.randn(2, 32, 4, 4)])
     assert uv.shape == (2, 21, 2) and z_rel.shape == (2, 21)
     assert (z_rel[:, 9] == 0).all()
-    assert ((uv >= 0) & (uv <= 1)).all()
+    assert ((uv >= -.5) & (uv <= SIZE[0] - .5)).all()
     # an earlier stage through in_index, read without upsampling
     head = build_head(
         in_channels=16,
@@ -120,8 +120,7 @@ def test_heatmap_loss_is_optional_and_falls_at_the_label():
     g, _ = gaussian_cell_targets(enc['uv'].float(), SIZE, (8, 8))
     flat = torch.zeros(3, 21, 8, 8)
     target = dict(
-        keypoint_labels=enc['uv'].float() / SIZE[0],
-        keypoint_weights=torch.ones(3, 21))
+        keypoint_labels=enc['uv'].float(), keypoint_weights=torch.ones(3, 21))
     peaked = head._aux_losses(g.clamp_min(1e-30).log(), target)
     uniform = head._aux_losses(flat, target)
     assert peaked['loss_heatmap'] < uniform['loss_heatmap'] - 1
@@ -156,15 +155,16 @@ def test_overfits_a_handful_of_samples():
     with torch.no_grad():
         uv, z_rel = head.forward([stem(images)])
     _, _, _, enc = targets(head, samples)
-    uv_err = (uv.double() * SIZE[0] - enc['uv']).norm(dim=-1).mean()
+    uv_err = (uv.double() - enc['uv']).norm(dim=-1).mean()
     assert uv_err < 2.5, uv_err
     assert (z_rel.double() - enc['z_rel']).abs().mean() < 0.1
     assert losses['loss_uv'] < 0.2 * first['loss_uv']
     # the hand these uv and z_rel decode to, at the true root depth (the
     # root refinement is the base class's, tested with Hand25DHead)
     gt, K_crop, bone, enc = targets(head, samples)
-    xyz = head.decode_xyz(uv.double(), z_rel.double(), enc['z_root'], K_crop,
-                          bone)
+    xyz = head.codec.camera_joints(
+        head.codec.rays(uv.double(), K_crop), z_rel.double(), enc['z_root'],
+        bone)
     rel = (xyz - xyz[:, :1]) - (gt - gt[:, :1])
     assert rel.norm(dim=-1).mean() * 1e3 < 10
     preds = head.predict([stem(images)], samples)

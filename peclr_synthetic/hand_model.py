@@ -12,8 +12,20 @@ from typing import Tuple
 
 import numpy as np
 
-from ...utils.arrays import NUM_JOINTS
-from ...utils.camera import project
+#: FreiHAND's joint count (``peclr_mm.utils.arrays.NUM_JOINTS``).
+NUM_JOINTS = 21
+
+
+def project(xyz: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pinhole projection ``uv = (K X)[:2] / (K X)[2]`` of (..., J, 3) points
+    through (..., 3, 3) intrinsics, in float64; the NumPy case of
+    ``peclr_mm.utils.camera.project`` (which this package cannot import
+    without the OpenMMLab stack), for points in front of the camera."""
+    xyz = np.asarray(xyz, np.float64)
+    K = np.asarray(K, np.float64)
+    uvw = xyz @ np.swapaxes(K, -1, -2)
+    return uvw[..., :2] / uvw[..., 2:]
+
 
 __all__ = ['sample_hand', 'IMG_SIZE', 'FOCAL_RANGE', 'ROOT_DEPTH_RANGE']
 

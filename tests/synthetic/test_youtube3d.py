@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from peclr_mm.datasets import YouTube3DHandsDataset
-from peclr_mm.datasets.synthetic import NUM_VERTICES, generate_youtube3d
-from peclr_mm.datasets.synthetic.youtube3d import _hand_frame
-from tests.datasets.test_synthetic import load_tool
+from peclr_synthetic import NUM_VERTICES, generate_youtube3d
+from peclr_synthetic.youtube3d import _hand_frame
+from tests.synthetic.test_writer import load_tool
 
 
 @pytest.fixture(scope='module')

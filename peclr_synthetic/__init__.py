@@ -1,5 +1,6 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""Synthetic hands written in the FreiHAND layout (docs/design.md section 6).
+"""Synthetic hands written in the FreiHAND layout (docs/design.md section
+6).
 
 FreiHAND cannot be downloaded on the project's machines, so its readers,
 transforms and tools are exercised on a stand-in that has exactly its file
@@ -23,13 +24,13 @@ Three modules:
 - :mod:`.youtube3d`: the same hands in the YouTube3DHands layout (one
   annotation json, frames per video; :func:`generate_youtube3d`).
 
-The subpackage imports only NumPy, OpenCV, the standard library and, by
-relative imports, ``peclr_mm/utils/{arrays,camera}.py`` (NumPy only), so
-it runs without the OpenMMLab stack: ``tools/make_synthetic_freihand.py``
-loads it without executing ``peclr_mm/__init__.py``.
+A package of its own beside ``peclr_mm``: it imports only NumPy, OpenCV
+and the standard library, so writing a data set needs neither torch nor
+the OpenMMLab stack, and importing it runs none of ``peclr_mm``'s
+registrations or patches.
 """
-from ...utils.arrays import NUM_JOINTS
-from .hand_model import FOCAL_RANGE, IMG_SIZE, ROOT_DEPTH_RANGE, sample_hand
+from .hand_model import (FOCAL_RANGE, IMG_SIZE, NUM_JOINTS, ROOT_DEPTH_RANGE,
+                         sample_hand)
 from .renderer import render_hand
 from .writer import (JPEG_QUALITY, MARKER, clean_stale_partials,
                      generate_freihand)

@@ -26,10 +26,7 @@ def load_tool():
     return tool
 
 
-try:
-    from peclr_mm.datasets import synthetic
-except ImportError:  # the OpenMMLab stack is missing; the generator needs none
-    synthetic = load_tool().load_generator()
+import peclr_synthetic as synthetic  # noqa: E402
 
 N, M, V = 6, 3, 3
 JSONS = [
@@ -201,18 +198,14 @@ def test_invalid_arguments(tmp_path):
     assert not os.listdir(tmp_path)
 
 
-def test_tool_loads_the_generator_without_openmmlab():
-    """The tool imports the generator (and the NumPy-only helpers in
-    peclr_mm/utils it uses) without running peclr_mm/__init__.py, so neither
-    the OpenMMLab stack nor torch is imported, even when drawing a hand."""
+def test_generator_imports_without_openmmlab():
+    """The generator package imports neither the OpenMMLab stack nor torch
+    nor peclr_mm, even when drawing a hand, and its projection and joint
+    count are peclr_mm's."""
     code = textwrap.dedent("""
-        import importlib.util, sys
+        import sys
         import numpy as np
-        spec = importlib.util.spec_from_file_location(
-            'tool', 'tools/make_synthetic_freihand.py')
-        tool = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(tool)
-        syn = tool.load_generator()
+        import peclr_synthetic as syn
         xyz, K = syn.sample_hand(np.random.default_rng(0))
         img, mask = syn.render_hand(xyz, K, np.random.default_rng(1))
         assert img.shape == (224, 224, 3) and syn.NUM_JOINTS == 21
@@ -322,3 +315,13 @@ def test_empty_splits_are_refused(tmp_path, field):
     with pytest.raises(ValueError, match=f'{field} must be an integer >= 1'):
         synthetic.generate_freihand(str(tmp_path / 'x'), **counts)
     assert not (tmp_path / 'x').exists()
+
+
+def test_projection_matches_the_package_camera():
+    from peclr_mm.utils.arrays import NUM_JOINTS
+    from peclr_mm.utils.camera import project as package_project
+    from peclr_synthetic.hand_model import project as generator_project
+    xyz, K = synthetic.sample_hand(np.random.default_rng(3))
+    np.testing.assert_array_equal(
+        generator_project(xyz, K), package_project(xyz, K))
+    assert synthetic.NUM_JOINTS == NUM_JOINTS

@@ -12,8 +12,7 @@ from typing import List, NamedTuple, Optional, Tuple
 import cv2
 import numpy as np
 
-from ...utils.camera import project
-from .hand_model import _REF_BONE, IMG_SIZE
+from .hand_model import _REF_BONE, IMG_SIZE, project
 
 __all__ = ['render_hand']
 

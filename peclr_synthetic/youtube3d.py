@@ -34,8 +34,7 @@ from typing import Callable, Dict, Optional, Tuple
 import cv2
 import numpy as np
 
-from ...utils.camera import project
-from .hand_model import IMG_SIZE, sample_hand
+from .hand_model import IMG_SIZE, project, sample_hand
 from .renderer import _background, _skin_tone, render_hand
 from .writer import (JPEG_QUALITY, MARKER, check_counts, mapped,
                      partial_folder, write_jpeg)
@@ -184,8 +183,7 @@ def generate_youtube3d(out_dir: str,
         with open(osp.join(tmp, MARKER), 'w') as f:
             json.dump(
                 dict(
-                    generator='peclr_mm.datasets.synthetic.'
-                    'generate_youtube3d',
+                    generator='peclr_synthetic.generate_youtube3d',
                     num_hands=int(num_hands),
                     seed=int(seed),
                     frame_size=[width, height],

@@ -21,8 +21,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from ...utils.arrays import NUM_JOINTS
-from .hand_model import IMG_SIZE, sample_hand
+from .hand_model import IMG_SIZE, NUM_JOINTS, sample_hand
 from .renderer import _layout, _paint
 
 __all__ = [
@@ -285,7 +284,7 @@ def generate_freihand(out_dir: str,
         _dump(
             osp.join(tmp, MARKER),
             dict(
-                generator='peclr_mm.datasets.synthetic.generate_freihand',
+                generator='peclr_synthetic.generate_freihand',
                 num_train=int(num_train),
                 num_eval=int(num_eval),
                 versions=int(versions),
