@@ -172,7 +172,18 @@ def render_hand3d(keypoints_3d: np.ndarray,
                   size: int = 320,
                   title: Optional[str] = None) -> np.ndarray:
     """The 3-D skeleton (and the ground truth, dashed) rendered to a
-    ``(size, size, 3)`` RGB uint8 image."""
+    ``(size, size, 3)`` RGB uint8 image.
+
+    Args:
+        keypoints_3d: (21, 3) joints in metres in the camera frame,
+            FreiHAND order; the axes are drawn in millimetres.
+        gt_3d: (21, 3) ground-truth joints in metres, or ``None``.
+        size: side of the image in pixels.
+        title: a title above the plot; ``None`` for none.
+
+    Returns:
+        np.ndarray: the (size, size, 3) RGB uint8 image.
+    """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

@@ -20,7 +20,16 @@ def project(xyz: np.ndarray, K: np.ndarray) -> np.ndarray:
     """Pinhole projection ``uv = (K X)[:2] / (K X)[2]`` of (..., J, 3) points
     through (..., 3, 3) intrinsics, in float64; the NumPy case of
     ``peclr_mm.utils.camera.project`` (which this package cannot import
-    without the OpenMMLab stack), for points in front of the camera."""
+    without the OpenMMLab stack), for points in front of the camera.
+
+    Args:
+        xyz: (..., J, 3) points in metres in the camera frame.
+        K: (..., 3, 3) intrinsics in pixels, broadcast against ``xyz``'s
+            leading dimensions.
+
+    Returns:
+        np.ndarray: (..., J, 2) float64 image pixels.
+    """
     xyz = np.asarray(xyz, np.float64)
     K = np.asarray(K, np.float64)
     uvw = xyz @ np.swapaxes(K, -1, -2)

@@ -75,7 +75,18 @@ def check_counts(*items: tuple) -> None:
 
 def write_jpeg(path: str, img: np.ndarray, params: list) -> None:
     """Encode ``img`` as JPEG (OpenCV ``params``) and write it to
-    ``path``."""
+    ``path``.
+
+    Args:
+        path: the file to write; its folder must exist.
+        img: (H, W, 3) uint8 BGR image (or (H, W) grey).
+        params: ``cv2.imencode`` flags, e.g.
+            ``[cv2.IMWRITE_JPEG_QUALITY, 90]``.
+
+    Raises:
+        RuntimeError: OpenCV could not encode ``img``.
+        OSError: the file could not be written.
+    """
     ok, buf = cv2.imencode('.jpg', img, params)
     if not ok:
         raise RuntimeError(f'JPEG encoding failed for {path}')
@@ -86,7 +97,17 @@ def write_jpeg(path: str, img: np.ndarray, params: list) -> None:
 @contextmanager
 def mapped(work: Callable, jobs: list, workers: int):
     """``work`` over ``jobs`` in order, in ``workers`` processes (one:
-    here); the pool is torn down when the caller is done or fails."""
+    here); the pool is torn down when the caller is done or fails.
+
+    Args:
+        work: a picklable function of one job.
+        jobs: the jobs, in order.
+        workers: the number of processes; 1 (or fewer) runs in this one.
+
+    Yields:
+        Iterator: ``work(job)`` for each job, in the order of ``jobs``,
+        computed lazily.
+    """
     pool = _pool(workers) if workers > 1 else None
     try:
         yield map(work, jobs) if pool is None else pool.imap(work, jobs)

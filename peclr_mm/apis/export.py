@@ -60,6 +60,14 @@ def export_onnx(model: nn.Module,
     ``bone_length`` and outputs ``keypoints_3d``, ``keypoints_2d``
     (:class:`Hand3DExportModule`); the batch size is fixed.
 
+    Args:
+        model: a built ``TopdownHand3DEstimator``; its head's codec gives
+            the crop size (W, H) of the traced inputs.
+        path: the ONNX file to write (atomically, weights inline).
+        batch_size: the batch size B fixed in the graph.
+        opset: the ONNX opset version; ``None`` lets ``torch.onnx``
+            choose.
+
     Returns:
         Hand3DExportModule: the exported module, to compare against.
     """

@@ -30,7 +30,17 @@ HANDS = ('right', 'left')
 
 def default_intrinsics(width: int, height: int) -> np.ndarray:
     """A pinhole camera with the principal point at the image centre and a
-    FreiHAND-like field of view, for images whose camera is unknown."""
+    FreiHAND-like field of view, for images whose camera is unknown.
+
+    Args:
+        width: image width W in pixels.
+        height: image height H in pixels.
+
+    Returns:
+        np.ndarray: (3, 3) float64 intrinsics in pixels, focal
+        ``DEFAULT_FOCAL_PER_SIDE * max(W, H)``, principal point
+        ``(W / 2, H / 2)``.
+    """
     f = DEFAULT_FOCAL_PER_SIDE * max(width, height)
     return np.array([[f, 0., width / 2.], [0., f, height / 2.], [0., 0., 1.]])
 
@@ -45,7 +55,15 @@ def mirror_intrinsics(K: np.ndarray, width: int) -> np.ndarray:
     """The camera of the image mirrored left-right (``cv2.flip(img, 1)``,
     column ``u`` -> ``width - 1 - u``) when the scene is mirrored in ``x``:
     ``F @ K @ diag(-1, 1, 1)``; fx stays positive, the principal point
-    moves to ``width - 1 - cx``. Its own inverse."""
+    moves to ``width - 1 - cx``. Its own inverse.
+
+    Args:
+        K: (3, 3) intrinsics of the unmirrored image, in pixels.
+        width: image width W in pixels.
+
+    Returns:
+        np.ndarray: (3, 3) float64 intrinsics of the mirrored image.
+    """
     return to_homogeneous(mirror_matrix(width)) @ np.asarray(
         K, np.float64) @ np.diag([-1., 1., 1.])
 
@@ -64,7 +82,20 @@ def inference_pipeline(model: torch.nn.Module,
                        padding: Optional[float] = None) -> Compose:
     """The model config's test pipeline after loading, its crop drawn from
     ``source`` (``'image'`` or ``'bbox'``) and, when given, ``padding``;
-    the source image kept for a second pass."""
+    the source image kept for a second pass.
+
+    Args:
+        model: a ``TopdownHand3DEstimator`` with its config as ``cfg``;
+            its ``test_dataloader.dataset.pipeline`` is used, without its
+            ``Load*`` steps.
+        source: what ``HandCanonicalCrop`` crops: ``'image'`` (the whole
+            image) or ``'bbox'`` (the sample's ``bbox``).
+        padding: box enlargement of ``HandCanonicalCrop``; ``None`` keeps
+            the config's.
+
+    Returns:
+        Compose: the pipeline, to call on a loaded sample dict.
+    """
     steps = []
     for t in copy.deepcopy(model.cfg.test_dataloader.dataset.pipeline):
         if t['type'].split('.')[-1].startswith('Load'):
@@ -87,6 +118,21 @@ def default_camera(model: torch.nn.Module, info: dict,
     ``K_default``, the intrinsics of the 224 px crop) gets the image camera
     that gives its first crop exactly those; other configs get
     :func:`default_intrinsics`.
+
+    Args:
+        model: a ``TopdownHand3DEstimator`` with its config as ``cfg``.
+        info: the loaded sample (``img``, ``img_shape`` (H, W, ...) and,
+            for a bbox crop, ``bbox``), as the pipeline's crop takes it.
+        pipeline: the pipeline of :func:`inference_pipeline`, whose
+            ``HandCanonicalCrop`` gives the first crop.
+
+    Returns:
+        tuple: the (3, 3) float64 intrinsics of the image in pixels, and
+        a sentence saying what was assumed.
+
+    Raises:
+        ValueError: the config's ``default_crop_K`` is not valid
+            intrinsics, or the pipeline has no ``HandCanonicalCrop``.
     """
     h, w = info['img_shape'][:2]
     crop_K = model.cfg.get('default_crop_K')

@@ -70,6 +70,12 @@ def check_root_slot(root: Root,
     """Refuse a ``root_slot`` from which the joint it replaces cannot be
     recovered (see :func:`restore_root_slot`).
 
+    Args:
+        root: see :func:`root_weights`.
+        root_slot: the joint index whose slot holds the root point, or
+            ``None`` for none (always accepted).
+        num_keypoints: K.
+
     Raises:
         ValueError: the slot is no joint index or has zero root weight.
     """
@@ -85,7 +91,16 @@ def check_root_slot(root: Root,
 
 def replace_slot(x: Tensor, slot: int, value: Tensor) -> Tensor:
     """``x`` (B, K, ...) with ``x[:, slot]`` replaced by ``value`` (B, ...),
-    out of place (autograd and the ONNX export keep the other slots)."""
+    out of place (autograd and the ONNX export keep the other slots).
+
+    Args:
+        x: (B, K, ...) tensor.
+        slot: the index in ``[0, K)`` along dimension 1 to replace.
+        value: (B, ...) the new contents of that slot.
+
+    Returns:
+        Tensor: (B, K, ...) a new tensor; ``x`` is left unchanged.
+    """
     return torch.cat([x[:, :slot], value[:, None], x[:, slot + 1:]], 1)
 
 
@@ -94,6 +109,15 @@ def place_root(keypoints_3d: Tensor, root: Root, root_slot: int) -> Tensor:
 
     The released PeCLR model predicts the palm (the root) in the wrist's
     place, with zero relative depth; its targets are written this way.
+
+    Args:
+        keypoints_3d: (B, K, 3) joints, e.g. metres in the camera frame.
+        root: see :func:`root_weights`.
+        root_slot: the joint index whose slot receives the root point.
+
+    Returns:
+        Tensor: (B, K, 3) joints in the units of ``keypoints_3d``, out of
+        place.
     """
     w = root_weights(root, keypoints_3d.shape[1], keypoints_3d.dtype,
                      keypoints_3d.device)
@@ -106,7 +130,19 @@ def restore_root_slot(keypoints_3d: Tensor, root: Root,
     """Inverse of :func:`place_root`: the joint of ``root_slot`` recovered
     from the root point held there and the other joints,
     ``X_s = (X_root - sum_{j != s} w_j X_j) / w_s`` (for the palm in the
-    wrist's slot: ``wrist = 2 * palm - middle_MCP``)."""
+    wrist's slot: ``wrist = 2 * palm - middle_MCP``).
+
+    Args:
+        keypoints_3d: (B, K, 3) joints with the root point in slot
+            ``root_slot``, e.g. metres in the camera frame.
+        root: see :func:`root_weights`.
+        root_slot: the joint index holding the root point; it must have a
+            nonzero root weight (:func:`check_root_slot`).
+
+    Returns:
+        Tensor: (B, K, 3) joints with the joint of ``root_slot`` restored,
+        out of place.
+    """
     w = root_weights(root, keypoints_3d.shape[1], keypoints_3d.dtype,
                      keypoints_3d.device)
     w_s = w[root_slot]
@@ -122,13 +158,14 @@ def _bone(bone_length: Tensor, batch: int) -> Tensor:
     return bone_length.reshape(-1, 1).expand(batch, 1)
 
 
-def encode_25d(keypoints_3d: Tensor,
-               K_crop: Tensor,
-               bone_length: Tensor,
+def encode_25d(keypoints_3d: np.ndarray,
+               K_crop: np.ndarray,
+               bone_length: Union[float, np.ndarray],
                root: Root = 'palm',
                eps: float = 1e-8,
-               root_slot: Optional[int] = None) -> Dict[str, Tensor]:
-    """Camera-frame joints to the 2.5-D representation.
+               root_slot: Optional[int] = None) -> Dict[str, np.ndarray]:
+    """Camera-frame joints to the 2.5-D representation, in NumPy (the data
+    pipeline's side; decoding is batched torch, in the model).
 
     Args:
         keypoints_3d: (B, K, 3) metres in the camera frame.
@@ -141,20 +178,22 @@ def encode_25d(keypoints_3d: Tensor,
             (:func:`place_root`); None for none.
 
     Returns:
-        dict: ``uv`` (B, K, 2) crop pixels, ``z_rel`` (B, K) and
-        ``z_root`` (B,), both in units of the bone length.
+        dict: float64 arrays ``uv`` (B, K, 2) crop pixels, ``z_rel`` (B, K)
+        and ``z_root`` (B,), both in units of the bone length.
     """
-    B, K = keypoints_3d.shape[:2]
-    K_crop = K_crop.to(keypoints_3d).expand(B, 3, 3)
-    b = _bone(torch.as_tensor(bone_length).to(keypoints_3d), B)
-    w = root_weights(root, K, keypoints_3d.dtype, keypoints_3d.device)
-    Z_root = keypoints_3d[..., 2] @ w
-    if root_slot is not None:
-        keypoints_3d = place_root(keypoints_3d, root, root_slot)
-    uv = project(keypoints_3d, K_crop, eps=eps, keep_sign=True)
-    Z = keypoints_3d[..., 2]
+    xyz = np.asarray(keypoints_3d, np.float64)
+    B, K = xyz.shape[:2]
+    b = np.broadcast_to(np.asarray(bone_length, np.float64).reshape(-1), (B, ))
+    w = root_weights(root, K).numpy()
+    Z_root = xyz[..., 2] @ w
+    if root_slot is not None:  # place_root, in NumPy
+        xyz = xyz.copy()
+        xyz[:, root_slot] = np.einsum('bkc,k->bc', xyz, w)
+    uv = project(xyz, np.asarray(K_crop, np.float64), eps=eps, keep_sign=True)
     return dict(
-        uv=uv, z_rel=(Z - Z_root[:, None]) / b, z_root=Z_root / b[:, 0])
+        uv=uv,
+        z_rel=(xyz[..., 2] - Z_root[:, None]) / b[:, None],
+        z_root=Z_root / b)
 
 
 def backproject(uv: Tensor, K_crop: Tensor, eps: float = 1e-8) -> Tensor:
@@ -332,8 +371,9 @@ class Hand25DCodec(BaseKeypointCodec):
 
         Returns:
             dict: ``keypoint_labels``, ``keypoint_weights``,
-            ``z_rel_labels``, ``z_root_labels`` as float32 arrays (float64
-            inputs give float64).
+            ``z_rel_labels``, ``z_root_labels``, computed in float64 and
+            returned as float32 for float32 ``keypoints_3d`` (float64
+            otherwise).
         """
         missing = [
             name for name, value in (('keypoints_3d', keypoints_3d),
@@ -361,14 +401,9 @@ class Hand25DCodec(BaseKeypointCodec):
         if keypoints.shape != xyz.shape[:2] + (2, ):
             raise ValueError(f'keypoints {keypoints.shape} do not match '
                              f'keypoints_3d {xyz.shape}')
-        dtype = _torch_float(xyz.dtype)
         enc = encode_25d(
-            _to_tensor(xyz, dtype),
-            _to_tensor(K_crop, dtype),
-            _to_tensor(bone_length, dtype),
-            self.root,
-            root_slot=self.root_slot)
-        uv = enc['uv'].numpy()
+            xyz, K_crop, bone_length, self.root, root_slot=self.root_slot)
+        uv = enc['uv']
         checked = np.ones(self.num_keypoints, bool)
         if self.root_slot is not None:  # holds the root, not its keypoint
             checked[self.root_slot] = False
@@ -382,13 +417,13 @@ class Hand25DCodec(BaseKeypointCodec):
                 '(use HandCanonicalCrop, RandomSimilarity and WarpView)')
         if keypoints_visible is None:
             keypoints_visible = np.ones(xyz.shape[:2])
-        out_dtype = np.float64 if dtype == torch.float64 else np.float32
+        out_dtype = np.float32 if xyz.dtype == np.float32 else np.float64
         return dict(
             keypoint_labels=uv.astype(out_dtype),
             keypoint_weights=np.asarray(keypoints_visible,
                                         out_dtype).reshape(xyz.shape[:2]),
-            z_rel_labels=enc['z_rel'].numpy().astype(out_dtype),
-            z_root_labels=enc['z_root'].numpy().astype(out_dtype))
+            z_rel_labels=enc['z_rel'].astype(out_dtype),
+            z_root_labels=enc['z_root'].astype(out_dtype))
 
     def decode(
         self,

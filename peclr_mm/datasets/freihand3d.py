@@ -81,13 +81,27 @@ def load_freihand_annotations(data_root: str,
     (W, H), plausible for it), the first bad one refused naming the file,
     the field and the sample.
 
+    Args:
+        data_root: the data set's folder, holding ``{split}_*.json``.
+        split: ``'training'`` or ``'evaluation'``.
+        ann_root: a folder searched before ``data_root`` for each file
+            (e.g. the unpacked ``FreiHAND_pub_v2_eval.zip``); ``None`` for
+            none.
+        with_xyz: read ``{split}_xyz.json`` too.
+        image_size: (W, H) of the images in pixels, to check each ``K``
+            against; ``None`` skips that check.
+
     Returns:
-        dict: ``xyz`` (N, 21, 3) metres, ``K`` (N, 3, 3), ``scale`` (N,).
+        dict: ``xyz`` (N, 21, 3) metres in the camera frame (``None``
+        without ``with_xyz``), ``K`` (N, 3, 3) pixels, ``scale`` (N,)
+        bone 9-10 lengths in metres.
 
     Raises:
         FileNotFoundError: a json file is missing.
-        ValueError: a field has the wrong shape, a non-finite value, the
-            files disagree in length, or a camera puts the hand behind it.
+        ValueError: ``split`` is unknown, a field has the wrong shape, a
+            non-finite value or a bad ``K``, the files disagree in length,
+            a joint is at or behind the camera, or a bone length is not
+            positive.
     """
     if split not in ('training', 'evaluation'):
         raise ValueError(
@@ -200,7 +214,17 @@ def hand_metainfo(dataset_name: str, metainfo: Optional[dict] = None) -> dict:
     ``from_file`` an mmpose dataset info config (found in mmpose's package
     when not under the working directory). Every hand data set of the
     package carries it, so that they concatenate (``ConcatDataset`` with
-    ``ignore_keys=['dataset_name']``)."""
+    ``ignore_keys=['dataset_name']``).
+
+    Args:
+        dataset_name: the ``dataset_name`` written into the metainfo.
+        metainfo: a dataset info dict, or ``dict(from_file=PATH)``;
+            ``None`` for :data:`HAND_METAINFO`.
+
+    Returns:
+        dict: the parsed metainfo (mmpose's ``parse_pose_metainfo``) with
+        ``dataset_name`` set.
+    """
     metainfo = dict(metainfo or HAND_METAINFO)
     if 'from_file' in metainfo:
         cfg_file = metainfo['from_file']

@@ -45,7 +45,12 @@ LOCK_NAME = '.peclr_mm_train.lock'
 
 
 def write_last_checkpoint(work_dir: str, ckpt: str) -> None:
-    """``work_dir/last_checkpoint`` naming ``ckpt``, written atomically."""
+    """``work_dir/last_checkpoint`` naming ``ckpt``, written atomically.
+
+    Args:
+        work_dir: the run's work directory.
+        ckpt: the path of the checkpoint to name, written as given.
+    """
 
     def write(name: str) -> None:
         with open(name, 'w') as f:
@@ -60,6 +65,13 @@ def save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
 
     The bookkeeping (``keep_ckpt_ids`` in the message hub, saved inside
     the checkpoint) is mmengine's.
+
+    Args:
+        self: the ``CheckpointHook``.
+        runner: the mmengine ``Runner`` that saves the checkpoint.
+        step: the epoch or iteration number filled into the hook's
+            ``filename_tmpl``.
+        meta: meta information saved inside the checkpoint.
     """
     removed = None
     if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids

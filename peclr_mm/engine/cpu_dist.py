@@ -17,6 +17,19 @@ _original = _dist_utils._init_dist_pytorch
 
 
 def init_dist_pytorch_cpu_aware(backend, init_backend='torch', **kwargs):
+    """mmengine's ``_init_dist_pytorch``, or, without CUDA and with
+    ``init_backend='torch'``, ``init_process_group`` directly (rank and
+    world size from the launcher's environment), ``'nccl'`` becoming
+    ``'gloo'``.
+
+    Args:
+        backend (str): backend of ``torch.distributed`` (``'nccl'``,
+            ``'gloo'``, ``'mpi'``).
+        init_backend (str): how mmengine initialises the group
+            (``'torch'``, ``'deepspeed'``, ``'colossalai'``); anything but
+            ``'torch'`` is left to mmengine.
+        **kwargs: passed to ``init_process_group``.
+    """
     if torch.cuda.is_available() or init_backend != 'torch':
         return _original(backend, init_backend=init_backend, **kwargs)
     if backend == 'nccl':  # NCCL needs GPUs; gloo is the CPU equivalent

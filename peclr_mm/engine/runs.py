@@ -19,7 +19,19 @@ def loss_first_last(message_hub,
                     keys: Sequence[str] = HEAD_LOSSES) -> Dict[str, float]:
     """Each training loss averaged over the first and the last quarter of
     its logged values (at most 50 each): ``{key}_first``, ``{key}_last``.
-    Did the run learn?"""
+    Did the run learn?
+
+    Args:
+        message_hub: the finished run's mmengine ``MessageHub``, holding
+            the scalars ``train/{key}``.
+        keys: the losses to summarise.
+
+    Returns:
+        dict: ``{key}_first`` and ``{key}_last`` floats for each key.
+
+    Raises:
+        KeyError: the message hub has no ``train/{key}``.
+    """
     out = {}
     for key in keys:
         values = message_hub.get_scalar(f'train/{key}').data[0]

@@ -48,7 +48,21 @@ class MeanPose(NamedTuple):
 
 def fit_mean_pose(xyz: np.ndarray, K: np.ndarray) -> MeanPose:
     """The mean pose of (N, 21, 3) joints in metres seen by (N, 3, 3)
-    cameras."""
+    cameras.
+
+    Args:
+        xyz: (N, 21, 3) joints in metres in the camera frame.
+        K: (N, 3, 3) intrinsics in pixels of the images they are seen in.
+
+    Returns:
+        MeanPose: the mean wrist-relative joints (metres), joint
+        projections (image pixels) and projections in the hand's box, of
+        the N annotations.
+
+    Raises:
+        ValueError: ``xyz`` is not finite (N, 21, 3) or ``K`` not
+            (N, 3, 3).
+    """
     xyz = _check_xyz(xyz, 'xyz')
     K = np.asarray(K, np.float64)
     if K.shape != (len(xyz), 3, 3):
@@ -73,7 +87,22 @@ def load_mean_pose(data_root: str,
                    subset_seed: int = 0) -> MeanPose:
     """The mean pose of a FreiHAND-layout root's training annotations (or
     of the labeled subset that ``FreiHand3DDataset(subset=..., subset_seed
-    =...)`` trains on)."""
+    =...)`` trains on).
+
+    Args:
+        data_root: a FreiHAND-layout root, holding the
+            ``training_{xyz,K,scale}.json`` annotations.
+        subset: how many annotations to keep (int) or which fraction
+            (float in (0, 1]); ``None`` keeps all.
+        subset_seed: seed of the subset's draw.
+
+    Returns:
+        MeanPose: the mean pose of the kept training annotations.
+
+    Raises:
+        FileNotFoundError: an annotation file is missing.
+        ValueError: bad annotations or a bad ``subset``.
+    """
     ann = load_freihand_annotations(data_root, 'training')
     keep = select_subset(len(ann['xyz']), subset, subset_seed)
     return fit_mean_pose(ann['xyz'][keep], ann['K'][keep])

@@ -79,7 +79,20 @@ def build_with_encoder(model_cfg: dict,
     encoder's head starts alike) and, given a checkpoint, load its weights
     safely: with ``prefix`` the ``prefix*`` weights into the backbone (a
     pretraining checkpoint into a pose model), with ``prefix=None`` the
-    whole model (a pretraining checkpoint into its own algorithm)."""
+    whole model (a pretraining checkpoint into its own algorithm).
+
+    Args:
+        model_cfg: the model's config dict (built by mmpose's ``MODELS``).
+        checkpoint: path or URL of the checkpoint to load; ``None`` (or
+            empty) keeps the random weights.
+        prefix: the checkpoint keys' prefix of the backbone weights,
+            stripped to load them into ``model.backbone``; ``None`` loads
+            the whole model.
+        seed: the torch seed of the random initialisation.
+
+    Returns:
+        torch.nn.Module: the model, in eval mode.
+    """
     from mmengine.runner import load_checkpoint
     from mmpose.registry import MODELS
     torch.manual_seed(seed)
@@ -136,7 +149,22 @@ def select_ridge_lambda(f: np.ndarray,
                         seed: int = 0) -> float:
     """The ridge penalty with the least L1 error on a random ``holdout``
     part of the labeled samples, fitted on the rest (the evaluation split
-    is never looked at)."""
+    is never looked at).
+
+    Args:
+        f: (N, C) features of the labeled samples.
+        y: (N, T) their targets.
+        lambdas: the candidate penalties (see :func:`ridge_probe`).
+        holdout: the fraction of the N samples held out to score them.
+        seed: seed of the random holdout split.
+
+    Returns:
+        float: the candidate with the least mean absolute error on the
+        holdout (the first one on a tie).
+
+    Raises:
+        ValueError: fewer than two samples are left to fit on.
+    """
     n = len(f)
     order = np.random.default_rng(seed).permutation(n)
     n_val = max(1, int(round(holdout * n)))
@@ -226,24 +254,37 @@ def head_targets(packed: Sequence[dict],
                  size: int,
                  root: str = 'palm') -> np.ndarray:
     """(N, 63): the 2.5-D head's targets of packed views, ``uv / size``
-    (42, crop pixels over the crop size) then ``z_rel`` (21, bone units)."""
+    (42, crop pixels over the crop size) then ``z_rel`` (21, bone units).
+
+    Args:
+        packed: pipeline outputs whose ``data_samples`` hold
+            ``gt_instances.keypoints_3d`` (21 joints, metres in the camera
+            frame) and the metainfo ``K_crop`` (3, 3) and ``bone_length``
+            (metres).
+        size: the crop size in pixels.
+        root: the 2.5-D root (see :func:`~peclr_mm.codecs.root_weights`).
+
+    Returns:
+        np.ndarray: (N, 63) float64 targets, ``u, v`` per joint then
+        ``z_rel``.
+    """
     from ..codecs.hand25d import encode_25d
 
     def stack(key):
-        return torch.stack([
-            torch.as_tensor(np.asarray(v['data_samples'].metainfo[key]))
+        return np.stack([
+            np.asarray(v['data_samples'].metainfo[key], np.float64)
             for v in packed
-        ]).double()
+        ])
 
-    K = stack('K_crop').reshape(-1, 3, 3)
-    bone = stack('bone_length').reshape(-1)
-    xyz = torch.stack([
-        torch.as_tensor(
-            np.asarray(v['data_samples'].gt_instances.keypoints_3d)).reshape(
-                -1, 3) for v in packed
-    ]).double()
-    t = encode_25d(xyz, K, bone, root)
-    return torch.cat([t['uv'].flatten(1) / size, t['z_rel']], 1).numpy()
+    xyz = np.stack([
+        np.asarray(v['data_samples'].gt_instances.keypoints_3d,
+                   np.float64).reshape(-1, 3) for v in packed
+    ])
+    t = encode_25d(xyz,
+                   stack('K_crop').reshape(-1, 3, 3),
+                   stack('bone_length').reshape(-1), root)
+    return np.concatenate([t['uv'].reshape(len(xyz), -1) / size, t['z_rel']],
+                          1)
 
 
 def pose_distance(a: np.ndarray,
@@ -252,7 +293,17 @@ def pose_distance(a: np.ndarray,
     """(N,) mean per-joint distance in millimetres between (N, J, 3) poses
     in metres: after aligning ``b`` to ``a`` (Procrustes with scale, the
     articulation alone), or root-relative (joint 0 on joint 0: the hand as
-    the camera sees it)."""
+    the camera sees it).
+
+    Args:
+        a: (N, J, 3) reference poses in metres.
+        b: (N, J, 3) poses in metres compared with them.
+        aligned: Procrustes-align ``b`` to ``a`` (scale, rotation,
+            translation), else subtract each pose's joint 0.
+
+    Returns:
+        np.ndarray: (N,) float64 mean per-joint distances in millimetres.
+    """
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)
     if aligned:

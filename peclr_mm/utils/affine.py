@@ -44,7 +44,15 @@ def invert(mat: np.ndarray) -> np.ndarray:
 
 
 def transform_points(points: np.ndarray, mat: np.ndarray) -> np.ndarray:
-    """Apply a 2x3 affine matrix to points of shape (..., 2)."""
+    """Apply a 2x3 affine matrix to points of shape (..., 2).
+
+    Args:
+        points: (..., 2) points, e.g. in source-image pixels.
+        mat: 2x3 affine matrix (e.g. a ``warp_mat``).
+
+    Returns:
+        np.ndarray: (..., 2) float64 mapped points.
+    """
     points = np.asarray(points, dtype=np.float64)
     mat = np.asarray(mat, dtype=np.float64)
     return points @ mat[:, :2].T + mat[:, 2]
@@ -76,6 +84,17 @@ def crop_matrix(center: Sequence[float], size: float,
     The centre of the square lands on the view centre ``out_size / 2``, so
     ``crop_matrix`` agrees with mmpose's ``get_warp_matrix`` for a square box
     without rotation.
+
+    Args:
+        center: (x, y) centre of the square in source pixels.
+        size: side of the square in source pixels, positive.
+        out_size: side of the square view in pixels.
+
+    Returns:
+        np.ndarray: 2x3 float64 map from source pixels to view pixels.
+
+    Raises:
+        ValueError: ``size`` is not positive.
     """
     if size <= 0:
         raise ValueError(f'crop size must be positive, got {size}')
@@ -113,6 +132,14 @@ def decompose_similarity(mat: np.ndarray, center: Sequence[float]
                          ) -> Tuple[float, float, np.ndarray]:
     """Inverse of :func:`similarity_about`: ``(theta, scale, shift)``.
 
+    Args:
+        mat: 2x3 similarity matrix.
+        center: the fixed point (x, y) in view pixels it was built about.
+
+    Returns:
+        tuple: ``theta`` (float, degrees, OpenCV's sign), ``scale``
+        (float) and ``shift`` ((2,) float64, view pixels).
+
     Raises:
         ValueError: if ``mat`` is not a similarity (shear, anisotropic scale
             or a reflection).
@@ -134,6 +161,17 @@ def crop_intrinsics(K: np.ndarray, warp_mat: np.ndarray) -> np.ndarray:
 
     Accepts a single 3x3 ``K`` with a 2x3 ``warp_mat`` or batched arrays
     (..., 3, 3) and (..., 2, 3).
+
+    Args:
+        K: (..., 3, 3) intrinsics of the source image, in pixels.
+        warp_mat: (..., 2, 3) map from source pixels to view pixels.
+
+    Returns:
+        np.ndarray: (..., 3, 3) float64 intrinsics of the view.
+
+    Raises:
+        ValueError: ``K`` is not (..., 3, 3) or ``warp_mat`` not
+            (..., 2, 3).
     """
     K = np.asarray(K, dtype=np.float64)
     warp_mat = np.asarray(warp_mat, dtype=np.float64)

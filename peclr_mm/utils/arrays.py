@@ -37,7 +37,23 @@ def check_array(arr,
     """``arr`` as float64 ``(N, *shape)`` with N >= ``min_len`` and finite
     values, or a ``ValueError`` that names ``name`` (an argument, or a file
     and its field), what was expected and, for a non-finite value, the
-    sample."""
+    sample.
+
+    Args:
+        arr: array-like of N samples.
+        name: what ``arr`` is, for the error message.
+        shape: the shape of one sample (``()`` for scalars).
+        unit: the unit named in the error message (e.g. ``'metres'``);
+            empty for none.
+        min_len: the least N accepted.
+
+    Returns:
+        np.ndarray: ``arr`` as float64 of shape ``(N, *shape)``.
+
+    Raises:
+        ValueError: ``arr`` is ragged or non-numeric, of another shape,
+            shorter than ``min_len`` or not finite.
+    """
     dims = ', '.join(['N', *map(str, shape)])
     unit = f' ({unit})' if unit else ''
     try:
@@ -62,13 +78,40 @@ def check_points(arr,
                  dim: int = 3,
                  unit: str = 'metres') -> np.ndarray:
     """``arr`` as float64 ``(N, num, dim)`` with N >= 1 and finite values
-    (:func:`check_array`)."""
+    (:func:`check_array`).
+
+    Args:
+        arr: array-like of N point sets.
+        name: what ``arr`` is, for the error message.
+        num: points per sample (default the 21 joints).
+        dim: coordinates per point (3 for joints in metres, 2 for pixels).
+        unit: the unit named in the error message.
+
+    Returns:
+        np.ndarray: ``arr`` as float64 of shape (N, num, dim).
+
+    Raises:
+        ValueError: see :func:`check_array`.
+    """
     return check_array(arr, name, (num, dim), unit, min_len=1)
 
 
 def check_bbox(bbox, name: str = 'bbox') -> np.ndarray:
     """``bbox`` as float64 ``[x1, y1, x2, y2]``, refused (naming ``name``)
-    unless finite with positive area."""
+    unless finite with positive area.
+
+    Args:
+        bbox: four numbers ``[x1, y1, x2, y2]`` in pixels (any shape
+            holding four).
+        name: what ``bbox`` is, for the error message.
+
+    Returns:
+        np.ndarray: (4,) float64 box.
+
+    Raises:
+        ValueError: not four finite numbers with ``x2 > x1`` and
+            ``y2 > y1``.
+    """
     box = np.asarray(bbox, np.float64).reshape(-1)
     if box.shape != (4, ) or not np.isfinite(box).all() or not (
             box[2] > box[0] and box[3] > box[1]):

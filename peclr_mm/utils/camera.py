@@ -14,6 +14,9 @@ __all__ = [
     'check_intrinsics', 'check_intrinsics_batch', 'FOCAL_RANGE_PER_SIDE'
 ]
 
+#: The last row of a pinhole matrix (compared as ``np.allclose`` would).
+_LAST_ROW = np.array([0., 0., 1.])
+
 
 def _is_torch(x) -> bool:
     return hasattr(x, 'detach') and hasattr(x, 'transpose')
@@ -127,7 +130,7 @@ def intrinsics_problem(K,
         return f'must be a 3x3 matrix, got shape {K.shape}'
     if not np.isfinite(K).all():
         return f'must be finite, got {K.tolist()}'
-    if not np.allclose(K[2], [0., 0., 1.]):
+    if not (np.abs(K[2] - _LAST_ROW) <= 1e-8 + 1e-5 * _LAST_ROW).all():
         return f'the last row must be [0, 0, 1], got {K[2].tolist()}'
     fx, fy = K[0, 0], K[1, 1]
     if positive_focal and not (fx > 0 and fy > 0):
@@ -160,6 +163,18 @@ def check_intrinsics(K,
     given ``image_size`` (W, H), plausible for that image
     (:func:`intrinsics_problem`).
 
+    Args:
+        K: the matrix (anything NumPy reads as 3x3), in pixels.
+        name: what ``K`` is (an argument, or a file and its field), for
+            the error message.
+        image_size: (W, H) of the image in pixels; ``None`` skips the
+            plausibility check.
+        positive_focal: refuse non-positive focal lengths (False for the
+            intrinsics of a mirrored crop).
+
+    Returns:
+        np.ndarray: ``K`` as (3, 3) float64.
+
     Raises:
         ValueError: names ``name`` and what was expected.
     """
@@ -172,6 +187,13 @@ def check_intrinsics(K,
 def check_intrinsics_batch(K, source: str, image_size=None) -> None:
     """Check (N, 3, 3) intrinsics; the first bad one is refused naming
     ``source`` (e.g. the file and field) and its sample index.
+
+    Args:
+        K: (N, 3, 3) intrinsics in pixels; the focal lengths must be
+            positive.
+        source: where ``K`` comes from, for the error message.
+        image_size: (W, H) of the images in pixels; ``None`` skips the
+            plausibility check.
 
     Raises:
         ValueError: ``'SOURCE, sample I: PROBLEM'``.

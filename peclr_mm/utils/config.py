@@ -20,6 +20,12 @@ def name_run(cfg, name: str) -> None:
     (the benchmark scripts' short runs, the tests) would share the loss
     history, the log and the visualizer's save folder. Naming each run
     (e.g. after its work dir) keeps them apart.
+
+    Args:
+        cfg: an mmengine config; its ``experiment_name`` and, when it has
+            a visualizer, ``visualizer.name`` (``'visualizer:NAME'``) are
+            set.
+        name: the run's name, unique within the process.
     """
     cfg['experiment_name'] = name
     if cfg.get('visualizer') is not None:
@@ -45,6 +51,18 @@ def set_data_root(cfg,
     evaluator's mean pose take ``data_root``; a ``YouTube3DHandsDataset``
     takes ``youtube3d`` (and ``cache_dir``) instead, and is refused without
     it.
+
+    Args:
+        cfg: an mmengine config.
+        data_root: a FreiHAND-layout root.
+        youtube3d: the YouTube3DHands root; needed only when a dataloader
+            reads it.
+        cache_dir: the YouTube3DHands datasets' ``cache_dir``; ``None``
+            keeps the config's.
+
+    Raises:
+        ValueError: a dataloader reads YouTube3DHands and ``youtube3d`` is
+            ``None``.
     """
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(name)
@@ -74,6 +92,11 @@ def set_input_size(cfg_or_pipeline, size: int) -> None:
     single pipeline (a list of transform dicts). ``HandCanonicalCrop``'s
     ``input_size``, ``GenerateTarget``'s codec and the transforms inside
     ``MultiViewWithGeometry`` follow.
+
+    Args:
+        cfg_or_pipeline: an mmengine config, or a list (or tuple) of
+            transform dicts.
+        size: the side of the square crop in pixels.
     """
     if isinstance(cfg_or_pipeline, (list, tuple)):
         for t in cfg_or_pipeline:
@@ -94,22 +117,38 @@ def set_input_size(cfg_or_pipeline, size: int) -> None:
             set_input_size(loader['dataset']['pipeline'], size)
 
 
-def use_cross_version_views(cfg) -> None:
+def use_cross_version_views(cfg, cache_mib: float = 0.) -> None:
     """Make a pretraining config draw each view from a random version of its
-    hand (``LoadRandomVersion`` first in every ``MultiViewWithGeometry``'s
-    view pipeline), in place. The dataset then lists version 0 only, so an
-    epoch visits each hand once, as many steps as a one-version set."""
+    hand, in place.
+
+    ``LoadRandomVersion`` goes first in every ``MultiViewWithGeometry``'s
+    view pipeline, and the decoding of the listed version before the views
+    (a ``LoadHandImage`` ahead of them) is dropped, since every view decodes
+    its own. The dataset then lists version 0 only, so an epoch visits each
+    hand once, as many steps as a one-version set.
+
+    Args:
+        cfg: a pretraining config.
+        cache_mib: memory for the views' decoded images, MiB
+            (``LoadHandImage``'s cache); 0 keeps none.
+    """
     dataset = cfg['train_dataloader']['dataset']
-    found = False
-    for t in dataset['pipeline']:
-        if t['type'] == 'MultiViewWithGeometry':
-            if t['transforms'][0]['type'] != 'LoadRandomVersion':
-                t['transforms'].insert(0, dict(type='LoadRandomVersion'))
-            found = True
-    if not found:
+    views = [
+        t for t in dataset['pipeline'] if t['type'] == 'MultiViewWithGeometry'
+    ]
+    if not views:
         raise ValueError('use_cross_version_views: the train pipeline has '
                          'no MultiViewWithGeometry (not a pretraining '
                          'config?)')
+    for t in views:
+        if t['transforms'][0]['type'] != 'LoadRandomVersion':
+            t['transforms'].insert(0, dict(type='LoadRandomVersion'))
+        if cache_mib:
+            t['transforms'][0]['cache_mib'] = cache_mib
+    if all(t['transforms'][0].get('prob', 1.) == 1. for t in views):
+        dataset['pipeline'] = [
+            t for t in dataset['pipeline'] if t['type'] != 'LoadHandImage'
+        ]
     dataset['versions'] = [0]
 
 
@@ -145,6 +184,12 @@ def set_iteration_budget(cfg, iters: int, warmup: int = 50) -> None:
     reloaded every few batches), no validation, linear warm-up over
     ``min(warmup, iters)`` iterations then cosine decay to the end, one
     checkpoint at the end and a log line every 50 iterations.
+
+    Args:
+        cfg: an mmengine config.
+        iters: ``train_cfg.max_iters``.
+        warmup: warm-up iterations (at most ``iters``), from 1e-2 of the
+            learning rate.
     """
     cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
     set_iteration_loop(cfg, iters, iters, 50)
@@ -181,12 +226,25 @@ def set_iteration_loop(cfg, iters: int, checkpoint_interval: int,
         interval=log_interval)
 
 
-def set_epoch_budget(cfg, epochs: int, warmup: int = 50) -> None:
+def set_epoch_budget(cfg,
+                     epochs: int,
+                     warmup: int = 50,
+                     keep_every_epoch: bool = False) -> None:
     """Make ``cfg`` train for ``epochs`` epochs: linear warm-up over
     ``warmup`` iterations, then cosine decay (per iteration) to the last
-    epoch, one checkpoint at the end, a log line every 50 iterations."""
+    epoch, a log line every 50 iterations.
+
+    Args:
+        cfg: an mmengine config.
+        epochs: ``train_cfg.max_epochs``.
+        warmup: warm-up iterations.
+        keep_every_epoch: a checkpoint after every epoch, all kept (points
+            of one schedule to evaluate); otherwise one at the end.
+    """
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
     cfg.param_scheduler = _warmup_cosine(warmup, epochs, 1e-3, by_epoch=True)
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=epochs, max_keep_ckpts=1)
+    if keep_every_epoch:
+        cfg.default_hooks.checkpoint.update(interval=1, max_keep_ckpts=-1)
     cfg.default_hooks.logger.interval = 50

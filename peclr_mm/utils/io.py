@@ -15,7 +15,16 @@ __all__ = [
 
 def named_os_error(exc: OSError, what: str) -> OSError:
     """``exc`` (a full disk, no permission ...) again, its message naming
-    ``what`` (e.g. the file being written); same type and errno."""
+    ``what`` (e.g. the file being written); same type and errno.
+
+    Args:
+        exc: the error caught.
+        what: what was being done, e.g. ``'writing PATH'``.
+
+    Returns:
+        OSError: a new error of ``exc``'s type and errno, ``'WHAT failed:
+        REASON'``, to raise ``from exc``.
+    """
     message = f'{what} failed: {exc.strerror or exc}'
     if exc.errno is None:
         return type(exc)(message)
@@ -26,7 +35,15 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
     """Call ``write(file_name)`` on a temporary file beside ``path``, then
     move it into place (``os.replace``), so a crash or a kill never leaves
     a truncated ``path``; the temporary file is removed on failure, and an
-    ``OSError`` (a full disk, no permission) names ``path``."""
+    ``OSError`` (a full disk, no permission) names ``path``.
+
+    Args:
+        path: the file to write; its folder is created if missing.
+        write: writes the whole content to the file name it is given.
+
+    Raises:
+        OSError: creating, writing or renaming failed; names ``path``.
+    """
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
@@ -46,7 +63,17 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
 
 def atomic_write_json(path: str, obj, **kwargs) -> None:
     """``json.dump(obj, ..., **kwargs)`` and a final newline to ``path``
-    through :func:`atomic_write`."""
+    through :func:`atomic_write`.
+
+    Args:
+        path: the file to write.
+        obj: the JSON-serialisable object.
+        **kwargs: passed to ``json.dump`` (e.g. ``indent``).
+
+    Raises:
+        OSError: writing failed; names ``path``.
+        TypeError: ``obj`` is not JSON-serialisable.
+    """
 
     def dump(name: str) -> None:
         with open(name, 'w') as f:
@@ -58,7 +85,19 @@ def atomic_write_json(path: str, obj, **kwargs) -> None:
 
 def read_json(path: str, what: str):
     """The parsed JSON at ``path``; a missing file or invalid JSON raises an
-    error naming the file and ``what`` it was expected to hold."""
+    error naming the file and ``what`` it was expected to hold.
+
+    Args:
+        path: the JSON file.
+        what: what the file should hold, for the error message.
+
+    Returns:
+        Any: the parsed content.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        ValueError: the content is not valid JSON.
+    """
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path} is missing (expected {what})')
     try:
@@ -135,7 +174,22 @@ def iter_json_object(path: str,
     ``(key, element)`` per element, so a file of gigabytes is read in
     ``chunk``-sized pieces without holding it. Missing files and invalid
     JSON raise errors naming the file and ``what`` it was expected to
-    hold."""
+    hold.
+
+    Args:
+        path: the JSON file, an object at the top level.
+        what: what the file should hold, for the error messages.
+        streamed: the keys whose arrays come element by element.
+        chunk: characters read at a time.
+
+    Yields:
+        tuple: ``(key, value)``, or ``(key, element)`` for a streamed
+        array.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        ValueError: the content is not a valid JSON object.
+    """
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path} is missing (expected {what})')
     with open(path) as f:

@@ -55,6 +55,16 @@ def stack_view_geometry(data_samples: Sequence, keys: Sequence[str], device):
     """``{key: (B, V, ...) float32 tensor}`` of a batch's per-view ``keys``
     from the samples' metainfo.
 
+    Args:
+        data_samples: the batch's B data samples, each with the metainfo
+            ``view_KEY`` of :func:`pack_view_geometry` (V views).
+        keys: the per-view keys to read, e.g. :data:`VIEW_GEOMETRY`.
+        device: the device of the tensors.
+
+    Returns:
+        dict: a (B, V, ...) float32 tensor for each key (``theta`` and
+        ``s`` (B, V), ``shift`` (B, V, 2), ``warp_mat`` (B, V, 2, 3)).
+
     Raises:
         KeyError: a sample lacks one; says how views are packed.
     """

@@ -165,7 +165,10 @@ def test_closed_form_equals_true_root_depth(root):
     rng = np.random.default_rng(3)
     xyz, _, _, K_crop, bone = random_hands(rng, 32)
     xyz_t, K_t = torch.from_numpy(xyz), torch.from_numpy(K_crop)
-    enc = encode_25d(xyz_t, K_t, torch.from_numpy(bone), root)
+    enc = {
+        k: torch.from_numpy(v)
+        for k, v in encode_25d(xyz, K_crop, bone, root).items()
+    }
     xhat = backproject(enc['uv'], K_t)
     torch.testing.assert_close(xhat[..., :2], xyz_t[..., :2] / xyz_t[..., 2:])
     z_root = root_depth_closed_form(xhat, enc['z_rel'], (9, 10))
@@ -263,11 +266,9 @@ def test_registered_and_uv_normalisation():
 def test_decode_is_differentiable():
     rng = np.random.default_rng(6)
     xyz, _, _, K_crop, bone = random_hands(rng, 2)
-    enc = encode_25d(
-        torch.from_numpy(xyz), torch.from_numpy(K_crop),
-        torch.from_numpy(bone))
-    uv = enc['uv'].requires_grad_()
-    z_rel = enc['z_rel'].requires_grad_()
+    enc = encode_25d(xyz, K_crop, bone)
+    uv = torch.from_numpy(enc['uv']).requires_grad_()
+    z_rel = torch.from_numpy(enc['z_rel']).requires_grad_()
     codec = Hand25DCodec()
     xhat = codec.rays(uv, torch.from_numpy(K_crop))
     out = codec.camera_joints(xhat, z_rel, codec.closed_form_root(xhat, z_rel),

@@ -313,6 +313,11 @@ def test_use_cross_version_views_edits_a_pretraining_config():
     assert [t['type']
             for t in views[:2]] == ['LoadRandomVersion', 'HandCanonicalCrop']
     assert dataset.versions == [0]
+    # every view decodes its own version: no decoding ahead of the views
+    assert [t['type'] for t in dataset.pipeline
+            ] == ['MultiViewWithGeometry', 'PackPeCLRInputs']
+    use_cross_version_views(cfg, cache_mib=64)
+    assert views[0]['cache_mib'] == 64
     ft = Config.fromfile(
         os.path.join(
             root, 'configs', 'hand25d',

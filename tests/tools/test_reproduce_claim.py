@@ -5,6 +5,7 @@ import os.path as osp
 import pytest
 
 from tools.benchmarks.reproduce_claim import main
+from tools.benchmarks.reproduce_report import verdict
 
 
 def test_reproduction_protocol_runs_end_to_end(tmp_path):
@@ -13,10 +14,23 @@ def test_reproduction_protocol_runs_end_to_end(tmp_path):
     res = json.load(open(out / 'results.json'))
     rows = res['rows']
     # the mean-pose reference + 3 encoders x (ridge + probe + fine-tune) on
-    # one fraction and seed
-    assert len(rows) == 10
+    # one fraction and seed after the last epoch, and the two pretrained
+    # encoders' checkpoints of epoch 1 the same three ways
+    assert len(rows) == 10 + 6
     assert {r['encoder']
             for r in rows} == {'mean pose', 'random', 'simclr', 'peclr'}
+    assert sorted((r['encoder'], r['mode']) for r in rows
+                  if r.get('epoch') == 1) == sorted(
+                      (e, m) for e in ('simclr', 'peclr')
+                      for m in ('ridge', 'probe', 'finetune'))
+    for kind in ('peclr', 'simclr'):  # points of one schedule, both kept
+        for e in (1, 2):
+            assert (out / f'pretrain_{kind}' / f'epoch_{e}.pth').is_file()
+    # the tables hold the last epoch
+    final = [r for r in rows if r.get('epoch') in (None, 2)]
+    assert [c['means']
+            for c in res['verdict']] == [c['means'] for c in verdict(final)]
+    rows = final
     ridge = [r for r in rows if r['mode'] == 'ridge']
     assert len(ridge) == 3
     for r in ridge:
@@ -43,13 +57,12 @@ def test_reproduction_protocol_runs_end_to_end(tmp_path):
     # A second call reuses every finished run: the same numbers come back.
     assert main(['--budget', 'smoke', '--out', str(tmp_path)]) == 0
     again = json.load(open(out / 'results.json'))['rows']
-    again = [r for r in again if r['mode'] != 'ridge']
-    assert [r['freihand/PA-EPE']
-            for r in again] == [r['freihand/PA-EPE'] for r in rows]
+    assert [r.get('freihand/PA-EPE', r.get('uv_l1')) for r in again] == [
+        r.get('freihand/PA-EPE', r.get('uv_l1')) for r in res['rows']
+    ]
 
 
 def test_verdict_checks_order_and_spread():
-    from tools.benchmarks.reproduce_report import verdict
 
     def rows(mode, frac, values):
         return [{
@@ -74,3 +87,17 @@ def test_verdict_checks_order_and_spread():
     # the wrong order is never "ordered"
     swapped = rows('probe', .01, dict(peclr=32., simclr=30., random=35.))
     assert not any(c['ordered'] for c in verdict(swapped, fractions=(.01, )))
+
+
+def test_eval_epochs_must_end_at_the_last_epoch():
+    from mmengine.config import Config
+
+    from tools.benchmarks.reproduce_claim import eval_epochs
+    b = Config(dict(pretrain=dict(max_epochs=20)))
+    assert eval_epochs(b) == [20]
+    b.pretrain.eval_epochs = [10, 3, 20]
+    assert eval_epochs(b) == [3, 10, 20]
+    for bad in ([3, 10], [0, 20], [3, 30]):
+        b.pretrain.eval_epochs = bad
+        with pytest.raises(ValueError, match='eval_epochs'):
+            eval_epochs(b)

@@ -30,7 +30,20 @@ def canonical_crop(center: Sequence[float],
                    mirror: bool = False) -> np.ndarray:
     """The crop matrix (2x3) of the square of ``side`` about ``center`` onto
     an ``out_size`` view; ``mirror`` flips it about the centre (a left hand
-    seen as a right one, negative determinant)."""
+    seen as a right one, negative determinant).
+
+    Args:
+        center: (x, y) centre of the square in source-image pixels.
+        side: side of the square in source-image pixels, positive.
+        out_size: side of the square view in pixels.
+        mirror: flip left-right about ``center``.
+
+    Returns:
+        np.ndarray: 2x3 float64 map from source pixels to view pixels.
+
+    Raises:
+        ValueError: ``side`` is not positive.
+    """
     crop = crop_matrix(center, side, out_size)
     if mirror:
         flip = np.array([[-1., 0., 2. * center[0]], [0., 1., 0.]])
@@ -42,7 +55,15 @@ def box_from_points(points: np.ndarray,
                     integer: bool = False) -> Tuple[np.ndarray, np.ndarray]:
     """``(lo, hi)`` corners of the points' extent (K, 2); ``integer``
     truncates each toward zero, as the released PeCLR test script's
-    ``int()`` does."""
+    ``int()`` does.
+
+    Args:
+        points: (K, 2) points in pixels (any shape reshaping to (-1, 2)).
+        integer: truncate the corners toward zero.
+
+    Returns:
+        tuple: ``lo`` and ``hi``, each (2,) float64 in the points' pixels.
+    """
     points = np.asarray(points, np.float64).reshape(-1, 2)
     lo, hi = points.min(0), points.max(0)
     if integer:
@@ -56,7 +77,18 @@ def warp_image(img: np.ndarray,
                interpolation: str = 'bilinear',
                border_value: int = 0) -> np.ndarray:
     """Resample ``img`` once with the 2x3 ``warp`` onto ``size`` (W, H),
-    constant ``border_value`` outside."""
+    constant ``border_value`` outside.
+
+    Args:
+        img: (H, W) or (H, W, C) image.
+        warp: 2x3 map from ``img`` pixels to output pixels.
+        size: (W, H) of the output in pixels.
+        interpolation: ``'bilinear'`` or ``'nearest'``.
+        border_value: the value of each channel outside ``img``.
+
+    Returns:
+        np.ndarray: the (H, W[, C]) resampled image, of ``img``'s dtype.
+    """
     return cv2.warpAffine(
         img,
         np.asarray(warp, np.float64),

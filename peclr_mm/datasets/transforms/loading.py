@@ -24,11 +24,50 @@ class LoadHandImage(LoadImage):
     (32) pixels a side. ``tools/misc/check_dataset.py`` finds all such
     files of a data set before training.
 
+    With ``cache_mib`` the decoded images are kept in this process's
+    memory, up to that many MiB (first come, first kept), so a data set that
+    fits is decoded once rather than once per epoch (loaded in the main
+    process, as the CPU configs do, or by persistent workers, each with its
+    own cache). A kept image is returned read-only: a later transform that
+    wrote into it in place would fail instead of changing the cache.
+
     Required keys: ``img_path`` (or ``img``). Added keys: ``img``,
     ``img_shape``, ``ori_shape``.
+
+    Args:
+        cache_mib (float): memory for decoded images, MiB; 0 keeps none.
+        **kwargs: mmpose ``LoadImage``'s arguments.
     """
 
+    def __init__(self, cache_mib: float = 0., **kwargs):
+        super().__init__(**kwargs)
+        if not cache_mib >= 0:
+            raise ValueError(f'{self.__class__.__name__}: cache_mib must be '
+                             f'>= 0, got {cache_mib}')
+        self.cache_mib = float(cache_mib)
+        self._cache: dict = {}
+        self._cached_bytes = 0
+
     def transform(self, results: dict) -> Optional[dict]:
+        path = results.get('img_path')
+        if self.cache_mib and 'img' not in results and path in self._cache:
+            img = self._cache[path]
+            results['img'] = img
+            results['img_shape'] = results['ori_shape'] = img.shape[:2]
+            return results
+        decoded = 'img' not in results and path is not None
+        out = self._load(results)
+        if self.cache_mib and decoded and out is not None:
+            img = out['img']
+            if self._cached_bytes + img.nbytes <= self.cache_mib * 2**20:
+                img.setflags(write=False)
+                self._cache[path] = img
+                self._cached_bytes += img.nbytes
+        return out
+
+    def _load(self, results: dict) -> Optional[dict]:
+        """Decode ``img_path`` (or check a given ``img``), with errors that
+        name the file."""
         path = results.get('img_path')
         if 'img' in results or path is None:
             out = super().transform(results)
@@ -54,6 +93,9 @@ class LoadHandImage(LoadImage):
             if problem is not None:
                 raise OSError(f'image {path}: {problem}')
         return out
+
+    def __repr__(self) -> str:
+        return (f'{super().__repr__()[:-1]}, cache_mib={self.cache_mib})')
 
 
 @TRANSFORMS.register_module()

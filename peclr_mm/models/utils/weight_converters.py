@@ -390,6 +390,17 @@ def export_backbone(src: str, dst: str, prefix: str = 'backbone.') -> int:
     to ``dst`` atomically, for ``init_cfg=dict(type='Pretrained')`` of any
     config; return how many tensors.
 
+    Args:
+        src: a checkpoint file (e.g. a pretraining run's ``epoch_N.pth``),
+            loaded safely on CPU.
+        dst: the checkpoint file to write, with ``state_dict`` and
+            ``meta`` (source, prefix and the source's epoch, iter,
+            mmengine version and seed where it has them).
+        prefix: the key prefix of the weights to export.
+
+    Returns:
+        int: the number of tensors written.
+
     Raises:
         ValueError: ``src`` holds no weights under ``prefix``.
     """

@@ -19,7 +19,16 @@ def compare_state_dict(
 ) -> Tuple[List[str], List[str], List[str]]:
     """How ``state`` differs from ``expected`` (tensors or shapes by name):
     the missing names, the unexpected names and ``'NAME (got) != (want)'``
-    for each shape that differs."""
+    for each shape that differs.
+
+    Args:
+        state: the weights compared, tensors (or shapes) by name.
+        expected: the weights wanted, tensors or shapes by name.
+
+    Returns:
+        tuple: the lists ``missing``, ``unexpected`` and ``mis_shaped``,
+        in the order of ``expected`` (``state`` for the unexpected).
+    """
 
     def shape(v):
         return tuple(v.shape if hasattr(v, 'shape') else v)
@@ -39,7 +48,18 @@ def describe_mismatch(missing: List[str],
                       mis_shaped: List[str],
                       max_listed: int = 5) -> str:
     """``'N missing: a, b (+k more); N unexpected: ...'`` for the non-empty
-    lists of :func:`compare_state_dict`; empty when all are empty."""
+    lists of :func:`compare_state_dict`; empty when all are empty.
+
+    Args:
+        missing: names missing from the weights.
+        unexpected: names the model does not have.
+        mis_shaped: ``'NAME (got) != (want)'`` entries.
+        max_listed: the most entries of each list named; the rest are
+            counted.
+
+    Returns:
+        str: the description, ``'; '``-separated.
+    """
     parts = []
     for what, keys in (('missing', missing), ('unexpected', unexpected),
                        ('mis-shaped', mis_shaped)):
@@ -55,6 +75,12 @@ def check_checkpoint_matches(model: torch.nn.Module,
                              filename: str,
                              max_listed: int = 5) -> None:
     """Refuse a checkpoint whose weights do not fit ``model``.
+
+    Args:
+        model: the model (a wrapper's ``module`` is compared).
+        filename: the checkpoint file, loaded safely on CPU; its
+            ``state_dict`` or the whole file is read as the weights.
+        max_listed: the most names of each kind in the message.
 
     Raises:
         ValueError: names the file and the first missing, unexpected or
@@ -78,7 +104,16 @@ def model_mismatch(state: Mapping[str, Any],
     weights ``state`` (``module.`` prefixes of a wrapper removed) do not fit
     ``module`` key for key and shape for shape; empty when they do. The
     words of :func:`check_checkpoint_matches` and of the estimator's own
-    refusal on load (``TopdownHand3DEstimator``)."""
+    refusal on load (``TopdownHand3DEstimator``).
+
+    Args:
+        state: the weights, tensors by name.
+        module: the model they should fit.
+        max_listed: the most names of each kind in the message.
+
+    Returns:
+        str: the description of the mismatch, or ``''``.
+    """
     state = {
         k[7:] if k.startswith('module.') else k: v
         for k, v in state.items()

@@ -147,7 +147,23 @@ def fetch_checkpoint(filename: str, model_dir: Optional[str] = None) -> str:
     """A local file for ``filename``: addresses (``http(s)://``) are
     downloaded into the hub cache, mmengine's named schemes
     (``torchvision://NAME``, ``open-mmlab://NAME``, ``mmcls://NAME``) are
-    first resolved to their address; local paths are returned as given."""
+    first resolved to their address; local paths are returned as given.
+
+    Args:
+        filename: a local path, an ``http(s)://`` address or a named
+            scheme (``torchvision://``, ``modelzoo://``, ``open-mmlab://``,
+            ``openmmlab://``, ``mmcls://``).
+        model_dir: the folder downloads go to; ``None`` for
+            ``checkpoints`` under torch's hub directory.
+
+    Returns:
+        str: the path of the local file (not checked to exist for a local
+        path).
+
+    Raises:
+        KeyError: mmengine knows no model of a named scheme's name.
+        OSError: the download failed.
+    """
     from mmengine.runner import checkpoint as mmckpt
     if filename.startswith(HTTP_PREFIXES):
         return _download(filename, model_dir)
@@ -201,8 +217,19 @@ def safe_torch_load(filename: str, map_location: Optional[Any] = None) -> Any:
     allow-list; addresses and mmengine's named schemes are downloaded first
     (:func:`fetch_checkpoint`).
 
+    Args:
+        filename: the checkpoint's path (``~`` expanded) or address.
+        map_location: ``torch.load``'s ``map_location`` (e.g. ``'cpu'``);
+            ``None`` keeps the saved devices.
+
+    Returns:
+        Any: the loaded object, usually a dict with ``state_dict`` (and
+        ``meta``, ``message_hub``, ...) or a bare state dict.
+
     Raises:
         FileNotFoundError: the file does not exist.
+        KeyError, OSError: a named scheme could not be resolved or an
+            address not downloaded (:func:`fetch_checkpoint`).
         CorruptCheckpointError: the file is empty, truncated or not a torch
             checkpoint; the message names the file.
         UnsafeCheckpointError: the checkpoint pickles a type outside
@@ -237,7 +264,16 @@ def safe_torch_load(filename: str, map_location: Optional[Any] = None) -> Any:
 
 
 def load_from_local_safe(filename: str, map_location: Optional[Any] = None):
-    """mmengine's local-file scheme, loading with ``weights_only=True``."""
+    """mmengine's local-file scheme, loading with ``weights_only=True``.
+
+    Args:
+        filename: the checkpoint's path.
+        map_location: ``torch.load``'s ``map_location``.
+
+    Returns:
+        Any: the loaded checkpoint (:func:`safe_torch_load`, whose errors
+        it raises).
+    """
     return safe_torch_load(filename, map_location)
 
 
@@ -246,7 +282,19 @@ def load_from_address_safe(filename: str,
                            model_dir: Optional[str] = None,
                            **kwargs) -> Any:
     """mmengine's address schemes: download into the hub cache, then the
-    allow-listed load (mmcls checkpoints renamed as mmengine does)."""
+    allow-listed load (mmcls checkpoints renamed as mmengine does).
+
+    Args:
+        filename: an ``http(s)://`` address or a named scheme
+            (:func:`fetch_checkpoint`).
+        map_location: ``torch.load``'s ``map_location``.
+        model_dir: the download folder; ``None`` for torch's hub cache.
+        **kwargs: mmengine's other arguments (e.g. ``progress``), ignored.
+
+    Returns:
+        Any: the loaded checkpoint (:func:`safe_torch_load`, whose errors
+        it raises).
+    """
     ckpt = safe_torch_load(fetch_checkpoint(filename, model_dir), map_location)
     if filename.startswith('mmcls://'):
         from mmengine.runner.checkpoint import _process_mmcls_checkpoint
@@ -255,7 +303,19 @@ def load_from_address_safe(filename: str,
 
 
 def load_from_pavi_safe(filename: str, map_location: Optional[Any] = None):
-    """mmengine's ``pavi://`` scheme with the allow-listed load."""
+    """mmengine's ``pavi://`` scheme with the allow-listed load.
+
+    Args:
+        filename: ``pavi://`` and the model's name in modelcloud.
+        map_location: ``torch.load``'s ``map_location``.
+
+    Returns:
+        Any: the loaded checkpoint (:func:`safe_torch_load`, whose errors
+        it raises).
+
+    Raises:
+        ImportError: ``pavi`` is not installed.
+    """
     try:
         from pavi import modelcloud
     except ImportError as exc:
@@ -277,7 +337,18 @@ def load_from_ceph_safe(filename: str,
                         map_location: Optional[Any] = None,
                         backend: str = 'petrel'):
     """mmengine's ``s3://`` / ``petrel://`` schemes with the allow-listed
-    load (the bytes go through a temporary file so errors can name it)."""
+    load (the bytes go through a temporary file so errors can name it).
+
+    Args:
+        filename: the ``s3://`` or ``petrel://`` address (optionally with
+            a ``NAME:`` prefix).
+        map_location: ``torch.load``'s ``map_location``.
+        backend: mmengine's file backend that reads the bytes.
+
+    Returns:
+        Any: the loaded checkpoint (:func:`safe_torch_load`, whose errors
+        it raises).
+    """
     from mmengine.fileio import get_file_backend
     data = get_file_backend(
         filename, backend_args={

@@ -16,6 +16,18 @@ def atomic_save_checkpoint(checkpoint, filename, *args, **kwargs):
     or ``load_from`` would then fail on. Here ``NAME.tmp`` is written and
     renamed into place (``os.replace`` is atomic on one file system); other
     back-ends (HTTP, S3, ...) are left as they are.
+
+    Args:
+        checkpoint (dict): the checkpoint to save (``meta``,
+            ``state_dict``, ...).
+        filename (str): the checkpoint's path or address.
+        *args: passed to mmengine's ``save_checkpoint``.
+        **kwargs: passed to mmengine's ``save_checkpoint``; a
+            ``file_client_args`` or a non-local ``backend_args`` back-end
+            saves without the temporary file.
+
+    Raises:
+        OSError: writing a local file failed; the message names it.
     """
     from mmengine.runner.checkpoint import save_checkpoint
     if '://' in str(filename) or kwargs.get('file_client_args') or (

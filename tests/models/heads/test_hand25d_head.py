@@ -67,8 +67,8 @@ def targets(head, samples):
     K_crop = torch.tensor(np.stack([s.metainfo['K_crop'] for s in samples]))
     bone = torch.tensor([s.metainfo['bone_length'] for s in samples],
                         dtype=torch.float64)
-    enc = encode_25d(gt, K_crop, bone, head.codec.root)
-    return gt, K_crop, bone, enc
+    enc = encode_25d(gt.numpy(), K_crop.numpy(), bone.numpy(), head.codec.root)
+    return gt, K_crop, bone, {k: torch.from_numpy(v) for k, v in enc.items()}
 
 
 def build_head(**kwargs):

@@ -1,0 +1,40 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+import cv2
+import numpy as np
+import pytest
+
+from peclr_mm.datasets.transforms import LoadHandImage
+
+
+def _write(path, value):
+    cv2.imwrite(str(path), np.full((40, 50, 3), value, np.uint8))
+    return str(path)
+
+
+def test_cache_decodes_once_within_its_budget(tmp_path):
+    """A cached image is served without reading the file again (deleted
+    here), read-only, and only as many images as fit are kept."""
+    a, b = _write(tmp_path / 'a.png', 10), _write(tmp_path / 'b.png', 200)
+    one_image_mib = 40 * 50 * 3 / 2**20
+    load = LoadHandImage(cache_mib=1.5 * one_image_mib)
+    first = load(dict(img_path=a))['img']
+    assert load(dict(img_path=b))['img'][0, 0, 0] == 200  # not kept
+    (tmp_path / 'a.png').unlink()
+    again = load(dict(img_path=a))
+    assert again['img'] is first and again['img_shape'] == (40, 50)
+    assert again['ori_shape'] == (40, 50)
+    with pytest.raises(ValueError, match='read-only'):
+        again['img'][0, 0, 0] = 1
+    (tmp_path / 'b.png').unlink()
+    with pytest.raises(FileNotFoundError, match='b.png'):
+        load(dict(img_path=b))
+    # without a cache every call decodes
+    plain = LoadHandImage()
+    c = _write(tmp_path / 'c.png', 7)
+    assert plain(dict(img_path=c))['img'].flags.writeable
+    (tmp_path / 'c.png').unlink()
+    with pytest.raises(FileNotFoundError):
+        plain(dict(img_path=c))
+    assert 'cache_mib=0.0' in repr(plain)
+    with pytest.raises(ValueError, match='cache_mib'):
+        LoadHandImage(cache_mib=-1)
