@@ -4,7 +4,10 @@
 - :func:`pipeline_views`: samples through a pose config's test pipeline,
   the views every probe reads.
 - :func:`ridge_probe`: the exact linear probe (closed-form ridge regression
-  on standardised features, unpenalised intercept).
+  on standardised features, unpenalised intercept); :func:`rotation_readout`
+  reads with it the in-plane rotation applied to an image, and
+  :func:`orientation_spread` measures how hands already lie in their
+  images.
 - :func:`pooled_features`: an encoder's average-pooled last feature map for
   packed pipeline outputs; :func:`projections` a self-supervised
   algorithm's projections of them.
@@ -19,7 +22,7 @@
   known rotation and shift, against how far PeCLR says they should.
 """
 import re
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -177,6 +180,85 @@ def select_ridge_lambda(f: np.ndarray,
         for lam in lambdas
     ]
     return float(lambdas[int(np.argmin(errors))])
+
+
+def rotation_readout(
+    f_train: np.ndarray,
+    theta_train: np.ndarray,
+    f_eval: np.ndarray,
+    theta_eval: np.ndarray,
+    lambdas: Sequence[float] = (1., 10., 100., 1000.)
+) -> Dict[str, float]:
+    """How well frozen features tell the in-plane rotation applied to an
+    image: ridge regression (:func:`ridge_probe`, the penalty chosen on a
+    holdout of the training part) from the features to ``(cos, sin)`` of
+    the angle, read back with ``atan2``.
+
+    An encoder invariant to rotation cannot do better than ``chance``, the
+    error of always answering the training angles' circular mean; what
+    pose needs (the paper's argument) is that the angle stays readable.
+
+    Args:
+        f_train: (N, C) features of rotated training views.
+        theta_train: (N,) their rotations in degrees.
+        f_eval: (M, C) features of rotated evaluation views.
+        theta_eval: (M,) their rotations in degrees.
+        lambdas: candidate ridge penalties.
+
+    Returns:
+        dict: ``error_deg`` (mean absolute angular error on the evaluation
+        views), ``chance_deg`` and the chosen ``lam``.
+    """
+
+    def unit(theta):
+        t = np.deg2rad(np.asarray(theta, np.float64))
+        return np.stack([np.cos(t), np.sin(t)], 1)
+
+    def angular_error(a, b):
+        d = (np.asarray(a) - np.asarray(b) + 180.) % 360. - 180.
+        return float(np.abs(d).mean())
+
+    y = unit(theta_train)
+    lam = select_ridge_lambda(f_train, y, lambdas)
+    pred = ridge_probe(f_train, y, f_eval, lam)
+    theta_pred = np.rad2deg(np.arctan2(pred[:, 1], pred[:, 0]))
+    mean = np.rad2deg(np.arctan2(y[:, 1].mean(), y[:, 0].mean()))
+    return dict(
+        error_deg=angular_error(theta_pred, theta_eval),
+        chance_deg=angular_error(np.full(len(theta_eval), mean), theta_eval),
+        lam=lam)
+
+
+def orientation_spread(uv: np.ndarray,
+                       joints: Tuple[int, int] = (0, 9)) -> Dict[str, float]:
+    """The in-plane orientation of hands in their images: the direction of
+    the 2-D vector from joint ``joints[0]`` to ``joints[1]`` (FreiHAND: the
+    wrist to the middle finger's MCP), in degrees (0: pointing right, 90:
+    pointing up the image).
+
+    Args:
+        uv: (N, 21, 2) image pixels (y down).
+        joints: the two joints of the direction.
+
+    Returns:
+        dict: ``circular_std_deg`` (``sqrt(-2 ln R)`` of the mean resultant
+        length R), ``mean_deg`` and the 10th/50th/90th percentiles of the
+        angle's deviation from that mean (``p10_deg`` ...).
+    """
+    uv = np.asarray(uv, np.float64)
+    d = uv[:, joints[1]] - uv[:, joints[0]]
+    theta = np.arctan2(-d[:, 1], d[:, 0])  # y down: up the image is +90
+    c, s_ = np.cos(theta).mean(), np.sin(theta).mean()
+    R = float(np.hypot(c, s_))
+    mean = np.arctan2(s_, c)
+    dev = np.rad2deg((theta - mean + np.pi) % (2 * np.pi) - np.pi)
+    return dict(
+        circular_std_deg=float(
+            np.rad2deg(np.sqrt(-2 * np.log(max(R, 1e-12))))),
+        mean_deg=float(np.rad2deg(mean)),
+        p10_deg=float(np.percentile(dev, 10)),
+        p50_deg=float(np.percentile(dev, 50)),
+        p90_deg=float(np.percentile(dev, 90)))
 
 
 @torch.no_grad()

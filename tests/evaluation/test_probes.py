@@ -130,3 +130,33 @@ def test_pooled_features_grid_cells_average_to_the_global_pool():
     assert not np.allclose(f2.reshape(7, 5, 4)[..., 0], f1)
     with pytest.raises(ValueError, match='grid'):
         pooled_features(model, packed, grid=0)
+
+
+def test_rotation_readout_reads_what_features_hold():
+    from peclr_mm.evaluation.probes import rotation_readout
+    rng = np.random.default_rng(0)
+    theta = rng.uniform(-45, 45, 600)
+    t = np.deg2rad(theta)
+    noise = rng.normal(size=(600, 6))
+    holds = np.concatenate([np.stack([np.cos(t), np.sin(t)], 1), noise], 1)
+    res = rotation_readout(holds[:400], theta[:400], holds[400:], theta[400:])
+    assert res['error_deg'] < 1.
+    # uniform in +-45 degrees, answered with the mean: 22.5 degrees
+    assert res['chance_deg'] == pytest.approx(22.5, abs=2.)
+    blind = rotation_readout(noise[:400], theta[:400], noise[400:],
+                             theta[400:])
+    assert blind['error_deg'] > 0.9 * blind['chance_deg']
+
+
+def test_orientation_spread_of_known_directions():
+    from peclr_mm.evaluation.probes import orientation_spread
+    rng = np.random.default_rng(1)
+    angle = np.deg2rad(90 + rng.uniform(-30, 30, 5000))  # pointing up
+    uv = np.zeros((5000, 21, 2))
+    uv[:, 9] = np.stack([np.cos(angle), -np.sin(angle)], 1) * 40  # y down
+    res = orientation_spread(uv)
+    assert res['mean_deg'] == pytest.approx(90, abs=1.)
+    # a uniform spread of +-30 degrees: std 30 / sqrt(3) = 17.3
+    assert res['circular_std_deg'] == pytest.approx(17.3, abs=1.)
+    assert res['p10_deg'] == pytest.approx(-24, abs=1.5)
+    assert res['p90_deg'] == pytest.approx(24, abs=1.5)

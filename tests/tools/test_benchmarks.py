@@ -32,3 +32,30 @@ def test_benchmark_quick(script, verdicts):
     assert f'==== {script[:-3]} summary' in proc.stdout
     assert RATIO.search(proc.stdout), proc.stdout
     assert len(VERDICT.findall(proc.stdout)) == verdicts, proc.stdout
+
+
+def test_bench_iteration_times_both_variants(synthetic_root, tmp_path):
+    import json
+
+    from tools.benchmarks.bench_iteration import main
+    out = tmp_path / 'iteration.json'
+    assert main([
+        'configs/hand25d/'
+        'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py', '--data',
+        synthetic_root, '--iters', '4', '--skip', '1', '--bare-steps', '2',
+        '--rounds', '1', '--pipeline-samples', '8', '--out',
+        str(out)
+    ]) == 0
+    res = json.load(open(out))
+    (row, ) = res['rounds']
+    # the config caches its decoded images (read once first); nocache not
+    assert row['config']['cache_fill_s'] > 0
+    assert row['nocache']['cache_fill_s'] is None
+    for variant in ('config', 'nocache'):
+        r = res['variants'][variant]
+        assert r['iteration_s'] > 0 and r['bare_step_s'] > 0
+        assert r['ratio_to_bare'] == pytest.approx(r['iteration_s'] /
+                                                   r['bare_step_s'])
+    assert set(res['transforms_ms_per_sample']) >= {
+        'LoadHandImage', 'WarpView', 'GenerateTarget'
+    }

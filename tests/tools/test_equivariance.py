@@ -33,9 +33,16 @@ def test_equivariance_analysis_runs_and_is_consistent(synthetic_root,
         for name in ('random', 'other'):
             assert res['encoders'][name]['retrieval_mm'][key] >= \
                 refs['oracle'][key] - 1e-9
+    for name in ('random', 'other'):
+        ro = res['encoders'][name]['rotation_readout']
+        assert ro['error_deg'] >= 0 and ro['chance_deg'] > 0
+    o = res['orientation']
+    assert 0 < o['circular_std_deg'] < 180
+    assert o['p10_deg'] <= o['p50_deg'] <= o['p90_deg']
     # both encoders are built with the same seed: the same numbers
     assert res['encoders']['random'] == res['encoders']['other']
     table = (out / 'equivariance.md').read_text()
     assert '| random |' in table and '| oracle |' in table
+    assert 'Rotation read-out' in table and 'circular std' in table
     assert osp.getsize(out / 'equivariance.png') > 1000
     assert osp.getsize(out / 'retrieval.jpg') > 1000

@@ -2,6 +2,7 @@
 import json
 import os.path as osp
 
+import numpy as np
 import pytest
 
 from tools.benchmarks.reproduce_claim import main
@@ -54,6 +55,10 @@ def test_reproduction_protocol_runs_end_to_end(tmp_path):
     assert sum(line.startswith('| 0.5 (24) |')
                for line in table.splitlines()) == 3
     assert osp.getsize(out / 'pa_epe_vs_labels.png') > 1000
+    # the gaps against the two epochs
+    scaling = (out / 'scaling.md').read_text()
+    assert scaling.count('| probe | 0.5 |') == 4  # 2 metrics x 2 epochs
+    assert osp.getsize(out / 'gaps_vs_epochs.png') > 1000
     # A second call reuses every finished run: the same numbers come back.
     assert main(['--budget', 'smoke', '--out', str(tmp_path)]) == 0
     again = json.load(open(out / 'results.json'))['rows']
@@ -84,6 +89,19 @@ def test_verdict_checks_order_and_spread():
     assert by[('probe',
                'PA-EPE')]['gain_vs_random'] == pytest.approx(1 - 30 / 35)
     assert not by[('finetune', 'PA-EPE')]['ordered']
+    # the stricter rule: the gap must exceed the sum of the two spreads
+    # (probe PA-EPE: gap 2 against 0.08 + 0.08 holds; a gap of 0.1 does not)
+    strict = verdict(
+        clear +
+        rows('finetune', .01, dict(peclr=30., simclr=30.1, random=35.)),
+        fractions=(.01, ),
+        rule='sum')
+    by = {(c['mode'], c['metric']): c for c in strict}
+    assert by[('probe', 'PA-EPE')]['ordered']
+    assert not by[('finetune', 'PA-EPE')]['ordered']
+    assert by[('probe',
+               'PA-EPE')]['gaps'][0][1] == pytest.approx(2 *
+                                                         np.std([-.1, 0., .1]))
     # the wrong order is never "ordered"
     swapped = rows('probe', .01, dict(peclr=32., simclr=30., random=35.))
     assert not any(c['ordered'] for c in verdict(swapped, fractions=(.01, )))

@@ -17,7 +17,13 @@ retrieve similar hand poses?
    geometry says it should go) and ``error`` (the distance left after the
    view's geometry is undone on it, as the loss undoes it: 0 for a
    perfectly equivariant encoder, ``should`` for an invariant one).
-2. **Retrieval.** Average-pooled encoder features of the evaluation hands
+2. **Rotation read-out.** Training (gallery) and evaluation hands, each
+   view turned by its own angle in +-45 degrees; a ridge probe of the
+   pooled frozen features predicts the angle (``rotation_readout``): an
+   encoder invariant to rotation answers no better than ``chance``. Beside
+   it, the spread of the hands' own in-plane orientation
+   (``orientation_spread``, wrist -> middle MCP).
+3. **Retrieval.** Average-pooled encoder features of the evaluation hands
    (queries) and of ``--gallery`` training hands; each query's top-``k``
    neighbours by cosine similarity; the mean per-joint distance (mm) of
    their poses to the query's, root-relative (the hand as the camera sees
@@ -102,24 +108,38 @@ class Views:
         ])
         self.size = size
 
-    def packed(self, theta: float = 0., shift=(0., 0.)) -> list:
-        """The views rotated by ``theta`` degrees and shifted by ``shift``
-        (fractions of the view size), packed as in pretraining."""
+    def packed(self, theta=0., shift=(0., 0.)) -> list:
+        """The views rotated by ``theta`` degrees (one angle, or one per
+        sample) and shifted by ``shift`` (fractions of the view size),
+        packed as in pretraining."""
         from mmcv.transforms import Compose
-        pipeline = Compose([
-            dict(
-                type='MultiViewWithGeometry',
-                num_views=1,
-                transforms=[
-                    dict(
-                        type='FixedSimilarity',
-                        theta=theta,
-                        shift=tuple(shift)),
-                    dict(type='WarpView')
-                ]),
-            dict(type='PackPeCLRInputs')
+
+        def pipeline(angle):
+            return Compose([
+                dict(
+                    type='MultiViewWithGeometry',
+                    num_views=1,
+                    transforms=[
+                        dict(
+                            type='FixedSimilarity',
+                            theta=float(angle),
+                            shift=tuple(shift)),
+                        dict(type='WarpView')
+                    ]),
+                dict(type='PackPeCLRInputs')
+            ])
+
+        angles = np.broadcast_to(
+            np.asarray(theta, np.float64), (len(self.samples), ))
+        pipelines = {a: pipeline(a) for a in np.unique(angles)}
+        return [pipelines[a](dict(s)) for a, s in zip(angles, self.samples)]
+
+    def keypoints(self) -> np.ndarray:
+        """(N, 21, 2) the hands' joints in their source images, pixels."""
+        return np.stack([
+            np.asarray(s['keypoints'], np.float64).reshape(-1, 2)
+            for s in self.samples
         ])
-        return [pipeline(dict(s)) for s in self.samples]
 
     def images(self) -> np.ndarray:
         """(N, H, W, 3) uint8 untransformed views, for the figure."""
@@ -136,8 +156,9 @@ def main(argv=None) -> int:
     from peclr_mm.evaluation.probes import (build_with_encoder,
                                             knn_pose_distance,
                                             latent_equivariance,
+                                            orientation_spread,
                                             pooled_features, pose_distance,
-                                            projections)
+                                            projections, rotation_readout)
     from peclr_mm.utils.io import atomic_write_json
     init_default_scope('mmpose')
     t0 = time.time()
@@ -151,6 +172,13 @@ def main(argv=None) -> int:
         [(0., (s, 0.)) for s in args.shifts] + \
         [(0., (0., s)) for s in args.shifts]
     x_t = {t: query.packed(*t) for t in transforms}
+    # the rotation read-out: every view turned by its own angle (a grid of
+    # 5-degree steps in the pretraining's +-45), fitted on the gallery
+    rng = np.random.default_rng(0)
+    grid = np.arange(-45., 46., 5.)
+    th_g = rng.choice(grid, len(gallery.samples))
+    th_q = rng.choice(grid, len(query.samples))
+    xg_rot, xq_rot = gallery.packed(th_g), query.packed(th_q)
 
     results = dict(args={k: v for k, v in vars(args).items()}, encoders={})
     neighbours = {}
@@ -180,7 +208,11 @@ def main(argv=None) -> int:
             ret['aligned' if aligned else 'root_relative'] = float(
                 r['distance'].mean())
             neighbours[name] = r['index']
-        results['encoders'][name] = dict(latent=rows, retrieval_mm=ret)
+        readout = rotation_readout(
+            pooled_features(model, xg_rot), th_g,
+            pooled_features(model, xq_rot), th_q)
+        results['encoders'][name] = dict(
+            latent=rows, retrieval_mm=ret, rotation_readout=readout)
 
     # references: k random gallery hands, and the k closest poses
     rng = np.random.default_rng(0)
@@ -198,6 +230,8 @@ def main(argv=None) -> int:
         refs.setdefault('oracle', {})[key] = float(
             np.sort(d, axis=1)[:, :args.k].mean())
     results['retrieval_references_mm'] = refs
+    # how the hands lie in their images before any augmentation
+    results['orientation'] = orientation_spread(gallery.keypoints())
     results['seconds'] = time.time() - t0
     atomic_write_json(
         osp.join(args.out, 'equivariance.json'), results, indent=1)
@@ -253,6 +287,25 @@ def _table(results: dict, args) -> str:
         ret = r['retrieval_mm']
         lines.append(f'| {name} | {ret["root_relative"]:.1f} | '
                      f'{ret["aligned"]:.1f} |')
+    o = results['orientation']
+    lines += [
+        '', 'Rotation read-out: ridge regression from the pooled frozen '
+        f'features of the {args.gallery} training hands, each view turned '
+        'by its own angle (5-degree grid in +-45), to the angle, scored on '
+        f'the {args.num} evaluation hands turned alike (mean absolute '
+        'error; `chance` answers the mean angle).', '',
+        '| encoder | error (deg) | chance (deg) |', '|---|---|---|'
+    ]
+    for name, r in results['encoders'].items():
+        ro = r['rotation_readout']
+        lines.append(f'| {name} | {ro["error_deg"]:.1f} | '
+                     f'{ro["chance_deg"]:.1f} |')
+    lines += [
+        '', 'The training hands\' own in-plane orientation (wrist -> middle '
+        f'MCP in the source image): circular std {o["circular_std_deg"]:.1f}'
+        f' degrees about {o["mean_deg"]:.0f}, 10-90 % of the deviations in '
+        f'[{o["p10_deg"]:.0f}, {o["p90_deg"]:.0f}] degrees.'
+    ]
     return '\n'.join(lines) + '\n'
 
 

@@ -337,6 +337,8 @@ def main(argv=None) -> int:
             verdict=report.verdict(final)),
         indent=1)
     print(report.summarise(final, out, name, cmd, b, timing))
+    if len(epochs) > 1:
+        print(report.scaling(rows, out, name, epochs, b.fractions))
     print(f'total {timing["total_s"] / 60:.1f} min; results in {out}')
     return 0
 

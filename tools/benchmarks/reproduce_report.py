@@ -41,12 +41,19 @@ def _group(rows: list) -> dict:
     return table
 
 
-def verdict(rows: list, fractions=(0.01, 0.05)) -> list:
+#: How a gap is compared with the seeds' spread: ``'max'`` (the larger of
+#: the pair's standard deviations, the first reports' rule) or ``'sum'``
+#: (their sum, the stricter rule the scaling study is judged by).
+SPREAD_RULES = {'max': max, 'sum': lambda a, b: a + b}
+
+
+def verdict(rows: list, fractions=(0.01, 0.05), rule: str = 'max') -> list:
     """The claim checked cell by cell: for each mode (probe, fine-tune),
     scarce-label fraction and metric (PA-EPE, EPE-2D), does PeCLR < SimCLR <
-    random hold with each gap larger than the seeds' spread (the larger of
-    the two standard deviations), and is PeCLR's PA-EPE at least 10 % below
-    random's? Returns one dict per cell."""
+    random hold with each gap larger than the seeds' spread (``rule``: the
+    larger of the two standard deviations, or their sum), and is PeCLR's
+    PA-EPE at least 10 % below random's? Returns one dict per cell."""
+    combine = SPREAD_RULES[rule]
     table = _group(rows)
     out = []
     for mode in ('probe', 'finetune'):
@@ -65,7 +72,7 @@ def verdict(rows: list, fractions=(0.01, 0.05)) -> list:
                 for better, worse in (('peclr', 'simclr'), ('simclr',
                                                             'random')):
                     gap = v[worse].mean() - v[better].mean()
-                    spread = max(v[worse].std(), v[better].std())
+                    spread = combine(v[worse].std(), v[better].std())
                     gaps.append((gap, spread))
                 cell = dict(
                     mode=mode,
@@ -196,5 +203,93 @@ def summarise(rows: list, out: str, budget: str, cmd: str, b,
     fig.suptitle(f'PeCLR reproduction, budget {budget}')
     fig.tight_layout()
     fig.savefig(osp.join(out, 'pa_epe_vs_labels.png'), dpi=100)
+    plt.close(fig)
+    return text
+
+
+def scaling(rows: list,
+            out: str,
+            budget: str,
+            epochs: list,
+            fractions=(0.01, 0.05)) -> str:
+    """The gaps against pretraining epochs: for each checkpoint epoch the
+    verdict under the stricter rule (each gap beyond the sum of the two seed
+    spreads), written as ``scaling.md`` and ``gaps_vs_epochs.png`` (each gap
+    with that spread as a band). Random init is every epoch's reference.
+
+    Args:
+        rows: every row of the reproduction, each pretrained one with its
+            ``epoch`` (random init and the mean pose: None).
+        out: the folder to write into.
+        budget: the budget's name, for the titles.
+        epochs: the evaluated checkpoint epochs.
+        fractions: the labelled fractions of the claim.
+
+    Returns:
+        str: the Markdown text.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    cells = {}
+    for e in epochs:
+        at = [
+            dict(r) for r in rows
+            if r.get('epoch') in (None, e) and r['mode'] in ('probe',
+                                                             'finetune')
+        ]
+        for c in verdict(at, fractions, rule='sum'):
+            cells[(c['mode'], c['fraction'], c['metric'], e)] = c
+    lines = [
+        f'# The claim against pretraining epochs, budget `{budget}`', '',
+        'Checkpoints of one pretraining schedule per method, each probed and '
+        'fine-tuned like the last; random init is the same runs at every '
+        'epoch. Gap = the worse mean minus the better (> 0: in the claimed '
+        'order), band = the sum of the two seed standard deviations; a cell '
+        'holds when both gaps exceed their bands.', '',
+        '| mode | labels | metric | epoch | PeCLR | SimCLR | random | '
+        'SimCLR - PeCLR (band) | random - SimCLR (band) | holds | gain |',
+        '|---|---|---|---|---|---|---|---|---|---|---|'
+    ]
+    for (mode, frac, metric, e), c in sorted(cells.items()):
+        m = c['means']
+        (g1, s1), (g2, s2) = c['gaps']
+        lines.append(f'| {mode} | {frac:g} | {metric} | {e} | '
+                     f'{m["peclr"]:.2f} | {m["simclr"]:.2f} | '
+                     f'{m["random"]:.2f} | {g1:+.2f} ({s1:.2f}) | '
+                     f'{g2:+.2f} ({s2:.2f}) | '
+                     f'{"yes" if c["ordered"] else "no"} | '
+                     f'{100 * c["gain_vs_random"]:+.1f} % |')
+    held = sum(c['ordered'] for c in cells.values())
+    lines += [
+        '', f'{held} of {len(cells)} cells hold (every epoch, mode, '
+        'fraction and metric).'
+    ]
+    text = '\n'.join(lines) + '\n'
+    with open(osp.join(out, 'scaling.md'), 'w') as f:
+        f.write(text)
+    keys = sorted({k[:3] for k in cells})
+    fig, axes = plt.subplots(
+        2,
+        max(1,
+            len(keys) // 2),
+        figsize=(4 * max(1,
+                         len(keys) // 2), 7),
+        squeeze=False)
+    for ax, key in zip(axes.T.flat, keys):
+        es = [e for e in epochs if key + (e, ) in cells]
+        for i, name in enumerate(('SimCLR - PeCLR', 'random - SimCLR')):
+            gap = np.array([cells[key + (e, )]['gaps'][i][0] for e in es])
+            band = np.array([cells[key + (e, )]['gaps'][i][1] for e in es])
+            ax.plot(es, gap, marker='o', label=name, color=f'C{i}')
+            ax.fill_between(es, -band, band, color=f'C{i}', alpha=.15)
+        ax.axhline(0, color='grey', lw=.8)
+        ax.set_title(f'{key[0]} {key[1]:g} {key[2]}', fontsize=9)
+        ax.set_xlabel('pretraining epochs')
+        ax.grid(alpha=.3)
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(f'gaps (> 0: claimed order) and seed bands, {budget}')
+    fig.tight_layout()
+    fig.savefig(osp.join(out, 'gaps_vs_epochs.png'), dpi=100)
     plt.close(fig)
     return text
