@@ -17,7 +17,8 @@ from mmengine.dist import get_rank, get_world_size
 from ..utils.latent_geometry import undo_view_geometry
 
 __all__ = [
-    'undo_view_geometry', 'nt_xent', 'equivariant_nt_xent', 'gather_with_grad'
+    'undo_view_geometry', 'nt_xent', 'equivariant_nt_xent', 'gather_with_grad',
+    'pose_distance_weights'
 ]
 
 
@@ -46,14 +47,56 @@ def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
     return torch.cat(_GatherWithGrad.apply(x), dim=0)
 
 
+def pose_distance_weights(pose1: torch.Tensor, pose2: torch.Tensor
+                          ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """SiMHand's linear weights from the 2-D pose distances of a batch
+    (Lin et al., ICLR 2025): ``w = (d_max - d) / (d_max - d_min)``, ``d`` the
+    mean per-joint distance, so the closest pair weighs 1 and the farthest 0.
+
+    Args:
+        pose1, pose2 (Tensor): (N, K, 2) the 2-D poses of views 1 and 2 (in
+            one normalisation, e.g. root-centred and scale-normalised).
+
+    Returns:
+        tuple: ``pos`` (N,) the weights of the N positive pairs (min-max
+        over their N distances) and ``neg`` (2N, 2N) those of every pair of
+        the 2N views (min-max over the whole matrix, the diagonal's zero
+        distances included), rows and columns ordered ``[views 1; views
+        2]``. Where every distance is equal all weights are 1.
+    """
+    if pose1.shape != pose2.shape or pose1.dim() != 3:
+        raise ValueError(f'pose1 {tuple(pose1.shape)} and pose2 '
+                         f'{tuple(pose2.shape)} must both be (N, K, 2)')
+
+    def linear(d):
+        lo, hi = d.min(), d.max()
+        if not hi > lo:
+            return torch.ones_like(d)
+        return (hi - d) / (hi - lo)
+
+    pos = (pose1 - pose2).norm(dim=-1).mean(-1)
+    both = torch.cat([pose1, pose2], dim=0)
+    neg = (both[:, None] - both[None]).norm(dim=-1).mean(-1)
+    return linear(pos), linear(neg)
+
+
 def nt_xent(q1: torch.Tensor,
             q2: torch.Tensor,
             temperature: float = 0.5,
-            gather: bool = False) -> Tuple[torch.Tensor, dict]:
+            gather: bool = False,
+            pos_weights: Optional[torch.Tensor] = None,
+            neg_weights: Optional[torch.Tensor] = None
+            ) -> Tuple[torch.Tensor, dict]:
     """NT-Xent with in-batch negatives (2N - 2 per anchor).
 
     ``L = -(1/2N) sum_i log(exp(sim(i, pos(i))/T) / sum_{k != i}
     exp(sim(i, k)/T))``, computed as a cross-entropy.
+
+    With SiMHand's weights (:func:`pose_distance_weights`) each similarity
+    is scaled before the exponential: the numerator's by ``pos_weights``,
+    every term of the denominator (the positive's too) by ``neg_weights``,
+    ``L_i = -w_i sim(i, pos(i)) / T + log sum_{k != i} exp(W_ik sim(i, k) /
+    T)``; all-one weights give the plain loss.
 
     Args:
         q1, q2 (Tensor): (N, D) unit vectors of views 1 and 2 of N images.
@@ -62,12 +105,30 @@ def nt_xent(q1: torch.Tensor,
             the views of all processes. The returned loss then has the value
             of the global loss and, once DDP averages gradients, the
             gradient of the global loss.
+        pos_weights (Tensor, optional): (N,) weights of the positive pairs.
+        neg_weights (Tensor, optional): (2N, 2N) weights of every pair,
+            ordered ``[views 1; views 2]``; given together with
+            ``pos_weights``, in one process (not with ``gather`` across
+            several).
 
     Returns:
         tuple: the loss and detached statistics ``pos_sim``, ``neg_sim``.
     """
     n = q1.size(0)
     world = get_world_size() if gather else 1
+    if (pos_weights is None) != (neg_weights is None):
+        raise ValueError('give both pos_weights and neg_weights, or neither')
+    if pos_weights is not None:
+        if world > 1:
+            raise NotImplementedError(
+                'pose-distance weights across processes (gather=True in a '
+                'distributed run) are not supported')
+        if pos_weights.shape != (n, ) or neg_weights.shape != (2 * n, 2 * n):
+            raise ValueError(f'pos_weights must be ({n},) and neg_weights '
+                             f'({2 * n}, {2 * n}), got '
+                             f'{tuple(pos_weights.shape)} and '
+                             f'{tuple(neg_weights.shape)}')
+        return _weighted_nt_xent(q1, q2, temperature, pos_weights, neg_weights)
     local = torch.cat([q1, q2], dim=0)
     if world > 1:
         keys = torch.cat([gather_with_grad(q1), gather_with_grad(q2)], dim=0)
@@ -107,6 +168,25 @@ def nt_xent(q1: torch.Tensor,
     return loss, dict(pos_sim=pos_sim, neg_sim=neg_sim)
 
 
+def _weighted_nt_xent(q1, q2, temperature, pos_weights, neg_weights):
+    """:func:`nt_xent` with SiMHand's similarity weights, one process."""
+    n = q1.size(0)
+    q = torch.cat([q1, q2], dim=0)
+    sim = q @ q.t()
+    eye = torch.eye(2 * n, dtype=torch.bool, device=q.device)
+    logits = (sim * neg_weights.to(sim)).masked_fill(eye, float('-inf'))
+    pos_sim = (q1 * q2).sum(1)
+    numerator = (pos_sim * pos_weights.to(sim)).repeat(2)
+    loss = (torch.logsumexp(logits / temperature, 1) -
+            numerator / temperature).mean()
+    with torch.no_grad():
+        pos = torch.arange(2 * n, device=q.device).add(n) % (2 * n)
+        neg_mask = ~eye
+        neg_mask[torch.arange(2 * n), pos] = False
+        stats = dict(pos_sim=pos_sim.mean(), neg_sim=sim[neg_mask].mean())
+    return loss, stats
+
+
 def equivariant_nt_xent(proj1: torch.Tensor,
                         proj2: torch.Tensor,
                         theta1: Optional[torch.Tensor],
@@ -117,7 +197,9 @@ def equivariant_nt_xent(proj1: torch.Tensor,
                         scale1: Optional[torch.Tensor] = None,
                         scale2: Optional[torch.Tensor] = None,
                         gather: bool = False,
-                        return_stats: bool = False):
+                        return_stats: bool = False,
+                        pose1: Optional[torch.Tensor] = None,
+                        pose2: Optional[torch.Tensor] = None):
     """PeCLR's loss for one batch (the public function of docs/design.md
     section 3).
 
@@ -135,6 +217,9 @@ def equivariant_nt_xent(proj1: torch.Tensor,
             negatives (:func:`nt_xent`).
         return_stats (bool): also return the detached ``pos_sim`` and
             ``neg_sim``.
+        pose1, pose2 (Tensor, optional): (N, K, 2) the views' 2-D poses:
+            weight the similarities by their distances
+            (:func:`pose_distance_weights`, SiMHand); None for none.
 
     Returns:
         Tensor or tuple: the scalar loss, and with ``return_stats`` the
@@ -155,5 +240,12 @@ def equivariant_nt_xent(proj1: torch.Tensor,
     else:
         q1 = undo_view_geometry(proj1, theta1, shift1, scale1)
         q2 = undo_view_geometry(proj2, theta2, shift2, scale2)
-    loss, stats = nt_xent(q1, q2, temperature, gather=gather)
+    weights = {}
+    if (pose1 is None) != (pose2 is None):
+        raise ValueError('give both views\' poses, or none')
+    if pose1 is not None:
+        w_pos, w_neg = pose_distance_weights(pose1.detach().float(),
+                                             pose2.detach().float())
+        weights = dict(pos_weights=w_pos, neg_weights=w_neg)
+    loss, stats = nt_xent(q1, q2, temperature, gather=gather, **weights)
     return (loss, stats) if return_stats else loss

@@ -137,3 +137,90 @@ def test_gradients_and_errors():
     with pytest.raises(ValueError, match='even'):
         undo_view_geometry(
             torch.randn(2, 5), torch.zeros(2), torch.zeros(2, 2))
+
+
+def test_pose_distance_weights_on_planted_distances():
+    """Equal poses weigh 1, the farthest pair 0, the rest linearly between
+    (a direct computation of (d_max - d) / (d_max - d_min))."""
+    from peclr_mm.models.losses import pose_distance_weights
+    base = torch.zeros(3, 21, 2)
+    shift = torch.tensor([0., 1., 3.])  # per-joint distances of the pairs
+    pose1 = base
+    pose2 = base + torch.stack([shift, torch.zeros(3)], 1)[:, None]
+    w_pos, w_neg = pose_distance_weights(pose1, pose2)
+    torch.testing.assert_close(w_pos, torch.tensor([1., 2 / 3, 0.]))
+    both = torch.cat([pose1, pose2])
+    d = torch.cdist(both[:, 0], both[:, 0])  # every joint moved alike
+    torch.testing.assert_close(w_neg, (d.max() - d) / (d.max() - d.min()))
+    assert (w_neg.diagonal() == 1).all() and w_neg.min() == 0
+    # one distance everywhere: all weights 1
+    w_pos, w_neg = pose_distance_weights(base, base)
+    assert (w_pos == 1).all() and (w_neg == 1).all()
+    with pytest.raises(ValueError, match='pose1'):
+        pose_distance_weights(base, base[:2])
+
+
+def test_weighted_nt_xent_matches_a_direct_computation():
+    from peclr_mm.models.losses import nt_xent, pose_distance_weights
+    torch.manual_seed(0)
+    n = 5
+    q1 = F.normalize(torch.randn(n, 8), dim=1)
+    q2 = F.normalize(torch.randn(n, 8), dim=1)
+    pose1, pose2 = torch.randn(n, 21, 2), torch.randn(n, 21, 2)
+    w_pos, w_neg = pose_distance_weights(pose1, pose2)
+    loss, _ = nt_xent(q1, q2, 0.5, pos_weights=w_pos, neg_weights=w_neg)
+    q = torch.cat([q1, q2])
+    terms = []
+    for i in range(2 * n):
+        p = (i + n) % (2 * n)
+        num = torch.exp(w_pos[i % n] * (q[i] @ q[p]) / 0.5)
+        den = sum(
+            torch.exp(w_neg[i, k] * (q[i] @ q[k]) / 0.5) for k in range(2 * n)
+            if k != i)
+        terms.append(-torch.log(num / den))
+    torch.testing.assert_close(loss, torch.stack(terms).mean())
+    # all-one weights: the plain loss
+    plain, _ = nt_xent(q1, q2, 0.5)
+    ones, _ = nt_xent(
+        q1,
+        q2,
+        0.5,
+        pos_weights=torch.ones(n),
+        neg_weights=torch.ones(2 * n, 2 * n))
+    torch.testing.assert_close(ones, plain)
+    with pytest.raises(ValueError, match='both'):
+        nt_xent(q1, q2, 0.5, pos_weights=w_pos)
+
+
+def test_equivariant_loss_with_poses_falls_on_a_tiny_problem():
+    """Weighted by pose distance and under the equivariant step, a linear
+    projection of fixed features learns: the loss falls (at temperature 0.1:
+    at 0.5 the weights in [0, 1] leave the logits little room)."""
+    from peclr_mm.models.losses import equivariant_nt_xent
+    torch.manual_seed(1)
+    n, d = 16, 32
+    x1, x2 = torch.randn(n, 64), torch.randn(n, 64)
+    x2 = x1 + 0.3 * x2
+    pose1 = torch.randn(n, 21, 2)
+    pose2 = pose1 + 0.05 * torch.randn(n, 21, 2)
+    theta = torch.zeros(n)
+    shift = torch.zeros(n, 2)
+    proj = torch.nn.Linear(64, d)
+    opt = torch.optim.Adam(proj.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(100):
+        loss = equivariant_nt_xent(
+            proj(x1),
+            proj(x2),
+            theta,
+            theta,
+            shift,
+            shift,
+            temperature=0.1,
+            pose1=pose1,
+            pose2=pose2)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.6 * losses[0], (losses[0], losses[-1])
