@@ -1,0 +1,137 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+import numpy as np
+import pytest
+
+from peclr_mm.datasets.similar_hands import (load_similar_hands,
+                                             mine_similar_hands,
+                                             pose_descriptor,
+                                             write_similar_hands)
+
+
+def _poses(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    uv = rng.uniform(0, 200, (n, 21, 2))
+    uv[:, 9] = uv[:, 0] + rng.uniform(30, 60, (n, 2))  # a real palm
+    return uv
+
+
+def test_descriptor_ignores_position_and_size_not_orientation():
+    uv = _poses(2)
+    moved = uv * 1.7 + np.array([40., -25.])
+    np.testing.assert_allclose(pose_descriptor(moved), pose_descriptor(uv))
+    assert (pose_descriptor(uv)[:, 0] == 0).all()
+    np.testing.assert_allclose(
+        np.linalg.norm(pose_descriptor(uv)[:, 9], axis=-1), 1.)
+    turned = uv.copy()
+    turned[..., 0] = -uv[..., 0]  # mirrored: another pose as seen
+    assert np.abs(pose_descriptor(turned) - pose_descriptor(uv)).max() > .1
+    with pytest.raises(ValueError, match='finite'):
+        pose_descriptor(np.full((1, 21, 2), np.nan))
+    with pytest.raises(ValueError, match=r'\(N, 21, 2\)'):
+        pose_descriptor(np.zeros((3, 20, 2)))
+
+
+def test_mining_finds_a_planted_duplicate_first():
+    uv = _poses()
+    uv[10] = uv[3] * 0.5 + 7.  # the same pose, elsewhere and smaller
+    res = mine_similar_hands(uv, k=4, chunk=16)
+    assert res['index'][3, 0] == 10 and res['index'][10, 0] == 3
+    assert res['distance'][3, 0] == pytest.approx(0., abs=1e-9)
+    # never itself, nearest first, distances as the descriptors say
+    n = len(uv)
+    assert not (res['index'] == np.arange(n)[:, None]).any()
+    assert (np.diff(res['distance'], axis=1) >= 0).all()
+    desc = pose_descriptor(uv)
+    j = res['index'][5, 1]
+    rms = np.sqrt(((desc[5] - desc[j])**2).sum(-1).mean())
+    assert res['distance'][5, 1] == pytest.approx(rms)
+    # a group (e.g. versions of one hand) never pairs within itself
+    groups = np.arange(n)
+    groups[10] = 3
+    grouped = mine_similar_hands(uv, k=4, groups=groups)
+    assert 10 not in grouped['index'][3] and 3 not in grouped['index'][10]
+    with pytest.raises(ValueError, match='candidates'):
+        mine_similar_hands(uv[:4], k=4)
+
+
+def test_mining_resumes_to_the_same_result(tmp_path):
+    uv = _poses(50, seed=1)
+    full = mine_similar_hands(uv, k=3, chunk=7)
+    seen = []
+
+    def stop_after_two(done, total, partial):
+        seen.append(done)
+        if len(seen) == 2:
+            write_similar_hands(
+                str(tmp_path / 'p.npz'), partial, num_images=total)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        mine_similar_hands(uv, k=3, chunk=7, progress=stop_after_two)
+    assert seen == [7, 14]
+    partial = load_similar_hands(str(tmp_path / 'p.npz'))
+    resumed = mine_similar_hands(uv, k=3, chunk=7, done=partial)
+    for key in ('index', 'distance'):
+        np.testing.assert_array_equal(resumed[key], full[key])
+
+
+def test_file_round_trip_and_checks(tmp_path):
+    uv = _poses(20)
+    res = mine_similar_hands(uv, k=2)
+    path = str(tmp_path / 'sim.npz')
+    write_similar_hands(path, res, source='ground truth', k=2)
+    back = load_similar_hands(path, num_images=20, k=2)
+    np.testing.assert_array_equal(back['index'], res['index'])
+    assert str(back['source']) == 'ground truth'
+    with pytest.raises(ValueError, match='20 rows'):
+        load_similar_hands(path, num_images=21)
+    with pytest.raises(ValueError, match='2 neighbours'):
+        load_similar_hands(path, k=3)
+    with pytest.raises(FileNotFoundError, match='mine_similar_hands'):
+        load_similar_hands(str(tmp_path / 'missing.npz'))
+    bad = dict(res, index=res['index'] + 100)
+    write_similar_hands(path, bad)
+    with pytest.raises(ValueError, match='outside'):
+        load_similar_hands(path)
+
+
+def test_tool_mines_a_split_resumes_and_keeps_files(synthetic_root, tmp_path,
+                                                    capsys):
+    """tools/mine_similar_hands.py on the FreiHAND layout: every annotation
+    gets k others, a stopped run continues from its partial file to the
+    same result, and an existing output is never overwritten."""
+    import json
+
+    from tools.mine_similar_hands import main
+    out = tmp_path / 'sim.npz'
+    args = [
+        '--data', synthetic_root, '--k', '3', '--chunk', '10', '--out',
+        str(out)
+    ]
+    assert main(args) == 0
+    full = load_similar_hands(str(out), num_images=24, k=3)
+    assert str(full['source']) == 'training ground truth'
+    assert not (tmp_path / 'sim.npz.partial.npz').exists()
+    assert main(args) == 2 and 'exists' in capsys.readouterr().err
+    # a partial file of the first 10 rows: the run continues from it
+    part = {k: full[k][:10] for k in ('index', 'distance')}
+    resumed = tmp_path / 'resumed.npz'
+    write_similar_hands(
+        f'{resumed}.partial.npz',
+        part,
+        source='training ground truth',
+        k=3,
+        num_images=24)
+    assert main(args[:-1] + [str(resumed)]) == 0
+    assert 'continuing' in capsys.readouterr().out
+    np.testing.assert_array_equal(
+        load_similar_hands(str(resumed))['index'], full['index'])
+    # pseudo-labels from a file, refused when malformed
+    kp = tmp_path / 'kp.json'
+    kp.write_text(json.dumps(np.zeros((5, 20, 2)).tolist()))
+    assert main([
+        '--data', synthetic_root, '--keypoints',
+        str(kp), '--out',
+        str(tmp_path / 'kp.npz')
+    ]) == 2
+    assert '(N, 21, 2)' in capsys.readouterr().err
