@@ -108,7 +108,8 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
-    write_similar_hands(out, mined, **meta)
+    # the mined poses too: the pipeline crops the partner around them
+    write_similar_hands(out, mined, poses=uv, **meta)
     if osp.isfile(partial_path):
         os.remove(partial_path)  # this run's own progress file
     d = mined['distance']

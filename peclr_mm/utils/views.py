@@ -15,14 +15,18 @@ from typing import Dict, Sequence
 import numpy as np
 
 __all__ = [
-    'VIEW_GEOMETRY', 'VIEW_KEYS', 'view_meta_key', 'pack_view_geometry',
-    'stack_view_geometry'
+    'VIEW_GEOMETRY', 'VIEW_OPTIONAL', 'VIEW_KEYS', 'view_meta_key',
+    'pack_view_geometry', 'stack_view_geometry'
 ]
 
 #: A view's geometry, as the transforms record it.
 VIEW_GEOMETRY = ('theta', 's', 'shift', 'warp_mat')
+#: Per-view keys packed when every view has them: ``pose_2d`` (21, 2), the
+#: view's hand as a pose descriptor (``LoadSimilarHand``), for the
+#: pose-distance weights of the loss.
+VIEW_OPTIONAL = ('pose_2d', )
 #: What ``MultiViewWithGeometry`` keeps of each view's pipeline output.
-VIEW_KEYS = ('img', ) + VIEW_GEOMETRY
+VIEW_KEYS = ('img', ) + VIEW_GEOMETRY + VIEW_OPTIONAL
 
 
 def view_meta_key(key: str) -> str:
@@ -33,7 +37,9 @@ def view_meta_key(key: str) -> str:
 def pack_view_geometry(views: Sequence[dict]) -> Dict[str, np.ndarray]:
     """The metainfo of a sample's views: each of :data:`VIEW_GEOMETRY`
     stacked over the views, float32 (``view_theta`` (V,), ``view_s`` (V,),
-    ``view_shift`` (V, 2), ``view_warp_mat`` (V, 2, 3)).
+    ``view_shift`` (V, 2), ``view_warp_mat`` (V, 2, 3)), and each of
+    :data:`VIEW_OPTIONAL` that every view has (``view_pose_2d`` (V, 21,
+    2)).
 
     Raises:
         KeyError: a view lacks a key; names it.
@@ -48,6 +54,10 @@ def pack_view_geometry(views: Sequence[dict]) -> Dict[str, np.ndarray]:
                 '+ WarpView)')
         out[view_meta_key(key)] = np.stack(
             [np.asarray(v[key], np.float32) for v in views])
+    for key in VIEW_OPTIONAL:
+        if all(key in v for v in views):
+            out[view_meta_key(key)] = np.stack(
+                [np.asarray(v[key], np.float32) for v in views])
     return out
 
 

@@ -135,3 +135,77 @@ def test_tool_mines_a_split_resumes_and_keeps_files(synthetic_root, tmp_path,
         str(tmp_path / 'kp.npz')
     ]) == 2
     assert '(N, 21, 2)' in capsys.readouterr().err
+
+
+def test_pairs_of_similar_hands_through_the_pipeline(synthetic_root, tmp_path):
+    """View 2 is a mined neighbour (never the image itself), in its own
+    image and crop; both views record their geometry and pose; the head
+    weights the loss by the pose distances."""
+    import torch
+    from mmengine.dataset import default_collate
+    from mmpose.registry import DATASETS, MODELS
+
+    from peclr_mm.datasets.freihand3d import load_freihand_annotations
+    from peclr_mm.datasets.transforms import LoadSimilarHand
+    from peclr_mm.utils.camera import project
+    from tools.mine_similar_hands import main
+    sim = str(tmp_path / 'sim.npz')
+    assert main(['--data', synthetic_root, '--k', '3', '--out', sim]) == 0
+    mined = load_similar_hands(sim)
+    ann = load_freihand_annotations(synthetic_root, 'training')
+    np.testing.assert_allclose(mined['poses'], project(ann['xyz'], ann['K']))
+    view = [
+        dict(type='HandCanonicalCrop', input_size=32, padding=1.),
+        dict(type='RandomSimilarity'),
+        dict(type='WarpView')
+    ]
+    ds = DATASETS.build(
+        dict(
+            type='FreiHand3DDataset',
+            data_root=synthetic_root,
+            pipeline=[
+                dict(type='LoadHandImage'),
+                dict(
+                    type='MultiViewWithGeometry',
+                    transforms=[
+                        [
+                            dict(
+                                type='LoadSimilarHand',
+                                similar_file=sim,
+                                partner=False)
+                        ] + view,
+                        [dict(type='LoadSimilarHand', similar_file=sim, k=3)] +
+                        view
+                    ]),
+                dict(type='PackPeCLRInputs')
+            ]))
+    load = LoadSimilarHand(sim, k=3)
+    np.random.seed(0)
+    for i in range(len(ds)):
+        info = ds.get_data_info(i)
+        out = load(dict(info))
+        j = out['sample_id']
+        assert j != info['sample_id'] and j in mined['index'][
+            info['sample_id']]
+        assert out['img_path'].endswith(f'{out["img_id"]:08d}.jpg')
+        assert out['img_id'] % info['num_annotations'] == j
+        np.testing.assert_allclose(
+            out['keypoints'][0], mined['poses'][j], rtol=1e-6)
+        assert 'K' not in out and 'keypoints_3d' not in out
+    packed = [ds[i] for i in range(4)]
+    meta = packed[0]['data_samples'].metainfo
+    assert meta['view_pose_2d'].shape == (2, 21, 2)
+    assert meta['view_theta'].shape == (2, )
+    assert not np.allclose(meta['view_pose_2d'][0], meta['view_pose_2d'][1])
+    batch = default_collate(packed)
+    head = MODELS.build(
+        dict(type='EquivariantContrastiveHead', pose_weighting='linear'))
+    plain = MODELS.build(dict(type='EquivariantContrastiveHead'))
+    torch.manual_seed(0)
+    p1, p2 = torch.randn(4, 16), torch.randn(4, 16)
+    weighted = head.loss(p1, p2, batch['data_samples'])['loss']
+    unweighted = plain.loss(p1, p2, batch['data_samples'])['loss']
+    assert torch.isfinite(weighted) and weighted != unweighted
+    with pytest.raises(ValueError, match='pose_weighting'):
+        MODELS.build(
+            dict(type='EquivariantContrastiveHead', pose_weighting='soft'))

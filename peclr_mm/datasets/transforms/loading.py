@@ -9,7 +9,7 @@ from mmpose.registry import TRANSFORMS
 
 from ...utils.arrays import image_size_problem
 
-__all__ = ['LoadHandImage', 'LoadRandomVersion']
+__all__ = ['LoadHandImage', 'LoadRandomVersion', 'LoadSimilarHand']
 
 
 @TRANSFORMS.register_module()
@@ -98,6 +98,19 @@ class LoadHandImage(LoadImage):
         return (f'{super().__repr__()[:-1]}, cache_mib={self.cache_mib})')
 
 
+def _check_version_keys(results: dict, name: str) -> None:
+    """Refuse a sample without what finding another image of its data set
+    needs (``FreiHand3DDataset``'s data infos carry it)."""
+    missing = [
+        k for k in ('img_path', 'sample_id', 'num_annotations', 'num_versions')
+        if k not in results
+    ]
+    if missing:
+        raise KeyError(f'{name} needs {missing} in the sample (the data '
+                       'infos of FreiHand3DDataset carry them); got keys '
+                       f'{sorted(results)}')
+
+
 @TRANSFORMS.register_module()
 class LoadRandomVersion(LoadHandImage):
     """Replace the image by a random version of the same hand.
@@ -133,15 +146,7 @@ class LoadRandomVersion(LoadHandImage):
         self.prob = prob
 
     def transform(self, results: dict) -> Optional[dict]:
-        missing = [
-            k for k in ('img_path', 'sample_id', 'num_annotations',
-                        'num_versions') if k not in results
-        ]
-        if missing:
-            raise KeyError(
-                f'LoadRandomVersion needs {missing} in the sample (the data '
-                'infos of FreiHand3DDataset carry them); got keys '
-                f'{sorted(results)}')
+        _check_version_keys(results, type(self).__name__)
         if np.random.rand() >= self.prob:
             return results
         v = int(np.random.randint(results['num_versions']))
@@ -158,3 +163,103 @@ class LoadRandomVersion(LoadHandImage):
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(prob={self.prob})'
+
+
+@TRANSFORMS.register_module()
+class LoadSimilarHand(LoadHandImage):
+    """SiMHand's positive: replace the sample by one of its mined similar
+    hands (``tools/mine_similar_hands.py``), a different image of a hand in
+    an alike 2-D pose; with ``partner=False`` keep the sample and record its
+    own pose only (the pair's first view).
+
+    As the first transform of the second view's pipeline of
+    ``MultiViewWithGeometry`` (one pipeline per view), view 2 is a random
+    one of the ``k`` nearest hands, in a random version of its image; each
+    view is then cropped around its own hand and records its own geometry
+    as always. Both views record ``pose_2d``, their hand's pose descriptor
+    (``peclr_mm.datasets.similar_hands.pose_descriptor`` of the mined 2-D
+    joints), which the packer carries for the loss's pose-distance weights.
+
+    Required keys: ``img_path``, ``sample_id``, ``num_annotations``,
+    ``num_versions`` (``FreiHand3DDataset`` data infos). Modified keys
+    (``partner=True``): ``img``, ``img_path``, ``img_id``, ``sample_id``,
+    ``version``, ``keypoints`` (the partner's mined joints),
+    ``keypoints_visible``, ``img_shape``, ``ori_shape``; the sample's own
+    ``bbox``, ``K`` and 3-D joints are dropped (they are another hand's).
+    Added keys: ``pose_2d`` (21, 2), ``partner_distance`` (with
+    ``partner=True``, the mined distance in palm lengths).
+
+    Args:
+        similar_file (str): the ``.npz`` of the mining tool, for this data
+            set's annotations (with the mined ``poses``).
+        k (int): draw among the ``k`` nearest (at most the file's).
+        partner (bool): replace the sample (view 2) or keep it (view 1).
+        random_version (bool): a random version of the partner's image
+            (else version 0).
+        **kwargs: ``LoadHandImage``'s arguments.
+    """
+
+    def __init__(self,
+                 similar_file: str,
+                 k: int = 8,
+                 partner: bool = True,
+                 random_version: bool = True,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if k < 1:
+            raise ValueError(f'LoadSimilarHand: k must be >= 1, got {k}')
+        self.similar_file = similar_file
+        self.k = int(k)
+        self.partner = bool(partner)
+        self.random_version = bool(random_version)
+        self._mined = None
+
+    def _load_mined(self) -> dict:
+        if self._mined is None:  # once per process
+            from ..similar_hands import load_similar_hands, pose_descriptor
+            mined = load_similar_hands(
+                self.similar_file, k=self.k if self.partner else None)
+            if 'poses' not in mined:
+                raise ValueError(f'{self.similar_file}: field \'poses\' '
+                                 '(the mined 2-D joints) is missing; mine '
+                                 'again with tools/mine_similar_hands.py')
+            mined['descriptors'] = pose_descriptor(mined['poses'])
+            self._mined = mined
+        return self._mined
+
+    def transform(self, results: dict) -> Optional[dict]:
+        _check_version_keys(results, type(self).__name__)
+        mined = self._load_mined()
+        n = int(results['num_annotations'])
+        if len(mined['index']) != n:
+            raise ValueError(f'{self.similar_file}: mined for '
+                             f'{len(mined["index"])} annotations, the data '
+                             f'set has {n}')
+        i = int(results['sample_id'])
+        results = dict(results)
+        if not self.partner:
+            results['pose_2d'] = mined['descriptors'][i].astype(np.float32)
+            return super().transform(results)
+        slot = int(np.random.randint(min(self.k, mined['index'].shape[1])))
+        j = int(mined['index'][i, slot])
+        v = int(np.random.randint(
+            results['num_versions'])) if self.random_version else 0
+        img_id = j + n * v
+        for key in ('img', 'bbox', 'K', 'keypoints_3d'):
+            results.pop(key, None)
+        results.update(
+            img_path=osp.join(
+                osp.dirname(results['img_path']), f'{img_id:08d}.jpg'),
+            img_id=img_id,
+            sample_id=j,
+            version=v,
+            keypoints=mined['poses'][j][None].astype(np.float32),
+            keypoints_visible=np.ones((1, 21), np.float32),
+            pose_2d=mined['descriptors'][j].astype(np.float32),
+            partner_distance=float(mined['distance'][i, slot]))
+        return super().transform(results)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(similar_file='
+                f'{self.similar_file!r}, k={self.k}, partner={self.partner}, '
+                f'random_version={self.random_version})')

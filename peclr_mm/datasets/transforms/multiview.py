@@ -27,20 +27,31 @@ class MultiViewWithGeometry(BaseTransform):
           ``MultiView`` keeps only ``img``)
 
     Args:
-        transforms (list): the per-view pipeline.
-        num_views (int): number of views.
+        transforms (list): the per-view pipeline, or one pipeline per view
+            (a list of lists, e.g. a second view drawn from a similar hand
+            by ``LoadSimilarHand``; as mmpretrain's ``MultiView``).
+        num_views (int): number of views (with one pipeline per view: their
+            number, or left at its default).
     """
 
-    def __init__(self, transforms: Sequence[dict], num_views: int = 2):
-        if num_views < 1:
-            raise ValueError(f'num_views must be >= 1, got {num_views}')
-        self.pipeline = Compose(list(transforms))
-        self.num_views = num_views
+    def __init__(self, transforms: Sequence, num_views: int = 2):
+        transforms = list(transforms)
+        if transforms and all(
+                isinstance(t, (list, tuple)) for t in transforms):
+            if num_views not in (2, len(transforms)):
+                raise ValueError(f'num_views {num_views} != the '
+                                 f'{len(transforms)} per-view pipelines')
+            self.pipelines = [Compose(list(t)) for t in transforms]
+        else:
+            if num_views < 1:
+                raise ValueError(f'num_views must be >= 1, got {num_views}')
+            self.pipelines = [Compose(transforms)] * num_views
+        self.num_views = len(self.pipelines)
 
     def transform(self, results: dict) -> dict:
         views: List[dict] = []
-        for _ in range(self.num_views):
-            out = self.pipeline(copy.copy(results))
+        for pipeline in self.pipelines:
+            out = pipeline(copy.copy(results))
             if out is None:
                 return None
             views.append({k: out[k] for k in VIEW_KEYS if k in out})
@@ -51,4 +62,4 @@ class MultiViewWithGeometry(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_views={self.num_views}, '
-                f'transforms={self.pipeline})')
+                f'transforms={self.pipelines})')

@@ -31,6 +31,11 @@ class EquivariantContrastiveHead(BaseModule):
         scale_aware (bool): also undo the views' scale (off in the paper).
         gather_distributed (bool): use the views of all processes as
             negatives in distributed training. Defaults to True.
+        pose_weighting (str, optional): ``'linear'`` weights the
+            similarities by the views' 2-D pose distances (SiMHand, the
+            samples' ``view_pose_2d`` from ``LoadSimilarHand``;
+            :func:`~peclr_mm.models.losses.pose_distance_weights`); None
+            (the default) does not.
         init_cfg (dict, optional): mmengine's initialisation config.
     """
 
@@ -39,10 +44,15 @@ class EquivariantContrastiveHead(BaseModule):
                  equivariant: bool = True,
                  scale_aware: bool = False,
                  gather_distributed: bool = True,
+                 pose_weighting=None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if scale_aware and not equivariant:
             raise ValueError('scale_aware needs equivariant=True')
+        if pose_weighting not in (None, 'linear'):
+            raise ValueError("pose_weighting must be None or 'linear', got "
+                             f'{pose_weighting!r}')
+        self.pose_weighting = pose_weighting
         self.temperature = temperature
         self.equivariant = equivariant
         self.scale_aware = scale_aware
@@ -66,6 +76,11 @@ class EquivariantContrastiveHead(BaseModule):
             keys = ('theta', 'shift') + (('s', ) if self.scale_aware else ())
             geo = stack_view_geometry(data_samples, keys, proj1.device)
             views = [{k: g[:, v] for k, g in geo.items()} for v in (0, 1)]
+        poses = {}
+        if self.pose_weighting:
+            pose = stack_view_geometry(data_samples, ('pose_2d', ),
+                                       proj1.device)['pose_2d']
+            poses = dict(pose1=pose[:, 0], pose2=pose[:, 1])
         loss, stats = equivariant_nt_xent(
             proj1,
             proj2,
@@ -77,5 +92,6 @@ class EquivariantContrastiveHead(BaseModule):
             views[0].get('s'),
             views[1].get('s'),
             gather=self.gather_distributed,
-            return_stats=True)
+            return_stats=True,
+            **poses)
         return dict(loss=loss, **stats)
