@@ -9,7 +9,8 @@ closed form from the constraint that the reference bone has length 1
 (docs/design.md section 4), so a network need only regress scale-free
 quantities.
 
-The formulas are batched torch functions at module level;
+The formulas are functions at module level, the encoding in NumPy (the
+pipeline's side) and the decoding in batched torch (the model's);
 :class:`Hand25DCodec`, the mmpose codec, composes them: a pipeline's
 ``GenerateTarget`` step encodes the training targets with it and the heads
 decode their predictions through its batched steps.

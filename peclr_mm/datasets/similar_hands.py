@@ -19,7 +19,6 @@ the flattened descriptors over sqrt(21)).
 The nearest neighbours come from scikit-learn's ``NearestNeighbors``
 (exact search on the flattened descriptors).
 """
-import os
 import os.path as osp
 from typing import Callable, Dict, Optional
 
@@ -133,8 +132,7 @@ def mine_similar_hands(
 def write_similar_hands(path: str, mined: Dict[str, np.ndarray],
                         **meta) -> None:
     """Write ``mined`` (and ``meta``, e.g. the source of the 2-D poses) to
-    an ``.npz`` file atomically: a temporary file in the same folder, then
-    a rename.
+    an ``.npz`` file atomically (:func:`peclr_mm.utils.io.atomic_write`).
 
     Args:
         path: the ``.npz`` file.
@@ -142,17 +140,20 @@ def write_similar_hands(path: str, mined: Dict[str, np.ndarray],
         **meta: strings or numbers stored beside it; ``num_images`` (the
             data set's image count) lets a partial result be checked.
     """
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'wb') as f:
-        np.savez(
-            f,
-            index=mined['index'],
-            distance=mined['distance'],
-            **{
-                k: np.asarray(v)
-                for k, v in meta.items()
-            })
-    os.replace(tmp, path)
+    from ..utils.io import atomic_write
+
+    def write(tmp: str) -> None:
+        with open(tmp, 'wb') as f:  # a file object: no '.npz' appended
+            np.savez(
+                f,
+                index=mined['index'],
+                distance=mined['distance'],
+                **{
+                    k: np.asarray(v)
+                    for k, v in meta.items()
+                })
+
+    atomic_write(path, write)
 
 
 def load_similar_hands(path: str,

@@ -1,7 +1,7 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """Multi-view wrapper that keeps each view's geometry."""
 import copy
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 from mmcv.transforms import BaseTransform, Compose
 from mmpose.registry import TRANSFORMS
@@ -30,19 +30,21 @@ class MultiViewWithGeometry(BaseTransform):
         transforms (list): the per-view pipeline, or one pipeline per view
             (a list of lists, e.g. a second view drawn from a similar hand
             by ``LoadSimilarHand``; as mmpretrain's ``MultiView``).
-        num_views (int): number of views (with one pipeline per view: their
-            number, or left at its default).
+        num_views (int, optional): number of views; None for two with one
+            pipeline, or one per pipeline given (a number that differs is
+            refused).
     """
 
-    def __init__(self, transforms: Sequence, num_views: int = 2):
+    def __init__(self, transforms: Sequence, num_views: Optional[int] = None):
         transforms = list(transforms)
         if transforms and all(
                 isinstance(t, (list, tuple)) for t in transforms):
-            if num_views not in (2, len(transforms)):
+            if num_views not in (None, len(transforms)):
                 raise ValueError(f'num_views {num_views} != the '
                                  f'{len(transforms)} per-view pipelines')
             self.pipelines = [Compose(list(t)) for t in transforms]
         else:
+            num_views = 2 if num_views is None else num_views
             if num_views < 1:
                 raise ValueError(f'num_views must be >= 1, got {num_views}')
             self.pipelines = [Compose(transforms)] * num_views

@@ -128,7 +128,6 @@ def nt_xent(q1: torch.Tensor,
                              f'({2 * n}, {2 * n}), got '
                              f'{tuple(pos_weights.shape)} and '
                              f'{tuple(neg_weights.shape)}')
-        return _weighted_nt_xent(q1, q2, temperature, pos_weights, neg_weights)
     local = torch.cat([q1, q2], dim=0)
     if world > 1:
         keys = torch.cat([gather_with_grad(q1), gather_with_grad(q2)], dim=0)
@@ -143,12 +142,19 @@ def nt_xent(q1: torch.Tensor,
         rows = torch.arange(2 * n, device=q1.device)
     sim = local @ keys.t()
     pos = (rows + total) % (2 * total)
-    logits = sim / temperature
+    weighted = sim if neg_weights is None else sim * neg_weights.to(sim)
+    logits = weighted / temperature
     logits = logits.masked_fill(
         F.one_hot(rows, 2 * total).bool(), float('-inf'))
     # Sum over local anchors, divided by the global number of anchors: the
     # per-process parts add up to the global loss.
-    loss = F.cross_entropy(logits, pos, reduction='sum') / (2 * total)
+    if pos_weights is None:
+        loss = F.cross_entropy(logits, pos, reduction='sum') / (2 * total)
+    else:  # the numerator weighted apart from its denominator term
+        numerator = sim.gather(
+            1, pos[:, None])[:, 0] * pos_weights.to(sim).repeat(2)
+        loss = (torch.logsumexp(logits, 1) -
+                numerator / temperature).sum() / (2 * total)
     with torch.no_grad():
         pos_sim = sim.gather(1, pos[:, None]).mean()
         neg_mask = torch.ones_like(sim, dtype=torch.bool)
@@ -166,25 +172,6 @@ def nt_xent(q1: torch.Tensor,
         loss = world * loss + (stats[0] - world * loss).detach()
         pos_sim, neg_sim = stats[1], stats[2]
     return loss, dict(pos_sim=pos_sim, neg_sim=neg_sim)
-
-
-def _weighted_nt_xent(q1, q2, temperature, pos_weights, neg_weights):
-    """:func:`nt_xent` with SiMHand's similarity weights, one process."""
-    n = q1.size(0)
-    q = torch.cat([q1, q2], dim=0)
-    sim = q @ q.t()
-    eye = torch.eye(2 * n, dtype=torch.bool, device=q.device)
-    logits = (sim * neg_weights.to(sim)).masked_fill(eye, float('-inf'))
-    pos_sim = (q1 * q2).sum(1)
-    numerator = (pos_sim * pos_weights.to(sim)).repeat(2)
-    loss = (torch.logsumexp(logits / temperature, 1) -
-            numerator / temperature).mean()
-    with torch.no_grad():
-        pos = torch.arange(2 * n, device=q.device).add(n) % (2 * n)
-        neg_mask = ~eye
-        neg_mask[torch.arange(2 * n), pos] = False
-        stats = dict(pos_sim=pos_sim.mean(), neg_sim=sim[neg_mask].mean())
-    return loss, stats
 
 
 def equivariant_nt_xent(proj1: torch.Tensor,

@@ -64,3 +64,27 @@ def test_multiview_keeps_geometry_and_packs_it():
     # The packed image is the view's image, channels first.
     np.testing.assert_array_equal(packed['inputs'][1].numpy(),
                                   v2['img'].transpose(2, 0, 1))
+
+
+def test_multiview_runs_one_pipeline_per_view():
+    """One pipeline per view: each view goes through its own, and a view
+    count that differs from the pipelines' is refused."""
+    import pytest
+    img = np.zeros((8, 8, 3), np.uint8)
+    mv = MultiViewWithGeometry(transforms=[
+        [
+            dict(type='HandCanonicalCrop', input_size=4, source='image'),
+            dict(type='WarpView')
+        ],
+        [
+            dict(type='HandCanonicalCrop', input_size=6, source='image'),
+            dict(type='WarpView')
+        ]
+    ])
+    out = mv(dict(img=img, img_shape=(8, 8)))
+    assert mv.num_views == 2
+    assert [v['img'].shape[:2] for v in out['views']] == [(4, 4), (6, 6)]
+    assert MultiViewWithGeometry(transforms=[dict(
+        type='WarpView')]).num_views == 2
+    with pytest.raises(ValueError, match='per-view pipelines'):
+        MultiViewWithGeometry(transforms=[[], [], []], num_views=2)
