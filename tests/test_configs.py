@@ -20,6 +20,9 @@ CONFIGS = sorted(
 
 def _transforms(pipeline):
     for t in pipeline or []:
+        if isinstance(t, (list, tuple)):  # one pipeline per view
+            yield from _transforms(t)
+            continue
         yield t['type']
         yield from _transforms(t.get('transforms'))
 
@@ -63,6 +66,19 @@ def test_benchmark_budget_names_existing_configs(path):
         cfg = Config.fromfile(osp.join(ROOT, b.pretrain.configs[kind]))
         cfg.merge_from_dict(b.pretrain.get('cfg_options', {}))
         assert cfg.model.head.equivariant is (kind == 'peclr')
+    # similar-hand encoders: their config weights by pose, their pairs'
+    # source is known, a pseudo-labeller is pretrained before them
+    encoders = list(b.pretrain.configs)
+    for kind, spec in b.pretrain.get('similar', {}).items():
+        cfg = Config.fromfile(osp.join(ROOT, b.pretrain.configs[kind]))
+        assert cfg.model.head.pose_weighting == 'linear'
+        assert spec['poses'] in ('truth', 'pseudo')
+        if spec['poses'] == 'pseudo':
+            pl = b.pseudo_labels
+            assert encoders.index(pl.encoder) < encoders.index(kind)
+            assert pl.fraction in b.fractions and pl.seed in b.seeds
+    for challenger, incumbent in b.get('compare', []):
+        assert {challenger, incumbent} <= set(encoders) | {'random'}
     assert osp.isfile(osp.join(ROOT, b.downstream_config))
     assert all(0 < f <= 1 for f in b.fractions) and b.seeds
     assert b.probe_iters > 0 and b.finetune_iters > 0

@@ -223,7 +223,7 @@ def test_model_index_lists_every_shipped_config():
             listed.add(m['Config'])
     shipped = {
         osp.relpath(p, ROOT)
-        for d in ('peclr', 'simclr', 'hand25d')
+        for d in ('peclr', 'simclr', 'simhand', 'hand25d')
         for p in glob.glob(osp.join(ROOT, 'configs', d, '*.py'))
     }
     assert listed == shipped

@@ -25,8 +25,8 @@ from typing import Callable, Dict, Optional
 import numpy as np
 
 __all__ = [
-    'pose_descriptor', 'mine_similar_hands', 'write_similar_hands',
-    'load_similar_hands', 'PALM'
+    'pose_descriptor', 'descriptor_distance', 'mine_similar_hands',
+    'write_similar_hands', 'load_similar_hands', 'PALM'
 ]
 
 #: The joints whose 2-D distance normalises a descriptor (wrist, middle
@@ -59,6 +59,21 @@ def pose_descriptor(uv: np.ndarray, min_palm: float = 0.25) -> np.ndarray:
     palm = np.linalg.norm(uv[:, PALM[1]] - uv[:, PALM[0]], axis=-1)
     floor = min_palm * max(float(palm.mean()), 1e-12)
     return centred / np.maximum(palm, floor)[:, None, None]
+
+
+def descriptor_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The distance the mining ranks by: root-mean-square per-joint
+    distance between pose descriptors, in palm lengths.
+
+    Args:
+        a, b: descriptors (..., 21, 2) of :func:`pose_descriptor`,
+            broadcastable against each other.
+
+    Returns:
+        np.ndarray: the broadcast leading shape.
+    """
+    d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    return np.sqrt((d**2).sum(-1).mean(-1))
 
 
 def mine_similar_hands(

@@ -6,7 +6,8 @@ from typing import Optional
 
 __all__ = [
     'name_run', 'set_data_root', 'set_input_size', 'use_cross_version_views',
-    'set_iteration_budget', 'set_iteration_loop', 'set_epoch_budget'
+    'set_iteration_budget', 'set_iteration_loop', 'set_epoch_budget',
+    'set_similar_hands'
 ]
 
 
@@ -100,6 +101,9 @@ def set_input_size(cfg_or_pipeline, size: int) -> None:
     """
     if isinstance(cfg_or_pipeline, (list, tuple)):
         for t in cfg_or_pipeline:
+            if isinstance(t, (list, tuple)):  # one pipeline per view
+                set_input_size(t, size)
+                continue
             if t['type'] == 'HandCanonicalCrop':
                 t['input_size'] = size
             if t['type'] == 'GenerateTarget':
@@ -150,6 +154,43 @@ def use_cross_version_views(cfg, cache_mib: float = 0.) -> None:
             t for t in dataset['pipeline'] if t['type'] != 'LoadHandImage'
         ]
     dataset['versions'] = [0]
+
+
+def set_similar_hands(cfg,
+                      similar_file: str,
+                      k: Optional[int] = None,
+                      cache_mib: float = 0.) -> None:
+    """Point every ``LoadSimilarHand`` of a similar-hand pretraining config
+    at ``similar_file`` (the mining tool's ``.npz``), in place.
+
+    Args:
+        cfg: a pretraining config whose ``MultiViewWithGeometry`` has one
+            pipeline per view starting with ``LoadSimilarHand``
+            (``configs/simhand/``).
+        similar_file: the mined similar hands of the training annotations.
+        k: draw view 2 among this many nearest (at most the file's); None
+            keeps the config's.
+        cache_mib: memory for the views' decoded images, MiB
+            (``LoadHandImage``'s cache); 0 keeps the config's.
+    """
+    found = 0
+    for t in cfg['train_dataloader']['dataset']['pipeline']:
+        if t['type'] != 'MultiViewWithGeometry':
+            continue
+        for view in t['transforms']:
+            steps = view if isinstance(view, (list, tuple)) else [view]
+            for step in steps:
+                if step['type'] == 'LoadSimilarHand':
+                    step['similar_file'] = similar_file
+                    if k is not None and step.get('partner', True):
+                        step['k'] = int(k)
+                    if cache_mib:
+                        step['cache_mib'] = cache_mib
+                    found += 1
+    if not found:
+        raise ValueError('set_similar_hands: the train pipeline has no '
+                         'LoadSimilarHand in a MultiViewWithGeometry (not a '
+                         'configs/simhand/ config?)')
 
 
 def _warmup_cosine(warmup_iters: int,
@@ -229,19 +270,28 @@ def set_iteration_loop(cfg, iters: int, checkpoint_interval: int,
 def set_epoch_budget(cfg,
                      epochs: int,
                      warmup: int = 50,
-                     keep_every_epoch: bool = False) -> None:
-    """Make ``cfg`` train for ``epochs`` epochs: linear warm-up over
-    ``warmup`` iterations, then cosine decay (per iteration) to the last
-    epoch, a log line every 50 iterations.
+                     keep_every_epoch: bool = False,
+                     stop_epoch: Optional[int] = None) -> None:
+    """Make ``cfg`` train on an ``epochs``-epoch schedule: linear warm-up
+    over ``warmup`` iterations, then cosine decay (per iteration) to the
+    last epoch, a log line every 50 iterations.
 
     Args:
         cfg: an mmengine config.
-        epochs: ``train_cfg.max_epochs``.
+        epochs: the schedule's length in epochs.
         warmup: warm-up iterations.
         keep_every_epoch: a checkpoint after every epoch, all kept (points
             of one schedule to evaluate); otherwise one at the end.
+        stop_epoch: stop after this epoch of the schedule
+            (``train_cfg.max_epochs``; every epoch's checkpoint kept), so
+            that a later run resumed with ``stop_epoch=None`` continues the
+            same schedule; None trains it to the end.
     """
-    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
+    stop = epochs if stop_epoch is None else int(stop_epoch)
+    if not 1 <= stop <= epochs:
+        raise ValueError(f'stop_epoch {stop_epoch} must lie in 1..{epochs}')
+    keep_every_epoch = keep_every_epoch or stop < epochs
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=stop)
     cfg.param_scheduler = _warmup_cosine(warmup, epochs, 1e-3, by_epoch=True)
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=epochs, max_keep_ckpts=1)

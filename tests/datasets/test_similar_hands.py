@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from peclr_mm.datasets.similar_hands import (load_similar_hands,
+from peclr_mm.datasets.similar_hands import (descriptor_distance,
+                                             load_similar_hands,
                                              mine_similar_hands,
                                              pose_descriptor,
                                              write_similar_hands)
@@ -35,6 +36,15 @@ def test_mining_finds_a_planted_duplicate_first():
     uv = _poses()
     uv[10] = uv[3] * 0.5 + 7.  # the same pose, elsewhere and smaller
     res = mine_similar_hands(uv, k=4, chunk=16)
+    desc = pose_descriptor(uv)
+    # the distances are the descriptors' RMS per-joint distances
+    np.testing.assert_allclose(
+        res['distance'],
+        descriptor_distance(desc[:, None], desc[res['index']]),
+        rtol=1e-9,
+        atol=1e-12)
+    assert descriptor_distance(desc[1], desc[2]) == pytest.approx(
+        np.sqrt(((desc[1] - desc[2])**2).sum(-1).mean()))
     assert res['index'][3, 0] == 10 and res['index'][10, 0] == 3
     assert res['distance'][3, 0] == pytest.approx(0., abs=1e-9)
     # never itself, nearest first, distances as the descriptors say
@@ -192,6 +202,18 @@ def test_pairs_of_similar_hands_through_the_pipeline(synthetic_root, tmp_path):
         np.testing.assert_allclose(
             out['keypoints'][0], mined['poses'][j], rtol=1e-6)
         assert 'K' not in out and 'keypoints_3d' not in out
+    # view 1 keeps its own hand, in a random version of its image
+    own = LoadSimilarHand(sim, partner=False)
+    seen = set()
+    for _ in range(12):
+        info = ds.get_data_info(1)
+        out = own(dict(info))
+        assert out['sample_id'] == info['sample_id']
+        assert out['img_id'] % info['num_annotations'] == info['sample_id']
+        assert out['img_path'].endswith(f'{out["img_id"]:08d}.jpg')
+        np.testing.assert_allclose(out['keypoints'], info['keypoints'])
+        seen.add(out['version'])
+    assert seen == set(range(info['num_versions']))
     packed = [ds[i] for i in range(4)]
     meta = packed[0]['data_samples'].metainfo
     assert meta['view_pose_2d'].shape == (2, 21, 2)

@@ -65,6 +65,56 @@ def test_reproduction_protocol_runs_end_to_end(tmp_path):
     assert [r.get('freihand/PA-EPE', r.get('uv_l1')) for r in again] == [
         r.get('freihand/PA-EPE', r.get('uv_l1')) for r in res['rows']
     ]
+    _similar_hand_encoders_join(tmp_path, res)
+
+
+def _similar_hand_encoders_join(tmp_path, smoke):
+    """The similar-hand budget runs in the finished smoke folder, taking
+    epoch 1 of the same 2-epoch schedules: PeCLR's and SimCLR's checkpoints
+    and runs are reused; its pairs are mined from the truth and from the
+    pseudo-labels of PeCLR's fine-tuned encoder (the table's own run)."""
+    import os
+
+    from peclr_mm.datasets.similar_hands import load_similar_hands
+    work, out = tmp_path / 'smoke', tmp_path / 'smoke_simhand'
+    done = work / 'finetune' / 'peclr_e1_f0.5_s0' / 'metrics.json'
+    stamp = os.stat(done).st_mtime_ns
+    assert main(['--budget', 'smoke_simhand', '--out', str(tmp_path)]) == 0
+    assert os.stat(done).st_mtime_ns == stamp  # reused, not trained again
+    res = json.load(open(out / 'results.json'))
+    assert not (out / 'pretrain_peclr').exists()  # the runs live in `work`
+    for kind in ('simhand', 'simhand_pseudo'):
+        assert (work / f'pretrain_{kind}' / 'epoch_1.pth').is_file()
+        assert not (work / f'pretrain_{kind}' / 'epoch_2.pth').exists()
+    assert all(res['timing'][f'pretrain_{kind}_s'] > 0
+               for kind in ('peclr', 'simclr', 'simhand', 'simhand_pseudo'))
+    rows = [r for r in res['rows'] if r['mode'] == 'finetune']
+    assert sorted(r['encoder'] for r in rows) == sorted(
+        ('random', 'peclr', 'simclr', 'simhand', 'simhand_pseudo'))
+    assert not [r for r in res['rows'] if r['mode'] == 'probe']
+    e1 = {
+        (r['encoder'], r['mode']): r
+        for r in smoke['rows'] if r.get('epoch') == 1
+    }
+    ours = {(r['encoder'], r['mode']): r for r in res['rows']}
+    assert ours[('peclr', 'finetune')] == e1[('peclr', 'finetune')]
+    # 48 training hands, 4 partners each, never itself
+    truth = load_similar_hands(str(work / 'similar' / 'truth_k4.npz'))
+    assert truth['index'].shape == (48, 4)
+    assert (truth['index'] != np.arange(48)[:, None]).all()
+    labeller = 'peclr_e1_f0.5_s0'
+    labels = json.load(open(work / 'similar' / f'pseudo_{labeller}.json'))
+    assert np.asarray(labels).shape == (48, 21, 2)
+    mined = res['mining']
+    assert mined['simhand_pseudo']['labeller'] == f'finetune/{labeller}'
+    assert mined['simhand_pseudo']['EPE-2D'] > 0
+    # pairs mined from the truth are nearer in truth than random pairs
+    assert mined['simhand']['pair_true_distance'] < mined['simhand'][
+        'random_pair_true_distance']
+    table = (out / 'results.md').read_text()
+    assert '## simhand against peclr' in table
+    assert '## Similar-hand pairs' in table
+    assert [c['challenger'] for c in res['versus'][0]] == ['simhand'] * 2
 
 
 def test_verdict_checks_order_and_spread():
@@ -107,7 +157,7 @@ def test_verdict_checks_order_and_spread():
     assert not any(c['ordered'] for c in verdict(swapped, fractions=(.01, )))
 
 
-def test_eval_epochs_must_end_at_the_last_epoch():
+def test_eval_epochs_lie_in_the_schedule():
     from mmengine.config import Config
 
     from tools.benchmarks.reproduce_claim import eval_epochs
@@ -115,7 +165,24 @@ def test_eval_epochs_must_end_at_the_last_epoch():
     assert eval_epochs(b) == [20]
     b.pretrain.eval_epochs = [10, 3, 20]
     assert eval_epochs(b) == [3, 10, 20]
-    for bad in ([3, 10], [0, 20], [3, 30]):
+    # a budget may stop early on the same schedule, never run past it
+    b.pretrain.eval_epochs = [10, 3]
+    assert eval_epochs(b) == [3, 10]
+    for bad in ([0, 20], [3, 30]):
         b.pretrain.eval_epochs = bad
         with pytest.raises(ValueError, match='eval_epochs'):
             eval_epochs(b)
+
+
+def test_train_seconds_counts_each_iteration_once(tmp_path):
+    """A killed run's logged steps are replaced by the resumed run's."""
+    from tools.benchmarks.reproduce_claim import train_seconds
+    assert train_seconds(str(tmp_path)) is None
+    for stamp, recs in (('20260101_000000', [(50, .2), (100, .4)]),
+                        ('20260101_010000', [(100, .3), (150, .5)])):
+        d = tmp_path / stamp / 'vis_data'
+        d.mkdir(parents=True)
+        (d / 'scalars.json').write_text(''.join(
+            json.dumps(dict(step=s, time=t, loss=1.)) + '\n'
+            for s, t in recs) + '{"cut by a kill')
+    assert train_seconds(str(tmp_path)) == pytest.approx(50 * (.2 + .3 + .5))

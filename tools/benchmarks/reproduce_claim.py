@@ -11,19 +11,28 @@ lengths, the label fractions and the seeds; this script only runs it:
 
 1. generate a synthetic FreiHAND set (unlabeled training images, a separate
    evaluation split), unless ``--data`` points at one (real FreiHAND works);
-2. pretrain PeCLR and SimCLR with identical budgets and augmentations;
-3. evaluate three encoders (random init, SimCLR, PeCLR) three ways on
-   labeled subsets of the training annotations, each fraction with several
-   seeds (subset draw and head initialisation): the closed-form ridge probe
-   of pooled frozen features (``ridge``), a trained head on the frozen
-   encoder (``probe``) and full fine-tuning (``finetune``), beside the mean
-   pose of the same labeled subset;
+2. pretrain the budget's encoders (``pretrain.configs``: PeCLR and SimCLR,
+   and similar-hand pretraining, whose pairs are first mined from the true
+   2-D poses or from the pseudo-labels of a 2-D model fine-tuned on the
+   labeled fraction only, ``pretrain.similar``) with identical budgets and
+   augmentations, checkpoints at ``pretrain.eval_epochs`` (points of one
+   schedule of ``pretrain.max_epochs``; a budget may stop early, and a
+   later one continue the same schedule);
+3. evaluate every encoder and random init on labeled subsets of the
+   training annotations, each fraction with several seeds (subset draw and
+   head initialisation): the closed-form ridge probe of pooled frozen
+   features (``ridge``), a trained head on the frozen encoder (``probe``)
+   and full fine-tuning (``finetune``), beside the mean pose of the same
+   labeled subset;
 4. write ``results.md`` (tables, mean +- std over seeds, and the verdict on
-   the claim), ``results.json`` and ``pa_epe_vs_labels.png``.
+   the claim and on the budget's ``compare`` pairs), ``results.json`` and
+   ``pa_epe_vs_labels.png``.
 
 Every run goes through a stock mmengine runner from the project's configs,
 on CPU or GPU unchanged (the runner picks the device). Finished runs are
-reused, so a killed reproduction picks up where it stopped.
+reused, so a killed reproduction picks up where it stopped; a budget with
+``work_name`` runs in (and reuses) another budget's folder, e.g. new
+encoders beside a finished comparison.
 """
 import argparse
 import json
@@ -31,7 +40,7 @@ import os
 import os.path as osp
 import sys
 import time
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -57,20 +66,24 @@ def _cfg(path: str):
     return Config.fromfile(path if osp.isabs(path) else osp.join(ROOT, path))
 
 
-def pretrain(kind: str, data: str, work: str, b) -> Tuple[str, bool]:
-    """PeCLR or SimCLR pretraining; returns the last checkpoint and whether
-    it was already there (reused, not trained)."""
+def pretrain(kind: str,
+             data: str,
+             work: str,
+             b,
+             similar: Optional[Tuple[str, int]] = None) -> bool:
+    """Pretrain encoder ``kind`` to the last of the budget's evaluated
+    epochs; returns whether every evaluated checkpoint was already there
+    (reused, not trained). ``similar``: the mined pairs' file and the k
+    nearest to draw from, for a similar-hand config."""
     from mmengine.runner import Runner
 
     from peclr_mm.utils.config import (name_run, set_data_root,
                                        set_epoch_budget, set_input_size,
+                                       set_similar_hands,
                                        use_cross_version_views)
-    epochs = b.pretrain.max_epochs
-    ckpt = osp.join(work, f'epoch_{epochs}.pth')
-    if all(
-            osp.isfile(osp.join(work, f'epoch_{e}.pth'))
-            for e in eval_epochs(b)):
-        return ckpt, True
+    epochs = eval_epochs(b)
+    if all(osp.isfile(osp.join(work, f'epoch_{e}.pth')) for e in epochs):
+        return True
     cfg = _cfg(b.pretrain.configs[kind])
     cfg.work_dir = work
     name_run(cfg, work)
@@ -78,34 +91,85 @@ def pretrain(kind: str, data: str, work: str, b) -> Tuple[str, bool]:
     set_input_size(cfg, b.input_size)
     set_epoch_budget(
         cfg,
-        epochs,
+        b.pretrain.max_epochs,
         b.pretrain.warmup_iters,
-        keep_every_epoch=len(eval_epochs(b)) > 1)
-    # the same changes to both methods (e.g. the temperature)
+        keep_every_epoch=len(epochs) > 1,
+        stop_epoch=epochs[-1])
+    # the same changes to every method (e.g. the temperature)
     cfg.merge_from_dict(b.pretrain.get('cfg_options', {}))
-    if b.pretrain.get('cross_version', False):
-        use_cross_version_views(cfg, b.pretrain.get('cache_mib', 0))
+    cache = b.pretrain.get('cache_mib', 0)
+    if similar is not None:
+        # each view draws its own version of its own image already
+        set_similar_hands(cfg, *similar, cache_mib=cache)
+    elif b.pretrain.get('cross_version', False):
+        use_cross_version_views(cfg, cache)
     cfg.randomness = dict(seed=0)
-    # resume a killed run from its last checkpoint
+    # resume a killed run (or an earlier budget's shorter one) from its
+    # last checkpoint
     cfg.resume = True
     Runner.from_cfg(cfg).train()
-    return ckpt, False
+    return False
 
 
 def eval_epochs(b) -> list:
     """The pretraining epochs whose checkpoints are evaluated (points of
-    one schedule): the budget's ``pretrain.eval_epochs``, else the last."""
+    one schedule of ``pretrain.max_epochs``): the budget's
+    ``pretrain.eval_epochs``, else the last. Training stops at the largest.
+    """
     epochs = list(b.pretrain.get('eval_epochs') or [b.pretrain.max_epochs])
-    if max(epochs) != b.pretrain.max_epochs or min(epochs) < 1:
+    if max(epochs) > b.pretrain.max_epochs or min(epochs) < 1:
         raise ValueError(f'pretrain.eval_epochs {epochs} must lie in 1..'
-                         f'{b.pretrain.max_epochs} and end at max_epochs')
+                         f'{b.pretrain.max_epochs} (pretrain.max_epochs)')
     return sorted(epochs)
 
 
-def downstream(encoder_ckpt, mode: str, data: str, work: str, b,
-               fraction: float, seed: int) -> dict:
-    """Probe or fine-tune on a labeled subset; return the test metrics."""
-    from peclr_mm.engine.runs import cached_train_test
+def suffix(enc: str, epoch: int, b) -> str:
+    """How a run's folder names the checkpoint: nothing for the schedule's
+    last epoch (and random init, which has no epoch), else ``_eN``."""
+    if enc == 'random' or epoch == b.pretrain.max_epochs:
+        return ''
+    return f'_e{epoch}'
+
+
+def run_dir(work: str, mode: str, enc: str, epoch: int, fraction: float,
+            seed: int, b) -> str:
+    """The folder of one downstream run."""
+    return osp.join(work, mode,
+                    f'{enc}{suffix(enc, epoch, b)}_f{fraction:g}_s{seed}')
+
+
+def train_seconds(work: str) -> Optional[float]:
+    """Training time of a run's schedule as it stands, from its logs: the
+    logged mean iteration time times the iterations it covers, each
+    iteration counted once (a resumed run's repeat of a killed one's last
+    steps replaces them). Time lost to kills and restarts is not counted.
+    None without logs."""
+    import glob
+    times = {}
+    for path in sorted(
+            glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue  # a line cut by a kill
+                if 'time' in rec and 'step' in rec and 'loss' in rec:
+                    times[int(rec['step'])] = float(rec['time'])
+    if not times:
+        return None
+    steps = sorted(times)
+    total, prev = 0., 0
+    for step in steps:
+        total += times[step] * (step - prev)
+        prev = step
+    return total
+
+
+def downstream_cfg(encoder_ckpt, mode: str, data: str, work: str, b,
+                   fraction: float, seed: int):
+    """The config of a probe (``mode='probe'``) or fine-tuning run on a
+    labeled subset."""
     from peclr_mm.utils.config import (name_run, set_data_root, set_input_size,
                                        set_iteration_budget)
     cfg = _cfg(b.downstream_config)
@@ -135,6 +199,15 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b,
     set_iteration_budget(cfg, b[f'{mode}_iters'])
     cfg.randomness = dict(seed=seed)
     cfg.log_level = 'WARNING'
+    return cfg
+
+
+def downstream(encoder_ckpt, mode: str, data: str, work: str, b,
+               fraction: float, seed: int) -> dict:
+    """Probe or fine-tune on a labeled subset; return the test metrics."""
+    from peclr_mm.engine.runs import cached_train_test
+    cfg = downstream_cfg(encoder_ckpt, mode, data, work, b, fraction, seed)
+    n_labeled = max(1, int(round(fraction * b.data.num_train)))
     # the training loss at the start and end of the run: did it learn?
     return cached_train_test(
         cfg, osp.join(work, 'metrics.json'), lambda r: dict(
@@ -142,6 +215,113 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b,
             **r['losses'],
             n_labeled=n_labeled,
             train_s=r['train_s']))
+
+
+def pseudo_labels(labeller: str, data: str, out_json: str, b) -> dict:
+    """The 2-D joints a fine-tuned run (folder ``labeller``) predicts for
+    every training annotation (version 0, the test pipeline), written by
+    ``Keypoints2DWriter`` to ``out_json``; returns its metrics (the labels'
+    EPE-2D against the truth, which the labeller never saw beyond its
+    subset)."""
+    from mmengine.runner import Runner
+
+    from peclr_mm.utils.config import name_run
+    from peclr_mm.utils.io import atomic_write_json, read_json
+    done = f'{out_json}.metrics.json'
+    if osp.isfile(out_json) and osp.isfile(done):
+        return read_json(done, 'the pseudo-labels\' record')
+    cfg = downstream_cfg(None, 'finetune', data,
+                         osp.join(labeller, 'pseudo_labels'), b, 1., 0)
+    name_run(cfg, cfg.work_dir)
+    cfg.load_from = osp.join(labeller, f'iter_{b.finetune_iters}.pth')
+    ds = cfg.test_dataloader.dataset
+    ds.split = 'training'
+    ds.versions = [0]
+    cfg.test_evaluator = dict(
+        type='Keypoints2DWriter',
+        out_file=out_json,
+        num_samples=b.data.num_train)
+    if osp.isfile(out_json):  # written, its record lost: write afresh
+        os.replace(out_json, f'{out_json}.stale')
+    t = time.time()
+    metrics = {
+        k.split('/')[-1]: float(v)
+        for k, v in Runner.from_cfg(cfg).test().items()
+    }
+    metrics['predict_s'] = time.time() - t
+    atomic_write_json(done, metrics, indent=1)
+    return metrics
+
+
+def similar_hands(enc: str, spec: dict, ckpts: dict, data: str, work: str,
+                  b) -> Tuple[str, dict]:
+    """Mine the pairs of similar-hand encoder ``enc``: from the generator's
+    true 2-D poses (``spec.poses='truth'``, the upper bound) or from the
+    pseudo-labels of a 2-D model fine-tuned on the labeled fraction only
+    (``'pseudo'``: the budget's ``pseudo_labels`` names the encoder it
+    starts from, the fraction and seed; the run is that downstream run
+    itself, so it is shared with the tables). Returns the mined file and
+    what the pairs are worth: their true pose distance (palm lengths, RMS
+    per joint) beside random pairs'."""
+    from peclr_mm.datasets import load_freihand_annotations
+    from peclr_mm.datasets.similar_hands import (descriptor_distance,
+                                                 load_similar_hands,
+                                                 mine_similar_hands,
+                                                 pose_descriptor,
+                                                 write_similar_hands)
+    from peclr_mm.utils.camera import project
+    from peclr_mm.utils.io import atomic_write_json, read_json
+    k = int(spec.get('k', 8))
+    ann = load_freihand_annotations(data, 'training')
+    truth = project(ann['xyz'], ann['K'])
+    info = dict(poses=spec['poses'], k=k)
+    if spec['poses'] == 'truth':
+        uv, source, name = truth, 'training ground truth', f'truth_k{k}'
+    elif spec['poses'] == 'pseudo':
+        pl = b.pseudo_labels
+        e = eval_epochs(b)[-1]
+        labeller = run_dir(work, 'finetune', pl.encoder, e, pl.fraction,
+                           pl.seed, b)
+        downstream(ckpts[e][pl.encoder], 'finetune', data, labeller, b,
+                   pl.fraction, pl.seed)
+        tag = osp.basename(labeller)
+        labels = osp.join(work, 'similar', f'pseudo_{tag}.json')
+        info.update(
+            labeller=osp.relpath(labeller, work),
+            **pseudo_labels(labeller, data, labels, b))
+        uv = np.asarray(read_json(labels, 'the pseudo-labels'), np.float64)
+        source, name = f'pseudo-labels {tag}', f'pseudo_{tag}_k{k}'
+    else:
+        raise ValueError(f'pretrain.similar.{enc}.poses must be \'truth\' '
+                         f'or \'pseudo\', got {spec["poses"]!r}')
+    path = osp.join(work, 'similar', f'{name}.npz')
+    record = f'{path}.json'
+    if osp.isfile(record) and osp.isfile(path):
+        return path, read_json(record, 'the mining record')
+    t = time.time()
+    if not osp.isfile(path):
+        write_similar_hands(
+            path,
+            mine_similar_hands(uv, k),
+            poses=uv,
+            source=source,
+            k=k,
+            num_images=len(uv))
+    info['mine_s'] = time.time() - t
+    mined = load_similar_hands(path)
+    true = pose_descriptor(truth)
+    rng = np.random.default_rng(0)
+    other = (np.arange(len(true)) +
+             rng.integers(1, len(true), len(true))) % len(true)
+    info.update(
+        pair_true_distance=float(
+            descriptor_distance(true[:, None], true[mined['index']]).mean()),
+        nearest_true_distance=float(
+            descriptor_distance(true, true[mined['index'][:, 0]]).mean()),
+        random_pair_true_distance=float(
+            descriptor_distance(true, true[other]).mean()))
+    atomic_write_json(record, info, indent=1)
+    return path, info
 
 
 def mean_pose_baseline(data: str, ev: dict, fraction: float,
@@ -158,53 +338,56 @@ def mean_pose_baseline(data: str, ev: dict, fraction: float,
                 n_labeled=mean.num)
 
 
-def ridge_rows(ckpts: dict, data: str, out: str, b, tag: str = '') -> list:
-    """The closed-form ridge probe of each encoder's pooled features, on
-    every fraction and seed: L1 error of ``uv / size`` and ``z_rel`` and
-    their ratios to the labeled subset's mean (< 1: the frozen features
-    hold pose beyond the prior). The penalty is chosen on a held-out part
-    of each labeled subset."""
+def ridge_rows(ckpts: dict, data: str, work: str, b, epoch: int) -> list:
+    """The closed-form ridge probe of each encoder's pooled features (the
+    checkpoints ``ckpts`` of pretraining epoch ``epoch``), on every fraction
+    and seed: L1 error of ``uv / size`` and ``z_rel`` and their ratios to
+    the labeled subset's mean (< 1: the frozen features hold pose beyond
+    the prior). The penalty is chosen on a held-out part of each labeled
+    subset. Each encoder's rows are kept in ``ridge/ENC[_eN].json``."""
     from peclr_mm.datasets.freihand3d import select_subset
     from peclr_mm.evaluation.probes import (build_with_encoder, head_targets,
                                             pipeline_views, pooled_features,
                                             ridge_probe, select_ridge_lambda)
     from peclr_mm.utils.config import set_input_size
-    from peclr_mm.utils.io import atomic_write_json
-    done = osp.join(out, 'ridge', f'rows{tag}.json')
-    if osp.isfile(done):
-        with open(done) as f:
-            return json.load(f)
-    cfg = _cfg(b.downstream_config)
-    set_input_size(cfg, b.input_size)
-    cfg.model.backbone.init_cfg = None
-
-    train = pipeline_views(cfg, data, 'training', b.data.num_train,
-                           b.input_size)
-    ev = pipeline_views(cfg, data, 'evaluation', b.ridge.num_eval,
-                        b.input_size)
-    y_train = head_targets(train, b.input_size)
-    y_eval = head_targets(ev, b.input_size)
-    feats = {}
-    for enc in ckpts:
+    from peclr_mm.utils.io import atomic_write_json, read_json
+    done = {
+        enc: osp.join(work, 'ridge', f'{enc}{suffix(enc, epoch, b)}.json')
+        for enc in ckpts
+    }
+    rows = {
+        enc: read_json(path, 'ridge rows')
+        for enc, path in done.items() if osp.isfile(path)
+    }
+    todo = [enc for enc in ckpts if enc not in rows]
+    if todo:
+        cfg = _cfg(b.downstream_config)
+        set_input_size(cfg, b.input_size)
+        cfg.model.backbone.init_cfg = None
+        train = pipeline_views(cfg, data, 'training', b.data.num_train,
+                               b.input_size)
+        ev = pipeline_views(cfg, data, 'evaluation', b.ridge.num_eval,
+                            b.input_size)
+        y_train = head_targets(train, b.input_size)
+        y_eval = head_targets(ev, b.input_size)
+    for enc in todo:
         model = build_with_encoder(cfg.model, ckpts[enc])
-        feats[enc] = (pooled_features(model,
-                                      train), pooled_features(model, ev))
-    rows = []
-    for frac in b.fractions:
-        for seed in b.seeds:
-            keep = select_subset(len(train), frac, seed)
-            y = y_train[keep]
-            mean = y.mean(0)
-            base = dict(
-                uv_l1=float(np.abs(mean[:42] - y_eval[:, :42]).mean()),
-                zrel_l1=float(np.abs(mean[42:] - y_eval[:, 42:]).mean()))
-            for enc in ckpts:
-                f_train, f_eval = feats[enc]
+        f_train, f_eval = pooled_features(model,
+                                          train), pooled_features(model, ev)
+        rows[enc] = []
+        for frac in b.fractions:
+            for seed in b.seeds:
+                keep = select_subset(len(train), frac, seed)
+                y = y_train[keep]
+                mean = y.mean(0)
+                base = dict(
+                    uv_l1=float(np.abs(mean[:42] - y_eval[:, :42]).mean()),
+                    zrel_l1=float(np.abs(mean[42:] - y_eval[:, 42:]).mean()))
                 lam = select_ridge_lambda(f_train[keep], y, b.ridge.lambdas)
                 pred = ridge_probe(f_train[keep], y, f_eval, lam)
                 uv = float(np.abs(pred[:, :42] - y_eval[:, :42]).mean())
                 z = float(np.abs(pred[:, 42:] - y_eval[:, 42:]).mean())
-                rows.append(
+                rows[enc].append(
                     dict(
                         mode='ridge',
                         encoder=enc,
@@ -216,8 +399,8 @@ def ridge_rows(ckpts: dict, data: str, out: str, b, tag: str = '') -> list:
                         zrel_l1=z,
                         uv_ratio=uv / base['uv_l1'],
                         zrel_ratio=z / base['zrel_l1']))
-    atomic_write_json(done, rows, indent=1)
-    return rows
+        atomic_write_json(done[enc], rows[enc], indent=1)
+    return [r for enc in ckpts for r in rows[enc]]
 
 
 def main(argv=None) -> int:
@@ -247,13 +430,15 @@ def main(argv=None) -> int:
     init_default_scope('mmpose')
     b = load_budget(args.budget)
     name = osp.splitext(osp.basename(args.budget))[0].replace('reproduce_', '')
+    # the report's folder; the runs' is another budget's with work_name
     out = osp.join(args.out, name)
+    work = osp.join(args.out, b.get('work_name', name))
     os.makedirs(out, exist_ok=True)
     t0 = time.time()
     timing = {}
     data = args.data
     if data is None:
-        data = osp.join(out, 'data')
+        data = osp.join(work, 'data')
         if not osp.isfile(osp.join(data, 'evaluation_xyz.json')):
             from peclr_synthetic import generate_freihand
             generate_freihand(
@@ -266,16 +451,28 @@ def main(argv=None) -> int:
             timing['generate_s'] = time.time() - t0
     epochs = eval_epochs(b)
     last = epochs[-1]
+    encoders = list(b.pretrain.configs)
+    similar = b.pretrain.get('similar', {})
     ckpts = {e: dict(random=None) if e == last else {} for e in epochs}
-    for kind in ('peclr', 'simclr'):
+    mining = {}
+    for kind in encoders:
+        pairs = None
+        if kind in similar:
+            t = time.time()
+            path, mining[kind] = similar_hands(kind, similar[kind], ckpts,
+                                               data, work, b)
+            pairs = (path, mining[kind]['k'])
+            timing[f'mine_{kind}_s'] = time.time() - t
         t = time.time()
-        work = osp.join(out, f'pretrain_{kind}')
-        _, reused = pretrain(kind, data, work, b)
+        pre = osp.join(work, f'pretrain_{kind}')
+        reused = pretrain(kind, data, pre, b, pairs)
         for e in epochs:
-            ckpts[e][kind] = osp.join(work, f'epoch_{e}.pth')
-        # a finished checkpoint is reused: say so rather than report 0 min
-        tag = ' (reused)' if reused else ''
-        timing[f'pretrain_{kind}{tag}_s'] = time.time() - t
+            ckpts[e][kind] = osp.join(pre, f'epoch_{e}.pth')
+        # the schedule's iterations as logged (the same whether the run was
+        # trained now, resumed or reused); this call's own time beside it
+        timing[f'pretrain_{kind}_s'] = train_seconds(pre) or 0.
+        if not reused:
+            timing[f'pretrain_{kind}_this_call_s'] = time.time() - t
     ev = load_freihand_annotations(data, 'evaluation')
     rows = []
     for frac in b.fractions:
@@ -290,23 +487,23 @@ def main(argv=None) -> int:
     # the longest pretraining first (random init with it), then the earlier
     # checkpoints of the same schedules; each row says its epoch
     for e in reversed(epochs):
-        suffix = '' if e == last else f'_e{e}'
+        tag = suffix('', e, b)
         t = time.time()
         rows += [
             dict(r, epoch=e if r['encoder'] != 'random' else None)
-            for r in ridge_rows(ckpts[e], data, out, b, suffix)
+            for r in ridge_rows(ckpts[e], data, work, b, e)
         ]
-        timing[f'ridge{suffix}_s'] = time.time() - t
-        for mode in ('probe', 'finetune'):
+        timing[f'ridge{tag}_s'] = time.time() - t
+        for mode in b.get('modes', ['probe', 'finetune']):
             t_mode = time.time()
             for frac in b.fractions:
                 for seed in b.seeds:
                     for enc in ckpts[e]:
                         t = time.time()
-                        work = osp.join(out, mode,
-                                        f'{enc}{suffix}_f{frac:g}_s{seed}')
-                        m = downstream(ckpts[e][enc], mode, data, work, b,
-                                       frac, seed)
+                        m = downstream(
+                            ckpts[e][enc], mode, data,
+                            run_dir(work, mode, enc, e, frac, seed, b), b,
+                            frac, seed)
                         rows.append(
                             dict(
                                 m,
@@ -316,15 +513,17 @@ def main(argv=None) -> int:
                                 encoder=enc,
                                 epoch=None if enc == 'random' else e))
                         print(
-                            f'{mode} {enc}{suffix} fraction {frac} seed '
-                            f'{seed}: PA-EPE {m["freihand/PA-EPE"]:.2f} mm, '
-                            f'EPE-2D {m["freihand/EPE-2D"]:.2f} px '
+                            f'{mode} {enc}{suffix(enc, e, b)} fraction '
+                            f'{frac} seed {seed}: PA-EPE '
+                            f'{m["freihand/PA-EPE"]:.2f} mm, EPE-2D '
+                            f'{m["freihand/EPE-2D"]:.2f} px '
                             f'({time.time() - t:.0f} s)',
                             flush=True)
-            timing[f'{mode}{suffix}_s'] = time.time() - t_mode
+            timing[f'{mode}{tag}_s'] = time.time() - t_mode
     timing['total_s'] = time.time() - t0
-    # the tables and the verdict of the longest pretraining
+    # the tables and the verdicts of the longest pretraining
     final = [r for r in rows if r.get('epoch') in (None, last)]
+    compare = [tuple(c) for c in b.get('compare', [])]
     cmd = 'python tools/benchmarks/reproduce_claim.py ' + ' '.join(
         argv if argv is not None else sys.argv[1:])
     atomic_write_json(
@@ -334,9 +533,24 @@ def main(argv=None) -> int:
             command=cmd,
             rows=rows,
             timing=timing,
-            verdict=report.verdict(final)),
+            mining=mining,
+            verdict=report.verdict(final),
+            versus=[
+                report.versus(final, a, c, tuple(b.fractions))
+                for a, c in compare
+            ]),
         indent=1)
-    print(report.summarise(final, out, name, cmd, b, timing))
+    print(
+        report.summarise(
+            final,
+            out,
+            name,
+            cmd,
+            b,
+            timing,
+            encoders=encoders,
+            compare=compare,
+            mining=mining))
     if len(epochs) > 1:
         print(report.scaling(rows, out, name, epochs, b.fractions))
     print(f'total {timing["total_s"] / 60:.1f} min; results in {out}')

@@ -58,7 +58,7 @@ def verdict(rows: list, fractions=(0.01, 0.05), rule: str = 'max') -> list:
     out = []
     for mode in ('probe', 'finetune'):
         for frac in fractions:
-            if (mode, frac, 'peclr') not in table:
+            if not all((mode, frac, e) in table for e in ENCODERS):
                 continue
             for metric in ('PA-EPE', 'EPE-2D'):
                 v = {
@@ -88,14 +88,81 @@ def verdict(rows: list, fractions=(0.01, 0.05), rule: str = 'max') -> list:
     return out
 
 
-def summarise(rows: list, out: str, budget: str, cmd: str, b,
-              timing: dict) -> str:
-    """Write ``results.md`` and ``pa_epe_vs_labels.png``; return the text."""
+def versus(rows: list,
+           challenger: str,
+           incumbent: str,
+           fractions=(0.01, 0.05),
+           rule: str = 'sum') -> list:
+    """Does ``challenger`` beat ``incumbent`` (e.g. similar-hand positives
+    against PeCLR) cell by cell: for each mode, scarce-label fraction and
+    metric (PA-EPE, EPE-2D), the gap ``incumbent - challenger`` and whether
+    it exceeds the seeds' spread (``rule`` as :func:`verdict`). Returns one
+    dict per cell both encoders have."""
+    combine = SPREAD_RULES[rule]
+    table = _group(rows)
+    out = []
+    for mode in ('probe', 'finetune'):
+        for frac in fractions:
+            pair = (challenger, incumbent)
+            if not all((mode, frac, e) in table for e in pair):
+                continue
+            for metric in ('PA-EPE', 'EPE-2D'):
+                a, c = (
+                    np.array([
+                        r[f'freihand/{metric}'] for r in table[(mode, frac, e)]
+                    ]) for e in (challenger, incumbent))
+                gap = float(c.mean() - a.mean())
+                spread = float(combine(a.std(), c.std()))
+                out.append(
+                    dict(
+                        mode=mode,
+                        fraction=frac,
+                        metric=metric,
+                        challenger=challenger,
+                        incumbent=incumbent,
+                        means={
+                            challenger: float(a.mean()),
+                            incumbent: float(c.mean())
+                        },
+                        gap=gap,
+                        spread=spread,
+                        better=gap > spread,
+                        worse=-gap > spread))
+    return out
+
+
+def summarise(rows: list,
+              out: str,
+              budget: str,
+              cmd: str,
+              b,
+              timing: dict,
+              encoders=('peclr', 'simclr'),
+              compare=(),
+              mining=None) -> str:
+    """Write ``results.md`` and ``pa_epe_vs_labels.png``; return the text.
+
+    Args:
+        rows: the rows of the evaluated checkpoints.
+        out: the folder to write into.
+        budget: the budget's name.
+        cmd: the command that made them.
+        b: the budget config.
+        timing: stage -> seconds.
+        encoders: the pretrained encoders, in the budget's order.
+        compare: ``(challenger, incumbent)`` pairs to judge with
+            :func:`versus`.
+        mining: per similar-hand encoder, what its mined pairs are worth.
+    """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     table = _group(rows)
-    order = {e: i for i, e in enumerate(('mean pose', ) + ENCODERS)}
+    names = ('mean pose', ) + ENCODERS + tuple(
+        e for e in encoders if e not in ENCODERS)
+    order = {e: i for i, e in enumerate(names)}
+    configs = ', '.join(f'`{b.pretrain.configs[e]}`'
+                        for e in dict.fromkeys(encoders))
 
     def keyed(mode_filter):
         return sorted(
@@ -108,8 +175,9 @@ def summarise(rows: list, out: str, budget: str, cmd: str, b,
         f'Settings: {b.data.num_train} x {b.data.versions} synthetic '
         f'training images (pretraining uses them all, unlabeled), '
         f'{b.data.num_eval} evaluation images, {b.input_size} px; '
-        f'pretraining `{b.pretrain.configs.peclr}` and '
-        f'`{b.pretrain.configs.simclr}`, {b.pretrain.max_epochs} epochs '
+        f'pretraining {configs}, '
+        f'{max(r.get("epoch") or 0 for r in rows) or b.pretrain.max_epochs}'
+        f' epochs of a {b.pretrain.max_epochs}-epoch schedule '
         f'each, changed by `{b.pretrain.get("cfg_options", {})}`; '
         f'downstream `{b.downstream_config}`: probe (frozen encoder, '
         f'trained head) {b.probe_iters} and fine-tuning {b.finetune_iters} '
@@ -170,6 +238,50 @@ def summarise(rows: list, out: str, budget: str, cmd: str, b,
                 f'| {g1:+.2f} ({s1:.2f}) | {g2:+.2f} ({s2:.2f}) | '
                 f'{"yes" if c["ordered"] else "no"} | '
                 f'{100 * c["gain_vs_random"]:+.1f} % |')
+    if mining:
+        lines += [
+            '', '## Similar-hand pairs', '',
+            'What each similar-hand encoder\'s mined pairs are worth, '
+            'measured with the true 2-D poses: the mean RMS per-joint '
+            'distance (palm lengths) between a hand and its k mined '
+            'partners, its nearest one, and a random other hand; for '
+            'pseudo-labels, their own EPE-2D against the truth (image '
+            'pixels) and the run that made them.', '',
+            '| encoder | poses | k | pairs | nearest | random pairs | '
+            'labels EPE-2D | labeller |', '|---|---|---|---|---|---|---|---|'
+        ]
+        for enc, m in mining.items():
+            epe = m.get('EPE-2D')
+            lines.append(f'| {enc} | {m["poses"]} | {m["k"]} | '
+                         f'{m["pair_true_distance"]:.3f} | '
+                         f'{m["nearest_true_distance"]:.3f} | '
+                         f'{m["random_pair_true_distance"]:.3f} | ' +
+                         ('-' if epe is None else f'{epe:.2f}') +
+                         f' | {m.get("labeller", "-")} |')
+    for challenger, incumbent in compare:
+        cells = versus(rows, challenger, incumbent, tuple(b.fractions))
+        if not cells:
+            continue
+        lines += [
+            '', f'## {challenger} against {incumbent}', '',
+            f'Gap = {incumbent} - {challenger} (> 0: {challenger} is '
+            'better); it counts when it exceeds the sum of the two seed '
+            'standard deviations.', '',
+            f'| mode | labels | metric | {challenger} | {incumbent} | gap '
+            '(spread) | verdict |', '|---|---|---|---|---|---|---|'
+        ]
+        for c in cells:
+            word = ('better' if c['better'] else
+                    'worse' if c['worse'] else 'within the spread')
+            lines.append(f'| {c["mode"]} | {c["fraction"]:g} | '
+                         f'{c["metric"]} | {c["means"][challenger]:.2f} | '
+                         f'{c["means"][incumbent]:.2f} | {c["gap"]:+.2f} '
+                         f'({c["spread"]:.2f}) | {word} |')
+        lines.append('')
+        lines.append(f'{challenger} better in '
+                     f'{sum(c["better"] for c in cells)}, worse in '
+                     f'{sum(c["worse"] for c in cells)} of {len(cells)} '
+                     'cells.')
     text = '\n'.join(lines) + '\n'
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(text)
@@ -179,7 +291,7 @@ def summarise(rows: list, out: str, budget: str, cmd: str, b,
             (('PA-EPE (mm)', 'freihand/PA-EPE'), ('EPE-2D (px)',
                                                   'freihand/EPE-2D'))):
             ax = axes[row, col]
-            for enc in ('mean pose', ) + ENCODERS:
+            for enc in names:
                 pts = sorted((frac, [r[key] for r in rs])
                              for (m, frac, e), rs in table.items()
                              if m in (mode, 'baseline') and e == enc)

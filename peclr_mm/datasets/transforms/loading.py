@@ -169,8 +169,8 @@ class LoadRandomVersion(LoadHandImage):
 class LoadSimilarHand(LoadHandImage):
     """SiMHand's positive: replace the sample by one of its mined similar
     hands (``tools/mine_similar_hands.py``), a different image of a hand in
-    an alike 2-D pose; with ``partner=False`` keep the sample and record its
-    own pose only (the pair's first view).
+    an alike 2-D pose; with ``partner=False`` keep the sample's hand and
+    record its own pose (the pair's first view).
 
     As the first transform of the second view's pipeline of
     ``MultiViewWithGeometry`` (one pipeline per view), view 2 is a random
@@ -181,10 +181,10 @@ class LoadSimilarHand(LoadHandImage):
     joints), which the packer carries for the loss's pose-distance weights.
 
     Required keys: ``img_path``, ``sample_id``, ``num_annotations``,
-    ``num_versions`` (``FreiHand3DDataset`` data infos). Modified keys
-    (``partner=True``): ``img``, ``img_path``, ``img_id``, ``sample_id``,
-    ``version``, ``keypoints`` (the partner's mined joints),
-    ``keypoints_visible``, ``img_shape``, ``ori_shape``; the sample's own
+    ``num_versions`` (``FreiHand3DDataset`` data infos). Modified keys:
+    ``img``, ``img_path``, ``img_id``, ``version``, ``img_shape``,
+    ``ori_shape``; with ``partner=True`` also ``sample_id``, ``keypoints``
+    (the partner's mined joints), ``keypoints_visible``; the sample's own
     ``bbox``, ``K`` and 3-D joints are dropped (they are another hand's).
     Added keys: ``pose_2d`` (21, 2), ``partner_distance`` (with
     ``partner=True``, the mined distance in palm lengths).
@@ -193,9 +193,11 @@ class LoadSimilarHand(LoadHandImage):
         similar_file (str): the ``.npz`` of the mining tool, for this data
             set's annotations (with the mined ``poses``).
         k (int): draw among the ``k`` nearest (at most the file's).
-        partner (bool): replace the sample (view 2) or keep it (view 1).
-        random_version (bool): a random version of the partner's image
-            (else version 0).
+        partner (bool): replace the sample (view 2) or keep its hand
+            (view 1).
+        random_version (bool): a random version of the image (the
+            partner's, or with ``partner=False`` the sample's own), as
+            ``LoadRandomVersion``; else version 0.
         **kwargs: ``LoadHandImage``'s arguments.
     """
 
@@ -237,13 +239,21 @@ class LoadSimilarHand(LoadHandImage):
                              f'set has {n}')
         i = int(results['sample_id'])
         results = dict(results)
+        v = int(np.random.randint(
+            results['num_versions'])) if self.random_version else 0
         if not self.partner:
-            results['pose_2d'] = mined['descriptors'][i].astype(np.float32)
+            # the sample's own hand, in a random version of its image
+            img_id = i + n * v
+            results.pop('img', None)
+            results.update(
+                img_path=osp.join(
+                    osp.dirname(results['img_path']), f'{img_id:08d}.jpg'),
+                img_id=img_id,
+                version=v,
+                pose_2d=mined['descriptors'][i].astype(np.float32))
             return super().transform(results)
         slot = int(np.random.randint(min(self.k, mined['index'].shape[1])))
         j = int(mined['index'][i, slot])
-        v = int(np.random.randint(
-            results['num_versions'])) if self.random_version else 0
         img_id = j + n * v
         for key in ('img', 'bbox', 'K', 'keypoints_3d'):
             results.pop(key, None)
