@@ -1,6 +1,7 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """Image loading that names the file and the fault."""
 import os.path as osp
+import weakref
 from typing import Optional
 
 import numpy as np
@@ -10,6 +11,10 @@ from mmpose.registry import TRANSFORMS
 from ...utils.arrays import image_size_problem
 
 __all__ = ['LoadHandImage', 'LoadRandomVersion', 'LoadSimilarHand']
+
+#: The images the caching loaders of this process keep, found by path and
+#: decoding settings; an entry lives while a loader still holds it.
+_KEPT: 'weakref.WeakValueDictionary' = weakref.WeakValueDictionary()
 
 
 @TRANSFORMS.register_module()
@@ -28,8 +33,11 @@ class LoadHandImage(LoadImage):
     memory, up to that many MiB (first come, first kept), so a data set that
     fits is decoded once rather than once per epoch (loaded in the main
     process, as the CPU configs do, or by persistent workers, each with its
-    own cache). A kept image is returned read-only: a later transform that
-    wrote into it in place would fail instead of changing the cache.
+    own cache). Caching loaders of one process share what they keep (the
+    two views' loaders of a pair hold one copy of an image, each counting
+    it in its own budget; it is freed with the last of them). A kept image
+    is returned read-only: a later transform that wrote into it in place
+    would fail instead of changing the cache.
 
     Required keys: ``img_path`` (or ``img``). Added keys: ``img``,
     ``img_shape``, ``ori_shape``.
@@ -48,21 +56,36 @@ class LoadHandImage(LoadImage):
         self._cache: dict = {}
         self._cached_bytes = 0
 
+    def _keep(self, path: str, img: np.ndarray) -> None:
+        """Keep ``img`` if it fits this instance's budget, and make it
+        findable by the process's other caching loaders."""
+        if self._cached_bytes + img.nbytes <= self.cache_mib * 2**20:
+            img.setflags(write=False)
+            self._cache[path] = img
+            self._cached_bytes += img.nbytes
+            _KEPT[self._key(path)] = img
+
+    def _key(self, path: str) -> tuple:
+        return (path, self.color_type, self.imdecode_backend, self.to_float32)
+
     def transform(self, results: dict) -> Optional[dict]:
         path = results.get('img_path')
-        if self.cache_mib and 'img' not in results and path in self._cache:
-            img = self._cache[path]
-            results['img'] = img
-            results['img_shape'] = results['ori_shape'] = img.shape[:2]
-            return results
+        if self.cache_mib and 'img' not in results and path is not None:
+            img = self._cache.get(path)
+            if img is None:
+                # decoded and kept by another loader of this process (the
+                # other view's): no second copy, no second decode
+                img = _KEPT.get(self._key(path))
+                if img is not None:
+                    self._keep(path, img)
+            if img is not None:
+                results['img'] = img
+                results['img_shape'] = results['ori_shape'] = img.shape[:2]
+                return results
         decoded = 'img' not in results and path is not None
         out = self._load(results)
         if self.cache_mib and decoded and out is not None:
-            img = out['img']
-            if self._cached_bytes + img.nbytes <= self.cache_mib * 2**20:
-                img.setflags(write=False)
-                self._cache[path] = img
-                self._cached_bytes += img.nbytes
+            self._keep(path, out['img'])
         return out
 
     def _load(self, results: dict) -> Optional[dict]:

@@ -38,3 +38,27 @@ def test_cache_decodes_once_within_its_budget(tmp_path):
     assert 'cache_mib=0.0' in repr(plain)
     with pytest.raises(ValueError, match='cache_mib'):
         LoadHandImage(cache_mib=-1)
+
+
+def test_caching_loaders_share_one_copy(tmp_path):
+    """The second view's loader serves what the first decoded (the file is
+    gone), the same array, counted in its own budget; freed with the last
+    loader that holds it."""
+    import gc
+    a = _write(tmp_path / 'a.png', 33)
+    one_image_mib = 40 * 50 * 3 / 2**20
+    first = LoadHandImage(cache_mib=2 * one_image_mib)
+    second = LoadHandImage(cache_mib=2 * one_image_mib)
+    img = first(dict(img_path=a))['img']
+    (tmp_path / 'a.png').unlink()
+    assert second(dict(img_path=a))['img'] is img
+    assert second._cached_bytes == img.nbytes
+    # a loader without a cache, or decoding otherwise, never takes it
+    with pytest.raises(FileNotFoundError):
+        LoadHandImage()(dict(img_path=a))
+    with pytest.raises(FileNotFoundError):
+        LoadHandImage(cache_mib=1, color_type='grayscale')(dict(img_path=a))
+    del first, second, img
+    gc.collect()
+    with pytest.raises(FileNotFoundError):
+        LoadHandImage(cache_mib=1)(dict(img_path=a))
