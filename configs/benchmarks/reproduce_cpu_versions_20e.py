@@ -6,3 +6,6 @@
 # 80000 images' 11.2 GiB).
 _base_ = ['./reproduce_cpu_versions.py']
 pretrain = dict(max_epochs=20, eval_epochs=[3, 10, 20], cache_mib=8192)
+# the mechanism on every checkpoint: equivariance error, rotation read-out,
+# retrieval (tools/analysis/equivariance.py)
+latent = dict(num=200, gallery=5000)

@@ -20,3 +20,4 @@ finetune_iters = 2
 ridge = dict(num_eval=16, lambdas=[1., 100.])
 fractions = [0.5]
 seeds = [0]
+latent = dict(num=8, gallery=16)

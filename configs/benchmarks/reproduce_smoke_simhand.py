@@ -14,3 +14,4 @@ pretrain = dict(
 pseudo_labels = dict(encoder='peclr', fraction=0.5, seed=0)
 modes = ['finetune']
 compare = [('simhand', 'peclr'), ('simhand_pseudo', 'peclr')]
+latent = None  # the smoke budget's test covers it

@@ -17,6 +17,7 @@ def test_reproduction_protocol_runs_end_to_end(tmp_path):
     # the mean-pose reference + 3 encoders x (ridge + probe + fine-tune) on
     # one fraction and seed after the last epoch, and the two pretrained
     # encoders' checkpoints of epoch 1 the same three ways
+    rows = [r for r in rows if r['mode'] != 'latent']
     assert len(rows) == 10 + 6
     assert {r['encoder']
             for r in rows} == {'mean pose', 'random', 'simclr', 'peclr'}
@@ -59,6 +60,20 @@ def test_reproduction_protocol_runs_end_to_end(tmp_path):
     scaling = (out / 'scaling.md').read_text()
     assert scaling.count('| probe | 0.5 |') == 4  # 2 metrics x 2 epochs
     assert osp.getsize(out / 'gaps_vs_epochs.png') > 1000
+    # the latent analysis of every checkpoint, against epochs
+    latent = [r for r in res['rows'] if r['mode'] == 'latent']
+    assert sorted(
+        (r['encoder'], r['epoch']) for r in latent) == [('peclr', 1),
+                                                        ('peclr', 2),
+                                                        ('random', None),
+                                                        ('simclr', 1),
+                                                        ('simclr', 2)]
+    for r in latent:
+        assert r['rotation_error_ratio'] > 0 and r['readout_deg'] >= 0
+        assert r['readout_chance_deg'] > 0
+    assert '## What the latent keeps, against epochs' in scaling
+    assert '## What the latent keeps' in table
+    assert osp.getsize(out / 'latent_vs_epochs.png') > 1000
     # A second call reuses every finished run: the same numbers come back.
     assert main(['--budget', 'smoke', '--out', str(tmp_path)]) == 0
     again = json.load(open(out / 'results.json'))['rows']
@@ -183,6 +198,8 @@ def test_train_seconds_counts_each_iteration_once(tmp_path):
         d = tmp_path / stamp / 'vis_data'
         d.mkdir(parents=True)
         (d / 'scalars.json').write_text(''.join(
-            json.dumps(dict(step=s, time=t, loss=1.)) + '\n'
-            for s, t in recs) + '{"cut by a kill')
+            json.dumps(dict(step=s, time=t, loss=1., epoch=s // 100 + 1)) +
+            '\n' for s, t in recs) + '{"cut by a kill')
     assert train_seconds(str(tmp_path)) == pytest.approx(50 * (.2 + .3 + .5))
+    # the first epoch (steps 1-99) only
+    assert train_seconds(str(tmp_path), 1) == pytest.approx(50 * .2)

@@ -61,9 +61,13 @@ def load_budget(budget: str):
     return Config.fromfile(path)
 
 
+def _cfg_path(path: str) -> str:
+    return path if osp.isabs(path) else osp.join(ROOT, path)
+
+
 def _cfg(path: str):
     from mmengine.config import Config
-    return Config.fromfile(path if osp.isabs(path) else osp.join(ROOT, path))
+    return Config.fromfile(_cfg_path(path))
 
 
 def pretrain(kind: str,
@@ -138,12 +142,13 @@ def run_dir(work: str, mode: str, enc: str, epoch: int, fraction: float,
                     f'{enc}{suffix(enc, epoch, b)}_f{fraction:g}_s{seed}')
 
 
-def train_seconds(work: str) -> Optional[float]:
-    """Training time of a run's schedule as it stands, from its logs: the
-    logged mean iteration time times the iterations it covers, each
-    iteration counted once (a resumed run's repeat of a killed one's last
-    steps replaces them). Time lost to kills and restarts is not counted.
-    None without logs."""
+def train_seconds(work: str,
+                  up_to_epoch: Optional[int] = None) -> Optional[float]:
+    """Training time of a run's schedule as it stands (or of its first
+    ``up_to_epoch`` epochs), from its logs: the logged mean iteration time
+    times the iterations it covers, each iteration counted once (a resumed
+    run's repeat of a killed one's last steps replaces them). Time lost to
+    kills and restarts is not counted. None without logs."""
     import glob
     times = {}
     for path in sorted(
@@ -154,7 +159,9 @@ def train_seconds(work: str) -> Optional[float]:
                     rec = json.loads(line)
                 except ValueError:
                     continue  # a line cut by a kill
-                if 'time' in rec and 'step' in rec and 'loss' in rec:
+                if 'time' in rec and 'step' in rec and 'loss' in rec and (
+                        up_to_epoch is None
+                        or rec.get('epoch', 0) <= up_to_epoch):
                     times[int(rec['step'])] = float(rec['time'])
     if not times:
         return None
@@ -403,6 +410,56 @@ def ridge_rows(ckpts: dict, data: str, work: str, b, epoch: int) -> list:
     return [r for enc in ckpts for r in rows[enc]]
 
 
+def latent_rows(ckpts: dict, data: str, work: str, b, epoch: int) -> list:
+    """The paper's mechanism measured on each encoder of pretraining epoch
+    ``epoch`` (``tools/analysis/equivariance.py``, one folder per encoder
+    in ``latent/``, kept): how much of a rotation or shift of the image the
+    latent fails to follow (equivariance error / the error of a latent that
+    stays put: 0 equivariant, 1 invariant), how well a ridge probe of the
+    pooled frozen features reads the rotation back (degrees, beside
+    chance), pose retrieval, and the hands' own orientation spread."""
+    from peclr_mm.utils.io import read_json
+    from tools.analysis import equivariance
+    lat = b.latent
+    rows = []
+    for enc, ckpt in ckpts.items():
+        out = osp.join(work, 'latent', f'{enc}{suffix(enc, epoch, b)}')
+        path = osp.join(out, 'equivariance.json')
+        if not osp.isfile(path):
+            equivariance.main([
+                '--data', data, '--encoder',
+                enc if ckpt is None else f'{enc}={ckpt}', '--config',
+                _cfg_path(b.pretrain.configs[next(iter(b.pretrain.configs))]),
+                '--size',
+                str(b.input_size), '--num',
+                str(lat.num), '--gallery',
+                str(lat.gallery), '--out', out
+            ])
+        res = read_json(path, 'the latent analysis')
+        r = res['encoders'][enc]
+        ratio = {}
+        for name, rot in (('rotation', True), ('shift', False)):
+            sel = [x for x in r['latent'] if (x['theta'] != 0) == rot]
+            ratio[name] = float(
+                np.mean([x['error']
+                         for x in sel]) / np.mean([x['should'] for x in sel]))
+        rows.append(
+            dict(
+                mode='latent',
+                encoder=enc,
+                fraction=None,
+                rotation_error_ratio=ratio['rotation'],
+                shift_error_ratio=ratio['shift'],
+                readout_deg=r['rotation_readout']['error_deg'],
+                readout_chance_deg=r['rotation_readout']['chance_deg'],
+                retrieval_mm=r['retrieval_mm']['root_relative'],
+                retrieval_chance_mm=res['retrieval_references_mm']['chance']
+                ['root_relative'],
+                orientation_std_deg=res['orientation']['circular_std_deg'],
+                seconds=res['seconds']))
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
@@ -470,7 +527,7 @@ def main(argv=None) -> int:
             ckpts[e][kind] = osp.join(pre, f'epoch_{e}.pth')
         # the schedule's iterations as logged (the same whether the run was
         # trained now, resumed or reused); this call's own time beside it
-        timing[f'pretrain_{kind}_s'] = train_seconds(pre) or 0.
+        timing[f'pretrain_{kind}_s'] = train_seconds(pre, last) or 0.
         if not reused:
             timing[f'pretrain_{kind}_this_call_s'] = time.time() - t
     ev = load_freihand_annotations(data, 'evaluation')
@@ -494,6 +551,13 @@ def main(argv=None) -> int:
             for r in ridge_rows(ckpts[e], data, work, b, e)
         ]
         timing[f'ridge{tag}_s'] = time.time() - t
+        if b.get('latent'):
+            t = time.time()
+            rows += [
+                dict(r, epoch=e if r['encoder'] != 'random' else None)
+                for r in latent_rows(ckpts[e], data, work, b, e)
+            ]
+            timing[f'latent{tag}_s'] = time.time() - t
         for mode in b.get('modes', ['probe', 'finetune']):
             t_mode = time.time()
             for frac in b.fractions:

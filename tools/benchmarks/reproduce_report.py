@@ -88,6 +88,47 @@ def verdict(rows: list, fractions=(0.01, 0.05), rule: str = 'max') -> list:
     return out
 
 
+LATENT_INTRO = (
+    'The mechanism, measured on the frozen encoders '
+    '(`tools/analysis/equivariance.py`): equivariance error / the error of '
+    'a latent that stays put, for rotations of the image (+-15 to 90 '
+    'degrees) and shifts (0: the latent follows the image as PeCLR\'s '
+    'geometry says; 1: invariant); the in-plane rotation read back from '
+    'the pooled features by a ridge probe (mean absolute error, degrees; '
+    'chance answers the mean angle); pose retrieval (mean root-relative '
+    'distance of the 5 nearest training hands, mm, beside random hands).')
+
+
+def latent_lines(rows: list, names=None, by_epoch: bool = False) -> list:
+    """Markdown rows of the latent analysis (``mode='latent'`` rows), one
+    per encoder (and epoch)."""
+    lat = [r for r in rows if r['mode'] == 'latent']
+    if not lat:
+        return []
+    order = {e: i for i, e in enumerate(names or ())}
+    lat.sort(key=lambda r: (order.get(r['encoder'], len(order)), r['encoder'],
+                            r.get('epoch') or 0))
+    head = '| encoder | ' + ('epoch | ' if by_epoch else '')
+    lines = [
+        head + 'rotation error ratio | shift error ratio | rotation '
+        'read-out (deg) | chance (deg) | retrieval (mm) | chance (mm) |',
+        '|---|' + ('---|' if by_epoch else '') + '---|---|---|---|---|---|'
+    ]
+    for r in lat:
+        lines.append(
+            f'| {r["encoder"]} | ' +
+            (f'{r.get("epoch") or "-"} | ' if by_epoch else '') +
+            f'{r["rotation_error_ratio"]:.3f} | '
+            f'{r["shift_error_ratio"]:.3f} | {r["readout_deg"]:.2f} | '
+            f'{r["readout_chance_deg"]:.2f} | {r["retrieval_mm"]:.1f} | '
+            f'{r["retrieval_chance_mm"]:.1f} |')
+    lines += [
+        '', 'The training hands\' own in-plane orientation (wrist -> middle '
+        f'MCP): circular std {lat[0]["orientation_std_deg"]:.1f} degrees.'
+    ]
+    return lines
+
+
 def versus(rows: list,
            challenger: str,
            incumbent: str,
@@ -238,6 +279,10 @@ def summarise(rows: list,
                 f'| {g1:+.2f} ({s1:.2f}) | {g2:+.2f} ({s2:.2f}) | '
                 f'{"yes" if c["ordered"] else "no"} | '
                 f'{100 * c["gain_vs_random"]:+.1f} % |')
+    latent = latent_lines(rows, names)
+    if latent:
+        lines += ['', '## What the latent keeps', '', LATENT_INTRO, ''
+                  ] + latent
     if mining:
         lines += [
             '', '## Similar-hand pairs', '',
@@ -377,6 +422,13 @@ def scaling(rows: list,
         '', f'{held} of {len(cells)} cells hold (every epoch, mode, '
         'fraction and metric).'
     ]
+    latent = latent_lines(rows, ENCODERS, by_epoch=True)
+    if latent:
+        lines += [
+            '', '## What the latent keeps, against epochs', '',
+            LATENT_INTRO + ' Random init: the untrained encoder.', ''
+        ] + latent
+        _latent_plot(rows, out, budget)
     text = '\n'.join(lines) + '\n'
     with open(osp.join(out, 'scaling.md'), 'w') as f:
         f.write(text)
@@ -405,3 +457,40 @@ def scaling(rows: list,
     fig.savefig(osp.join(out, 'gaps_vs_epochs.png'), dpi=100)
     plt.close(fig)
     return text
+
+
+def _latent_plot(rows: list, out: str, budget: str) -> None:
+    """``latent_vs_epochs.png``: the rotation error ratio and the rotation
+    read-out of each pretrained encoder against epochs, random init as a
+    line."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    lat = [r for r in rows if r['mode'] == 'latent']
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, label in ((axes[0], 'rotation_error_ratio',
+                            'rotation error / invariant latent\'s'),
+                           (axes[1], 'readout_deg',
+                            'rotation read-out error (deg)')):
+        for i, enc in enumerate(dict.fromkeys(r['encoder'] for r in lat)):
+            pts = sorted((r['epoch'], r[key]) for r in lat
+                         if r['encoder'] == enc and r.get('epoch'))
+            if pts:
+                ax.plot(*zip(*pts), marker='o', label=enc, color=f'C{i}')
+            else:  # random init: no epoch
+                v = [r[key] for r in lat if r['encoder'] == enc]
+                ax.axhline(v[0], color='grey', ls='--', label=enc)
+        if key == 'readout_deg':
+            ax.axhline(
+                lat[0]['readout_chance_deg'],
+                color='k',
+                ls=':',
+                label='chance')
+        ax.set_xlabel('pretraining epochs')
+        ax.set_ylabel(label)
+        ax.grid(alpha=.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f'what the latent keeps of a rotation, {budget}')
+    fig.tight_layout()
+    fig.savefig(osp.join(out, 'latent_vs_epochs.png'), dpi=100)
+    plt.close(fig)
