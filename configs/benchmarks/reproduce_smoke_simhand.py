@@ -10,7 +10,10 @@ pretrain = dict(
     configs=dict(simhand=simhand, simhand_pseudo=simhand),
     similar=dict(
         simhand=dict(poses='truth', k=4),
-        simhand_pseudo=dict(poses='pseudo', k=4)))
+        simhand_pseudo=dict(poses='pseudo', k=4)),
+    # one encoder's own change: the unweighted loss
+    encoder_options=dict(
+        simhand_pseudo=dict(model=dict(head=dict(pose_weighting=None)))))
 pseudo_labels = dict(encoder='peclr', fraction=0.5, seed=0)
 modes = ['finetune']
 compare = [('simhand', 'peclr'), ('simhand_pseudo', 'peclr')]

@@ -101,6 +101,10 @@ def _similar_hand_encoders_join(tmp_path, smoke):
     for kind in ('simhand', 'simhand_pseudo'):
         assert (work / f'pretrain_{kind}' / 'epoch_1.pth').is_file()
         assert not (work / f'pretrain_{kind}' / 'epoch_2.pth').exists()
+        # the budget's options of one encoder reach its config only
+        cfg, = (work / f'pretrain_{kind}').glob('*.py')
+        assert ("pose_weighting='linear'"
+                in cfg.read_text()) is (kind == 'simhand')
     assert all(res['timing'][f'pretrain_{kind}_s'] > 0
                for kind in ('peclr', 'simclr', 'simhand', 'simhand_pseudo'))
     rows = [r for r in res['rows'] if r['mode'] == 'finetune']

@@ -99,8 +99,10 @@ def pretrain(kind: str,
         b.pretrain.warmup_iters,
         keep_every_epoch=len(epochs) > 1,
         stop_epoch=epochs[-1])
-    # the same changes to every method (e.g. the temperature)
+    # the same changes to every method (e.g. the temperature), then this
+    # encoder's own (e.g. a switch of its loss)
     cfg.merge_from_dict(b.pretrain.get('cfg_options', {}))
+    cfg.merge_from_dict(b.pretrain.get('encoder_options', {}).get(kind, {}))
     cache = b.pretrain.get('cache_mib', 0)
     if similar is not None:
         # each view draws its own version of its own image already
