@@ -147,8 +147,10 @@ def run_dir(work: str, mode: str, enc: str, epoch: int, fraction: float,
 def train_seconds(work: str,
                   up_to_epoch: Optional[int] = None) -> Optional[float]:
     """Training time of a run's schedule as it stands (or of its first
-    ``up_to_epoch`` epochs), from its logs: the logged mean iteration time
-    times the iterations it covers, each iteration counted once (a resumed
+    ``up_to_epoch`` epochs), from its logs: the iterations it covers times
+    the median of the logged iteration times (each a mean over the log
+    processor's last few iterations, so one pause or a neighbour's burst
+    would count several-fold in a sum), each step counted once (a resumed
     run's repeat of a killed one's last steps replaces them). Time lost to
     kills and restarts is not counted. None without logs."""
     import glob
@@ -167,12 +169,7 @@ def train_seconds(work: str,
                     times[int(rec['step'])] = float(rec['time'])
     if not times:
         return None
-    steps = sorted(times)
-    total, prev = 0., 0
-    for step in steps:
-        total += times[step] * (step - prev)
-        prev = step
-    return total
+    return max(times) * float(np.median(list(times.values())))
 
 
 def downstream_cfg(encoder_ckpt, mode: str, data: str, work: str, b,
