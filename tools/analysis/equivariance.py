@@ -246,6 +246,18 @@ def main(argv=None) -> int:
     return 0
 
 
+def latent_means(latent: list, rotation: bool) -> dict:
+    """Mean ``moved``, ``should`` and ``error`` of an encoder's latent rows
+    (``equivariance.json``'s ``encoders.NAME.latent``) over the rotations
+    (``rotation=True``) or over the shifts; ``error / should`` is the
+    equivariance error as a fraction of an invariant latent's."""
+    sel = [x for x in latent if (x['theta'] != 0) == rotation]
+    return {
+        k: float(np.mean([x[k] for x in sel]))
+        for k in ('moved', 'should', 'error')
+    }
+
+
 def _table(results: dict, args) -> str:
     lines = [
         f'Latent movement of {args.num} evaluation hands (unit latents, '
@@ -263,11 +275,7 @@ def _table(results: dict, args) -> str:
     for name, r in results['encoders'].items():
         cells = []
         for rot in (True, False):
-            sel = [x for x in r['latent'] if (x['theta'] != 0) == rot]
-            m = {
-                k: np.mean([x[k] for x in sel])
-                for k in ('moved', 'should', 'error')
-            }
+            m = latent_means(r['latent'], rot)
             cells += [
                 f'{m["moved"]:.3f}', f'{m["should"]:.3f}', f'{m["error"]:.3f}',
                 f'{m["error"] / m["should"]:.2f}'

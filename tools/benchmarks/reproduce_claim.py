@@ -172,6 +172,13 @@ def train_seconds(work: str,
     return max(times) * float(np.median(list(times.values())))
 
 
+def labeled_count(fraction: float, b) -> int:
+    """How many training annotations a labeled fraction holds (the subset
+    the dataset draws, ``select_subset``)."""
+    from peclr_mm.datasets.freihand3d import select_subset
+    return len(select_subset(b.data.num_train, float(fraction)))
+
+
 def downstream_cfg(encoder_ckpt, mode: str, data: str, work: str, b,
                    fraction: float, seed: int):
     """The config of a probe (``mode='probe'``) or fine-tuning run on a
@@ -197,9 +204,8 @@ def downstream_cfg(encoder_ckpt, mode: str, data: str, work: str, b,
         type='FreiHand3DMetric',
         mean_pose=dict(data_root=data, subset=fraction, subset_seed=seed))
     train.versions = [0]
-    n_labeled = max(1, int(round(fraction * b.data.num_train)))
     cfg.train_dataloader.batch_size = min(cfg.train_dataloader.batch_size,
-                                          n_labeled)
+                                          labeled_count(fraction, b))
     # iteration-based: a label-scarce run must not be starved of
     # optimisation as well as of labels
     set_iteration_budget(cfg, b[f'{mode}_iters'])
@@ -213,7 +219,7 @@ def downstream(encoder_ckpt, mode: str, data: str, work: str, b,
     """Probe or fine-tune on a labeled subset; return the test metrics."""
     from peclr_mm.engine.runs import cached_train_test
     cfg = downstream_cfg(encoder_ckpt, mode, data, work, b, fraction, seed)
-    n_labeled = max(1, int(round(fraction * b.data.num_train)))
+    n_labeled = labeled_count(fraction, b)
     # the training loss at the start and end of the run: did it learn?
     return cached_train_test(
         cfg, osp.join(work, 'metrics.json'), lambda r: dict(
@@ -278,24 +284,15 @@ def similar_hands(enc: str, spec: dict, ckpts: dict, data: str, work: str,
     from peclr_mm.utils.camera import project
     from peclr_mm.utils.io import atomic_write_json, read_json
     k = int(spec.get('k', 8))
-    ann = load_freihand_annotations(data, 'training')
-    truth = project(ann['xyz'], ann['K'])
     info = dict(poses=spec['poses'], k=k)
     if spec['poses'] == 'truth':
-        uv, source, name = truth, 'training ground truth', f'truth_k{k}'
+        source, name = 'training ground truth', f'truth_k{k}'
     elif spec['poses'] == 'pseudo':
         pl = b.pseudo_labels
         e = eval_epochs(b)[-1]
         labeller = run_dir(work, 'finetune', pl.encoder, e, pl.fraction,
                            pl.seed, b)
-        downstream(ckpts[e][pl.encoder], 'finetune', data, labeller, b,
-                   pl.fraction, pl.seed)
         tag = osp.basename(labeller)
-        labels = osp.join(work, 'similar', f'pseudo_{tag}.json')
-        info.update(
-            labeller=osp.relpath(labeller, work),
-            **pseudo_labels(labeller, data, labels, b))
-        uv = np.asarray(read_json(labels, 'the pseudo-labels'), np.float64)
         source, name = f'pseudo-labels {tag}', f'pseudo_{tag}_k{k}'
     else:
         raise ValueError(f'pretrain.similar.{enc}.poses must be \'truth\' '
@@ -304,6 +301,19 @@ def similar_hands(enc: str, spec: dict, ckpts: dict, data: str, work: str,
     record = f'{path}.json'
     if osp.isfile(record) and osp.isfile(path):
         return path, read_json(record, 'the mining record')
+    ann = load_freihand_annotations(data, 'training')
+    truth = project(ann['xyz'], ann['K'])
+    if spec['poses'] == 'truth':
+        uv = truth
+    else:
+        # the labeller is the table's own run (reused when it exists)
+        downstream(ckpts[e][pl.encoder], 'finetune', data, labeller, b,
+                   pl.fraction, pl.seed)
+        labels = osp.join(work, 'similar', f'pseudo_{tag}.json')
+        info.update(
+            labeller=osp.relpath(labeller, work),
+            **pseudo_labels(labeller, data, labels, b))
+        uv = np.asarray(read_json(labels, 'the pseudo-labels'), np.float64)
     t = time.time()
     if not osp.isfile(path):
         write_similar_hands(
@@ -438,10 +448,8 @@ def latent_rows(ckpts: dict, data: str, work: str, b, epoch: int) -> list:
         r = res['encoders'][enc]
         ratio = {}
         for name, rot in (('rotation', True), ('shift', False)):
-            sel = [x for x in r['latent'] if (x['theta'] != 0) == rot]
-            ratio[name] = float(
-                np.mean([x['error']
-                         for x in sel]) / np.mean([x['should'] for x in sel]))
+            m = equivariance.latent_means(r['latent'], rot)
+            ratio[name] = m['error'] / m['should']
         rows.append(
             dict(
                 mode='latent',

@@ -47,6 +47,32 @@ def _group(rows: list) -> dict:
 SPREAD_RULES = {'max': max, 'sum': lambda a, b: a + b}
 
 
+def _cells(rows: list, fractions, encoders):
+    """Each (mode, fraction, metric) cell that every one of ``encoders``
+    has, with their per-seed values: ``(mode, fraction, metric, {encoder:
+    array})``, probe before fine-tuning, PA-EPE before EPE-2D."""
+    table = _group(rows)
+    for mode in ('probe', 'finetune'):
+        for frac in fractions:
+            if not all((mode, frac, e) in table for e in encoders):
+                continue
+            for metric in ('PA-EPE', 'EPE-2D'):
+                yield mode, frac, metric, {
+                    e:
+                    np.array([
+                        r[f'freihand/{metric}'] for r in table[(mode, frac, e)]
+                    ])
+                    for e in encoders
+                }
+
+
+def _gap(v: dict, better: str, worse: str, combine) -> tuple:
+    """``worse``'s mean minus ``better``'s (> 0: in that order) and the
+    seeds' spread of the pair under ``combine``."""
+    return (float(v[worse].mean() - v[better].mean()),
+            float(combine(v[worse].std(), v[better].std())))
+
+
 def verdict(rows: list, fractions=(0.01, 0.05), rule: str = 'max') -> list:
     """The claim checked cell by cell: for each mode (probe, fine-tune),
     scarce-label fraction and metric (PA-EPE, EPE-2D), does PeCLR < SimCLR <
@@ -54,37 +80,23 @@ def verdict(rows: list, fractions=(0.01, 0.05), rule: str = 'max') -> list:
     larger of the two standard deviations, or their sum), and is PeCLR's
     PA-EPE at least 10 % below random's? Returns one dict per cell."""
     combine = SPREAD_RULES[rule]
-    table = _group(rows)
     out = []
-    for mode in ('probe', 'finetune'):
-        for frac in fractions:
-            if not all((mode, frac, e) in table for e in ENCODERS):
-                continue
-            for metric in ('PA-EPE', 'EPE-2D'):
-                v = {
-                    e:
-                    np.array([
-                        r[f'freihand/{metric}'] for r in table[(mode, frac, e)]
-                    ])
-                    for e in ENCODERS
-                }
-                gaps = []
-                for better, worse in (('peclr', 'simclr'), ('simclr',
-                                                            'random')):
-                    gap = v[worse].mean() - v[better].mean()
-                    spread = combine(v[worse].std(), v[better].std())
-                    gaps.append((gap, spread))
-                cell = dict(
-                    mode=mode,
-                    fraction=frac,
-                    metric=metric,
-                    means={e: float(v[e].mean())
-                           for e in ENCODERS},
-                    gaps=[(float(g), float(sp)) for g, sp in gaps],
-                    ordered=all(g > sp for g, sp in gaps),
-                    gain_vs_random=float(1 - v['peclr'].mean() /
-                                         v['random'].mean()))
-                out.append(cell)
+    for mode, frac, metric, v in _cells(rows, fractions, ENCODERS):
+        gaps = [
+            _gap(v, better, worse, combine)
+            for better, worse in (('peclr', 'simclr'), ('simclr', 'random'))
+        ]
+        out.append(
+            dict(
+                mode=mode,
+                fraction=frac,
+                metric=metric,
+                means={e: float(v[e].mean())
+                       for e in ENCODERS},
+                gaps=gaps,
+                ordered=all(g > sp for g, sp in gaps),
+                gain_vs_random=float(1 -
+                                     v['peclr'].mean() / v['random'].mean())))
     return out
 
 
@@ -140,35 +152,23 @@ def versus(rows: list,
     it exceeds the seeds' spread (``rule`` as :func:`verdict`). Returns one
     dict per cell both encoders have."""
     combine = SPREAD_RULES[rule]
-    table = _group(rows)
     out = []
-    for mode in ('probe', 'finetune'):
-        for frac in fractions:
-            pair = (challenger, incumbent)
-            if not all((mode, frac, e) in table for e in pair):
-                continue
-            for metric in ('PA-EPE', 'EPE-2D'):
-                a, c = (
-                    np.array([
-                        r[f'freihand/{metric}'] for r in table[(mode, frac, e)]
-                    ]) for e in (challenger, incumbent))
-                gap = float(c.mean() - a.mean())
-                spread = float(combine(a.std(), c.std()))
-                out.append(
-                    dict(
-                        mode=mode,
-                        fraction=frac,
-                        metric=metric,
-                        challenger=challenger,
-                        incumbent=incumbent,
-                        means={
-                            challenger: float(a.mean()),
-                            incumbent: float(c.mean())
-                        },
-                        gap=gap,
-                        spread=spread,
-                        better=gap > spread,
-                        worse=-gap > spread))
+    for mode, frac, metric, v in _cells(rows, fractions,
+                                        (challenger, incumbent)):
+        gap, spread = _gap(v, challenger, incumbent, combine)
+        out.append(
+            dict(
+                mode=mode,
+                fraction=frac,
+                metric=metric,
+                challenger=challenger,
+                incumbent=incumbent,
+                means={e: float(v[e].mean())
+                       for e in (challenger, incumbent)},
+                gap=gap,
+                spread=spread,
+                better=gap > spread,
+                worse=-gap > spread))
     return out
 
 

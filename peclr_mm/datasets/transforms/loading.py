@@ -134,6 +134,21 @@ def _check_version_keys(results: dict, name: str) -> None:
                        f'{sorted(results)}')
 
 
+def _version_image(results: dict, sample_id: int, version: int) -> dict:
+    """A copy of ``results`` that names annotation ``sample_id``'s image in
+    ``version`` (FreiHAND's layout: image ``k + N v`` in the same folder),
+    the decoded image dropped."""
+    img_id = int(sample_id) + int(results['num_annotations']) * int(version)
+    results = dict(results)
+    results.pop('img', None)
+    results.update(
+        img_path=osp.join(
+            osp.dirname(results['img_path']), f'{img_id:08d}.jpg'),
+        img_id=img_id,
+        version=int(version))
+    return results
+
+
 @TRANSFORMS.register_module()
 class LoadRandomVersion(LoadHandImage):
     """Replace the image by a random version of the same hand.
@@ -173,16 +188,8 @@ class LoadRandomVersion(LoadHandImage):
         if np.random.rand() >= self.prob:
             return results
         v = int(np.random.randint(results['num_versions']))
-        img_id = int(
-            results['sample_id']) + int(results['num_annotations']) * v
-        results = dict(results)
-        results.pop('img', None)
-        results.update(
-            img_path=osp.join(
-                osp.dirname(results['img_path']), f'{img_id:08d}.jpg'),
-            img_id=img_id,
-            version=v)
-        return super().transform(results)
+        return super().transform(
+            _version_image(results, results['sample_id'], v))
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(prob={self.prob})'
@@ -261,31 +268,20 @@ class LoadSimilarHand(LoadHandImage):
                              f'{len(mined["index"])} annotations, the data '
                              f'set has {n}')
         i = int(results['sample_id'])
-        results = dict(results)
         v = int(np.random.randint(
             results['num_versions'])) if self.random_version else 0
         if not self.partner:
             # the sample's own hand, in a random version of its image
-            img_id = i + n * v
-            results.pop('img', None)
-            results.update(
-                img_path=osp.join(
-                    osp.dirname(results['img_path']), f'{img_id:08d}.jpg'),
-                img_id=img_id,
-                version=v,
-                pose_2d=mined['descriptors'][i].astype(np.float32))
+            results = _version_image(results, i, v)
+            results['pose_2d'] = mined['descriptors'][i].astype(np.float32)
             return super().transform(results)
         slot = int(np.random.randint(min(self.k, mined['index'].shape[1])))
         j = int(mined['index'][i, slot])
-        img_id = j + n * v
-        for key in ('img', 'bbox', 'K', 'keypoints_3d'):
+        results = _version_image(results, j, v)
+        for key in ('bbox', 'K', 'keypoints_3d'):
             results.pop(key, None)
         results.update(
-            img_path=osp.join(
-                osp.dirname(results['img_path']), f'{img_id:08d}.jpg'),
-            img_id=img_id,
             sample_id=j,
-            version=v,
             keypoints=mined['poses'][j][None].astype(np.float32),
             keypoints_visible=np.ones((1, 21), np.float32),
             pose_2d=mined['descriptors'][j].astype(np.float32),

@@ -9,9 +9,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmpose.registry import METRICS
 
-from ...utils.arrays import NUM_JOINTS
 from ...utils.camera import project
 from ...utils.io import atomic_write_json
+from .freihand_metric import _to_numpy
 
 __all__ = ['Keypoints2DWriter']
 
@@ -71,28 +71,17 @@ class Keypoints2DWriter(BaseMetric):
                 raise KeyError("Keypoints2DWriter needs data_sample["
                                "'pred_instances']['keypoints'] (1, 21, 2) "
                                f'image pixels; it holds {sorted(pred)}')
-            uv = pred['keypoints']
-            if hasattr(uv, 'detach'):
-                uv = uv.detach().cpu().numpy()
-            uv = np.asarray(uv, np.float64)
-            if uv.size != NUM_JOINTS * 2:
-                raise ValueError('pred_instances.keypoints must have shape '
-                                 f'(1, {NUM_JOINTS}, 2), got {uv.shape}')
+            uv = _to_numpy(pred['keypoints'], 'pred_instances.keypoints', 2)
             if sample.get('sample_id') is None:
                 raise KeyError('Keypoints2DWriter needs the metainfo '
                                'sample_id (annotation index) of every '
                                'sample; add it to the meta_keys of the '
                                'packing transform')
-            result = dict(
-                sample_id=int(sample['sample_id']),
-                uv=uv.reshape(NUM_JOINTS, 2))
+            result = dict(sample_id=int(sample['sample_id']), uv=uv)
             gt = sample.get('gt_instances') or {}
             if 'keypoints_3d' in gt and sample.get('K') is not None:
-                xyz = gt['keypoints_3d']
-                if hasattr(xyz, 'detach'):
-                    xyz = xyz.detach().cpu().numpy()
                 result['gt_uv'] = project(
-                    np.asarray(xyz, np.float64).reshape(NUM_JOINTS, 3),
+                    _to_numpy(gt['keypoints_3d'], 'gt_instances.keypoints_3d'),
                     np.asarray(sample['K'], np.float64).reshape(3, 3))
             self.results.append(result)
 
