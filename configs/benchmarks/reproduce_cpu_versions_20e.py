@@ -9,3 +9,7 @@ pretrain = dict(max_epochs=20, eval_epochs=[3, 10, 20], cache_mib=8192)
 # the mechanism on every checkpoint: equivariance error, rotation read-out,
 # retrieval (tools/analysis/equivariance.py)
 latent = dict(num=200, gallery=5000)
+# fine-tuning before the frozen-encoder probe at each checkpoint: the
+# claim's fine-tuning cells come first (the order only; every run is kept
+# in its own folder and reused)
+modes = ['finetune', 'probe']

@@ -80,7 +80,45 @@ def test_reproduction_protocol_runs_end_to_end(tmp_path):
     assert [r.get('freihand/PA-EPE', r.get('uv_l1')) for r in again] == [
         r.get('freihand/PA-EPE', r.get('uv_l1')) for r in res['rows']
     ]
+    _report_of_a_study_in_progress(tmp_path, res)
     _similar_hand_encoders_join(tmp_path, res)
+
+
+def _report_of_a_study_in_progress(tmp_path, full):
+    """--report-only runs nothing: with one fine-tuning's record moved
+    away it reports every other row unchanged, lists that run as missing
+    and leaves its cells out."""
+    import os
+    out = tmp_path / 'smoke'
+    done = out / 'finetune' / 'peclr_e1_f0.5_s0' / 'metrics.json'
+    aside = tmp_path / 'aside.json'
+    os.rename(done, aside)
+    assert main(['--budget', 'smoke', '--out',
+                 str(tmp_path), '--report-only']) == 0
+    assert not done.exists()  # not trained again
+    os.rename(aside, done)
+    res = json.load(open(out / 'results.json'))
+    assert res['missing'] == ['finetune/peclr_e1_f0.5_s0']
+    key = ('mode', 'encoder', 'epoch', 'fraction')
+    partial = [tuple(r.get(k) for k in key) for r in res['rows']]
+    assert ('finetune', 'peclr', 1, 0.5) not in partial
+    assert partial == [
+        tuple(r.get(k) for k in key) for r in full['rows'] if tuple(
+            r.get(k) for k in key) != ('finetune', 'peclr', 1, 0.5)
+    ]
+    # the stages' times are the runs' own records, not this call's
+    assert res['timing']['finetune_s'] == pytest.approx(
+        full['timing']['finetune_s'])
+    assert res['timing']['finetune_this_call_s'] < 5
+    assert '## Not yet run (1)' in (out / 'results.md').read_text()
+    scaling = (out / 'scaling.md').read_text()
+    assert scaling.count('| finetune | 0.5 |') == 2  # epoch 2 only
+    assert '- `finetune/peclr_e1_f0.5_s0`' in scaling
+
+
+def test_report_only_needs_a_started_study(tmp_path):
+    with pytest.raises(FileNotFoundError, match='--report-only: no data'):
+        main(['--budget', 'smoke', '--out', str(tmp_path), '--report-only'])
 
 
 def _similar_hand_encoders_join(tmp_path, smoke):

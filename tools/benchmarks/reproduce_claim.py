@@ -265,8 +265,13 @@ def pseudo_labels(labeller: str, data: str, out_json: str, b) -> dict:
     return metrics
 
 
-def similar_hands(enc: str, spec: dict, ckpts: dict, data: str, work: str,
-                  b) -> Tuple[str, dict]:
+def similar_hands(enc: str,
+                  spec: dict,
+                  ckpts: dict,
+                  data: str,
+                  work: str,
+                  b,
+                  run: bool = True) -> Tuple[Optional[str], Optional[dict]]:
     """Mine the pairs of similar-hand encoder ``enc``: from the generator's
     true 2-D poses (``spec.poses='truth'``, the upper bound) or from the
     pseudo-labels of a 2-D model fine-tuned on the labeled fraction only
@@ -274,7 +279,8 @@ def similar_hands(enc: str, spec: dict, ckpts: dict, data: str, work: str,
     starts from, the fraction and seed; the run is that downstream run
     itself, so it is shared with the tables). Returns the mined file and
     what the pairs are worth: their true pose distance (palm lengths, RMS
-    per joint) beside random pairs'."""
+    per joint) beside random pairs'. With ``run=False`` nothing is mined:
+    ``(None, None)`` unless the pairs are there."""
     from peclr_mm.datasets import load_freihand_annotations
     from peclr_mm.datasets.similar_hands import (descriptor_distance,
                                                  load_similar_hands,
@@ -301,6 +307,8 @@ def similar_hands(enc: str, spec: dict, ckpts: dict, data: str, work: str,
     record = f'{path}.json'
     if osp.isfile(record) and osp.isfile(path):
         return path, read_json(record, 'the mining record')
+    if not run:
+        return None, None
     ann = load_freihand_annotations(data, 'training')
     truth = project(ann['xyz'], ann['K'])
     if spec['poses'] == 'truth':
@@ -354,13 +362,19 @@ def mean_pose_baseline(data: str, ev: dict, fraction: float,
                 n_labeled=mean.num)
 
 
-def ridge_rows(ckpts: dict, data: str, work: str, b, epoch: int) -> list:
+def ridge_rows(ckpts: dict,
+               data: str,
+               work: str,
+               b,
+               epoch: int,
+               run: bool = True) -> list:
     """The closed-form ridge probe of each encoder's pooled features (the
     checkpoints ``ckpts`` of pretraining epoch ``epoch``), on every fraction
     and seed: L1 error of ``uv / size`` and ``z_rel`` and their ratios to
     the labeled subset's mean (< 1: the frozen features hold pose beyond
     the prior). The penalty is chosen on a held-out part of each labeled
-    subset. Each encoder's rows are kept in ``ridge/ENC[_eN].json``."""
+    subset. Each encoder's rows are kept in ``ridge/ENC[_eN].json``, with
+    its features' and fits' seconds. ``run=False``: the kept rows only."""
     from peclr_mm.datasets.freihand3d import select_subset
     from peclr_mm.evaluation.probes import (build_with_encoder, head_targets,
                                             pipeline_views, pooled_features,
@@ -375,7 +389,7 @@ def ridge_rows(ckpts: dict, data: str, work: str, b, epoch: int) -> list:
         enc: read_json(path, 'ridge rows')
         for enc, path in done.items() if osp.isfile(path)
     }
-    todo = [enc for enc in ckpts if enc not in rows]
+    todo = [enc for enc in ckpts if enc not in rows] if run else []
     if todo:
         cfg = _cfg(b.downstream_config)
         set_input_size(cfg, b.input_size)
@@ -387,6 +401,7 @@ def ridge_rows(ckpts: dict, data: str, work: str, b, epoch: int) -> list:
         y_train = head_targets(train, b.input_size)
         y_eval = head_targets(ev, b.input_size)
     for enc in todo:
+        t = time.time()
         model = build_with_encoder(cfg.model, ckpts[enc])
         f_train, f_eval = pooled_features(model,
                                           train), pooled_features(model, ev)
@@ -415,18 +430,26 @@ def ridge_rows(ckpts: dict, data: str, work: str, b, epoch: int) -> list:
                         zrel_l1=z,
                         uv_ratio=uv / base['uv_l1'],
                         zrel_ratio=z / base['zrel_l1']))
+        for r in rows[enc]:
+            r['encoder_s'] = time.time() - t
         atomic_write_json(done[enc], rows[enc], indent=1)
-    return [r for enc in ckpts for r in rows[enc]]
+    return [r for enc in ckpts if enc in rows for r in rows[enc]]
 
 
-def latent_rows(ckpts: dict, data: str, work: str, b, epoch: int) -> list:
+def latent_rows(ckpts: dict,
+                data: str,
+                work: str,
+                b,
+                epoch: int,
+                run: bool = True) -> list:
     """The paper's mechanism measured on each encoder of pretraining epoch
     ``epoch`` (``tools/analysis/equivariance.py``, one folder per encoder
     in ``latent/``, kept): how much of a rotation or shift of the image the
     latent fails to follow (equivariance error / the error of a latent that
     stays put: 0 equivariant, 1 invariant), how well a ridge probe of the
     pooled frozen features reads the rotation back (degrees, beside
-    chance), pose retrieval, and the hands' own orientation spread."""
+    chance), pose retrieval, and the hands' own orientation spread.
+    ``run=False``: the kept analyses only."""
     from peclr_mm.utils.io import read_json
     from tools.analysis import equivariance
     lat = b.latent
@@ -435,6 +458,8 @@ def latent_rows(ckpts: dict, data: str, work: str, b, epoch: int) -> list:
         out = osp.join(work, 'latent', f'{enc}{suffix(enc, epoch, b)}')
         path = osp.join(out, 'equivariance.json')
         if not osp.isfile(path):
+            if not run:
+                continue
             equivariance.main([
                 '--data', data, '--encoder',
                 enc if ckpt is None else f'{enc}={ckpt}', '--config',
@@ -482,7 +507,14 @@ def main(argv=None) -> int:
         type=int,
         default=None,
         help='torch CPU threads (default: torch\'s own choice)')
+    parser.add_argument(
+        '--report-only',
+        action='store_true',
+        help='train and evaluate nothing: write the report of the runs '
+        'already finished and list the ones still missing (a study in '
+        'progress, read while it runs or between its stages)')
     args = parser.parse_args(argv)
+    run = not args.report_only
     import torch
     from mmengine.registry import init_default_scope
 
@@ -503,6 +535,10 @@ def main(argv=None) -> int:
     data = args.data
     if data is None:
         data = osp.join(work, 'data')
+        if not run and not osp.isfile(osp.join(data, 'evaluation_xyz.json')):
+            raise FileNotFoundError(
+                f'--report-only: no data at {data} (evaluation_xyz.json): '
+                f'budget {args.budget!r} has not started in {args.out}')
         if not osp.isfile(osp.join(data, 'evaluation_xyz.json')):
             from peclr_synthetic import generate_freihand
             generate_freihand(
@@ -519,19 +555,29 @@ def main(argv=None) -> int:
     similar = b.pretrain.get('similar', {})
     ckpts = {e: dict(random=None) if e == last else {} for e in epochs}
     mining = {}
+    # what --report-only finds not yet run
+    missing = []
     for kind in encoders:
         pairs = None
         if kind in similar:
             t = time.time()
-            path, mining[kind] = similar_hands(kind, similar[kind], ckpts,
-                                               data, work, b)
-            pairs = (path, mining[kind]['k'])
-            timing[f'mine_{kind}_s'] = time.time() - t
+            path, info = similar_hands(kind, similar[kind], ckpts, data, work,
+                                       b, run)
+            if path is None:
+                missing.append(f'similar/ pairs of {kind}')
+            else:
+                mining[kind] = info
+                pairs = (path, info['k'])
+                timing[f'mine_{kind}_s'] = time.time() - t
         t = time.time()
         pre = osp.join(work, f'pretrain_{kind}')
-        reused = pretrain(kind, data, pre, b, pairs)
+        reused = pretrain(kind, data, pre, b, pairs) if run else True
         for e in epochs:
-            ckpts[e][kind] = osp.join(pre, f'epoch_{e}.pth')
+            ckpt = osp.join(pre, f'epoch_{e}.pth')
+            if osp.isfile(ckpt):
+                ckpts[e][kind] = ckpt
+            else:  # only without run: and every run of that checkpoint
+                missing.append(f'pretrain_{kind}/epoch_{e}.pth and its runs')
         # the schedule's iterations as logged (the same whether the run was
         # trained now, resumed or reused); this call's own time beside it
         timing[f'pretrain_{kind}_s'] = train_seconds(pre, last) or 0.
@@ -550,31 +596,47 @@ def main(argv=None) -> int:
                     encoder='mean pose'))
     # the longest pretraining first (random init with it), then the earlier
     # checkpoints of the same schedules; each row says its epoch
+    # each stage's time is its runs' own record (the same however often the
+    # study was killed and resumed); this call's wall time beside it
     for e in reversed(epochs):
         tag = suffix('', e, b)
-        t = time.time()
-        rows += [
-            dict(r, epoch=e if r['encoder'] != 'random' else None)
-            for r in ridge_rows(ckpts[e], data, work, b, e)
-        ]
-        timing[f'ridge{tag}_s'] = time.time() - t
-        if b.get('latent'):
+        for stage, fn in (('ridge', ridge_rows), ('latent', latent_rows)):
+            if stage == 'latent' and not b.get('latent'):
+                continue
             t = time.time()
+            got = fn(ckpts[e], data, work, b, e, run)
             rows += [
                 dict(r, epoch=e if r['encoder'] != 'random' else None)
-                for r in latent_rows(ckpts[e], data, work, b, e)
+                for r in got
             ]
-            timing[f'latent{tag}_s'] = time.time() - t
+            missing += [
+                f'{stage}/{enc}{suffix(enc, e, b)}' for enc in ckpts[e]
+                if enc not in {r['encoder']
+                               for r in got}
+            ]
+            spent = {
+                r['encoder']: r.get('encoder_s', r.get('seconds'))
+                for r in got
+            }
+            if spent:  # a stage with no finished run has no time yet
+                timing[f'{stage}{tag}_s'] = (None if None in spent.values()
+                                             else sum(spent.values()))
+            timing[f'{stage}{tag}_this_call_s'] = time.time() - t
         for mode in b.get('modes', ['probe', 'finetune']):
             t_mode = time.time()
+            spent = []
             for frac in b.fractions:
                 for seed in b.seeds:
                     for enc in ckpts[e]:
                         t = time.time()
-                        m = downstream(
-                            ckpts[e][enc], mode, data,
-                            run_dir(work, mode, enc, e, frac, seed, b), b,
-                            frac, seed)
+                        d = run_dir(work, mode, enc, e, frac, seed, b)
+                        if not run and not osp.isfile(
+                                osp.join(d, 'metrics.json')):
+                            missing.append(f'{mode}/{osp.basename(d)}')
+                            continue
+                        m = downstream(ckpts[e][enc], mode, data, d, b, frac,
+                                       seed)
+                        spent.append(m.get('train_s'))
                         rows.append(
                             dict(
                                 m,
@@ -590,8 +652,11 @@ def main(argv=None) -> int:
                             f'{m["freihand/EPE-2D"]:.2f} px '
                             f'({time.time() - t:.0f} s)',
                             flush=True)
-            timing[f'{mode}{tag}_s'] = time.time() - t_mode
-    timing['total_s'] = time.time() - t0
+            if spent:
+                timing[f'{mode}{tag}_s'] = (None
+                                            if None in spent else sum(spent))
+            timing[f'{mode}{tag}_this_call_s'] = time.time() - t_mode
+    timing['total_this_call_s'] = time.time() - t0
     # the tables and the verdicts of the longest pretraining
     final = [r for r in rows if r.get('epoch') in (None, last)]
     compare = [tuple(c) for c in b.get('compare', [])]
@@ -604,6 +669,7 @@ def main(argv=None) -> int:
             command=cmd,
             rows=rows,
             timing=timing,
+            missing=missing,
             mining=mining,
             verdict=report.verdict(final),
             versus=[
@@ -621,10 +687,20 @@ def main(argv=None) -> int:
             timing,
             encoders=encoders,
             compare=compare,
-            mining=mining))
+            mining=mining,
+            missing=missing))
     if len(epochs) > 1:
-        print(report.scaling(rows, out, name, epochs, b.fractions))
-    print(f'total {timing["total_s"] / 60:.1f} min; results in {out}')
+        print(
+            report.scaling(
+                rows,
+                out,
+                name,
+                epochs,
+                b.fractions,
+                timing=timing,
+                missing=missing))
+    print(f'this call {timing["total_this_call_s"] / 60:.1f} min; '
+          f'{len(missing)} runs missing; results in {out}')
     return 0
 
 

@@ -20,6 +20,34 @@ COLUMNS = (
 )
 
 
+def timing_text(timing: dict) -> str:
+    """One line of the stages' times: each stage's own record (its runs'
+    logged training or analysis seconds, the same however often the study
+    was killed and resumed; 'not recorded' where a run kept none), then what
+    this call spent beyond a second."""
+    call = '_this_call_s'
+    own = ', '.join(f'{k[:-2]} ' +
+                    ('not recorded' if v is None else f'{v / 60:.1f} min')
+                    for k, v in timing.items() if not k.endswith(call))
+    now = ', '.join(f'{k[:-len(call)]} {v / 60:.1f} min'
+                    for k, v in timing.items() if k.endswith(call) and v >= 1)
+    return (f'Time per stage (its runs\' own records): {own or "none"}. '
+            f'This call: {now or "under a second per stage"}.')
+
+
+def missing_lines(missing: list) -> list:
+    """The section that says a report is partial: the runs not yet there
+    (``--report-only`` on a study in progress)."""
+    if not missing:
+        return []
+    return [
+        '', f'## Not yet run ({len(missing)})', '',
+        'This report covers the finished runs only; the cells above that '
+        'need these runs are left out until they are there (rerun '
+        'without `--report-only` to run them):', ''
+    ] + [f'- `{m}`' for m in missing]
+
+
 def _cell(rs: list, key: str, fmt) -> str:
     if fmt is None:  # training loss at the start and the end of the runs
         if f'{key}_first' not in rs[0]:
@@ -180,7 +208,8 @@ def summarise(rows: list,
               timing: dict,
               encoders=('peclr', 'simclr'),
               compare=(),
-              mining=None) -> str:
+              mining=None,
+              missing=()) -> str:
     """Write ``results.md`` and ``pa_epe_vs_labels.png``; return the text.
 
     Args:
@@ -194,6 +223,7 @@ def summarise(rows: list,
         compare: ``(challenger, incumbent)`` pairs to judge with
             :func:`versus`.
         mining: per similar-hand encoder, what its mined pairs are worth.
+        missing: the runs not yet there (a partial report).
     """
     import matplotlib
     matplotlib.use('Agg')
@@ -227,12 +257,11 @@ def summarise(rows: list,
         "`mean pose` ignores the image: the labeled subset's mean pose "
         '(docs/design.md section 4c).', '',
         'Errors in mm except EPE-2D (image pixels); RR-EPE is root (wrist) '
-        'relative; AUC over 0-50 mm. Wall time: ' +
-        ', '.join(f'{k[:-2]} {v / 60:.1f} min'
-                  for k, v in timing.items()), '', '## Probe and fine-tuning',
-        '', '| mode | labels | encoder | seeds | ' +
-        ' | '.join(c[0] for c in COLUMNS) + ' |',
-        '|---|---|---|---|' + '---|' * len(COLUMNS)
+        'relative; AUC over 0-50 mm. ' + timing_text(timing), '',
+        '## Probe and fine-tuning', '',
+        '| mode | labels | encoder | seeds | ' + ' | '.join(c[0]
+                                                            for c in COLUMNS) +
+        ' |', '|---|---|---|---|' + '---|' * len(COLUMNS)
     ]
     for (mode, frac, enc), rs in keyed(('baseline', 'probe', 'finetune')):
         lines.append(f'| {mode} | {frac:g} ({rs[0]["n_labeled"]}) | {enc} | '
@@ -327,6 +356,7 @@ def summarise(rows: list,
                      f'{sum(c["better"] for c in cells)}, worse in '
                      f'{sum(c["worse"] for c in cells)} of {len(cells)} '
                      'cells.')
+    lines += missing_lines(missing)
     text = '\n'.join(lines) + '\n'
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(text)
@@ -368,7 +398,9 @@ def scaling(rows: list,
             out: str,
             budget: str,
             epochs: list,
-            fractions=(0.01, 0.05)) -> str:
+            fractions=(0.01, 0.05),
+            timing=None,
+            missing=()) -> str:
     """The gaps against pretraining epochs: for each checkpoint epoch the
     verdict under the stricter rule (each gap beyond the sum of the two seed
     spreads), written as ``scaling.md`` and ``gaps_vs_epochs.png`` (each gap
@@ -381,6 +413,8 @@ def scaling(rows: list,
         budget: the budget's name, for the titles.
         epochs: the evaluated checkpoint epochs.
         fractions: the labelled fractions of the claim.
+        timing: stage -> seconds (:func:`timing_text`), if given.
+        missing: the runs not yet there (a partial report).
 
     Returns:
         str: the Markdown text.
@@ -403,7 +437,8 @@ def scaling(rows: list,
         'fine-tuned like the last; random init is the same runs at every '
         'epoch. Gap = the worse mean minus the better (> 0: in the claimed '
         'order), band = the sum of the two seed standard deviations; a cell '
-        'holds when both gaps exceed their bands.', '',
+        'holds when both gaps exceed their bands.' +
+        (' ' + timing_text(timing) if timing else ''), '',
         '| mode | labels | metric | epoch | PeCLR | SimCLR | random | '
         'SimCLR - PeCLR (band) | random - SimCLR (band) | holds | gain |',
         '|---|---|---|---|---|---|---|---|---|---|---|'
@@ -429,6 +464,7 @@ def scaling(rows: list,
             LATENT_INTRO + ' Random init: the untrained encoder.', ''
         ] + latent
         _latent_plot(rows, out, budget)
+    lines += missing_lines(missing)
     text = '\n'.join(lines) + '\n'
     with open(osp.join(out, 'scaling.md'), 'w') as f:
         f.write(text)
