@@ -197,6 +197,8 @@ def rotation_readout(
     An encoder invariant to rotation cannot do better than ``chance``, the
     error of always answering the training angles' circular mean; what
     pose needs (the paper's argument) is that the angle stays readable.
+    Any angle of the image works: the hand's own in-plane orientation
+    (:func:`hand_orientation`) as well as a rotation applied to it.
 
     Args:
         f_train: (N, C) features of rotated training views.
@@ -229,6 +231,29 @@ def rotation_readout(
         lam=lam)
 
 
+def hand_orientation(uv: np.ndarray,
+                     joints: Tuple[int, int] = (0, 9)) -> np.ndarray:
+    """The in-plane orientation of hands in their images, degrees in
+    (-180, 180]: the direction of the 2-D vector from joint ``joints[0]``
+    to ``joints[1]`` (FreiHAND: the wrist to the middle finger's MCP), 0
+    pointing right, 90 pointing up the image.
+
+    Args:
+        uv: (N, 21, 2) image pixels (y down).
+        joints: the two joints of the direction.
+
+    Returns:
+        np.ndarray: (N,) degrees.
+    """
+    uv = np.asarray(uv, np.float64)
+    if uv.ndim != 3 or uv.shape[2] != 2 or uv.shape[1] <= max(joints):
+        raise ValueError(f'uv must be (N, J, 2) with J > {max(joints)}, got '
+                         f'{uv.shape}')
+    d = uv[:, joints[1]] - uv[:, joints[0]]
+    # y down: up the image is +90; + 0. makes -0. 0., so 180 not -180
+    return np.rad2deg(np.arctan2(-d[:, 1] + 0., d[:, 0]))
+
+
 def orientation_spread(uv: np.ndarray,
                        joints: Tuple[int, int] = (0, 9)) -> Dict[str, float]:
     """The in-plane orientation of hands in their images: the direction of
@@ -245,9 +270,7 @@ def orientation_spread(uv: np.ndarray,
         length R), ``mean_deg`` and the 10th/50th/90th percentiles of the
         angle's deviation from that mean (``p10_deg`` ...).
     """
-    uv = np.asarray(uv, np.float64)
-    d = uv[:, joints[1]] - uv[:, joints[0]]
-    theta = np.arctan2(-d[:, 1], d[:, 0])  # y down: up the image is +90
+    theta = np.deg2rad(hand_orientation(uv, joints))
     c, s_ = np.cos(theta).mean(), np.sin(theta).mean()
     R = float(np.hypot(c, s_))
     mean = np.arctan2(s_, c)

@@ -160,3 +160,13 @@ def test_orientation_spread_of_known_directions():
     assert res['circular_std_deg'] == pytest.approx(17.3, abs=1.)
     assert res['p10_deg'] == pytest.approx(-24, abs=1.5)
     assert res['p90_deg'] == pytest.approx(24, abs=1.5)
+
+
+def test_hand_orientation_of_known_directions():
+    from peclr_mm.evaluation.probes import hand_orientation
+    uv = np.zeros((4, 21, 2))
+    # right, up (y down), left, down-right
+    uv[:, 9] = [[10, 0], [0, -10], [-10, 0], [10, 10]]
+    np.testing.assert_allclose(hand_orientation(uv), [0, 90, 180, -45])
+    with pytest.raises(ValueError, match=r'\(N, J, 2\)'):
+        hand_orientation(np.zeros((4, 21, 3)))

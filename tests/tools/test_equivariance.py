@@ -2,6 +2,8 @@
 import json
 import os.path as osp
 
+import numpy as np
+
 from tools.analysis.equivariance import main
 
 
@@ -36,6 +38,8 @@ def test_equivariance_analysis_runs_and_is_consistent(synthetic_root,
     for name in ('random', 'other'):
         ro = res['encoders'][name]['rotation_readout']
         assert ro['error_deg'] >= 0 and ro['chance_deg'] > 0
+        oo = res['encoders'][name]['orientation_readout']
+        assert oo['error_deg'] >= 0 and oo['chance_deg'] > 0
     o = res['orientation']
     assert 0 < o['circular_std_deg'] < 180
     assert o['p10_deg'] <= o['p50_deg'] <= o['p90_deg']
@@ -44,5 +48,24 @@ def test_equivariance_analysis_runs_and_is_consistent(synthetic_root,
     table = (out / 'equivariance.md').read_text()
     assert '| random |' in table and '| oracle |' in table
     assert 'Rotation read-out' in table and 'circular std' in table
+    assert 'Orientation read-out' in table
     assert osp.getsize(out / 'equivariance.png') > 1000
     assert osp.getsize(out / 'retrieval.jpg') > 1000
+
+
+def test_view_keypoints_keep_a_right_hands_orientation(synthetic_root):
+    """The canonical crop only scales and shifts a right hand: its joints
+    in the view point the same way as in the source image, and land where
+    the crop's matrix puts them: filling the view."""
+    from peclr_mm.evaluation.probes import hand_orientation
+    from tools.analysis.equivariance import Views
+    views = Views(synthetic_root, 'training', 6, 32)
+    assert not any(s.get('is_left', False) for s in views.samples)
+    src, dst = views.keypoints(), views.view_keypoints()
+    np.testing.assert_allclose(
+        hand_orientation(dst), hand_orientation(src), atol=1e-6)
+    assert not np.allclose(src, dst)
+    # padding 1: the keypoints' longer extent fills the 32-pixel view
+    span = (dst.max(1) - dst.min(1)).max(1)
+    np.testing.assert_allclose(span, 32., atol=1e-6)
+    assert (dst > -1e-6).all() and (dst < 32 + 1e-6).all()

@@ -141,6 +141,15 @@ class Views:
             for s in self.samples
         ])
 
+    def view_keypoints(self) -> np.ndarray:
+        """(N, 21, 2) the hands' joints in their untransformed views
+        (the crop's matrix applied: a mirrored left hand is a right one)."""
+        uv = self.keypoints()
+        mat = np.stack(
+            [np.asarray(s['crop_mat'], np.float64) for s in self.samples])
+        return np.einsum('nij,nkj->nki', mat[:, :, :2], uv) + mat[:, None, :,
+                                                                  2]
+
     def images(self) -> np.ndarray:
         """(N, H, W, 3) uint8 untransformed views, for the figure."""
         return np.stack(
@@ -154,6 +163,7 @@ def main(argv=None) -> int:
     from mmengine.registry import init_default_scope
 
     from peclr_mm.evaluation.probes import (build_with_encoder,
+                                            hand_orientation,
                                             knn_pose_distance,
                                             latent_equivariance,
                                             orientation_spread,
@@ -179,6 +189,8 @@ def main(argv=None) -> int:
     th_g = rng.choice(grid, len(gallery.samples))
     th_q = rng.choice(grid, len(query.samples))
     xg_rot, xq_rot = gallery.packed(th_g), query.packed(th_q)
+    o_g = hand_orientation(gallery.view_keypoints())
+    o_q = hand_orientation(query.view_keypoints())
 
     results = dict(args={k: v for k, v in vars(args).items()}, encoders={})
     neighbours = {}
@@ -211,8 +223,14 @@ def main(argv=None) -> int:
         readout = rotation_readout(
             pooled_features(model, xg_rot), th_g,
             pooled_features(model, xq_rot), th_q)
+        # the hand's own orientation in its untransformed view, which a
+        # rotation-invariant encoder cannot keep
+        orientation = rotation_readout(fg, o_g, fq, o_q)
         results['encoders'][name] = dict(
-            latent=rows, retrieval_mm=ret, rotation_readout=readout)
+            latent=rows,
+            retrieval_mm=ret,
+            rotation_readout=readout,
+            orientation_readout=orientation)
 
     # references: k random gallery hands, and the k closest poses
     rng = np.random.default_rng(0)
@@ -302,12 +320,17 @@ def _table(results: dict, args) -> str:
         'by its own angle (5-degree grid in +-45), to the angle, scored on '
         f'the {args.num} evaluation hands turned alike (mean absolute '
         'error; `chance` answers the mean angle).', '',
-        '| encoder | error (deg) | chance (deg) |', '|---|---|---|'
+        'Orientation read-out: the same from the untransformed views to the '
+        'hand\'s own in-plane orientation (wrist -> middle MCP in the view), '
+        'which a rotation-invariant encoder cannot keep.', '',
+        '| encoder | rotation error (deg) | chance (deg) | orientation error '
+        '(deg) | chance (deg) |', '|---|---|---|---|---|'
     ]
     for name, r in results['encoders'].items():
-        ro = r['rotation_readout']
+        ro, oo = r['rotation_readout'], r['orientation_readout']
         lines.append(f'| {name} | {ro["error_deg"]:.1f} | '
-                     f'{ro["chance_deg"]:.1f} |')
+                     f'{ro["chance_deg"]:.1f} | {oo["error_deg"]:.1f} | '
+                     f'{oo["chance_deg"]:.1f} |')
     lines += [
         '', 'The training hands\' own in-plane orientation (wrist -> middle '
         f'MCP in the source image): circular std {o["circular_std_deg"]:.1f}'

@@ -448,7 +448,8 @@ def latent_rows(ckpts: dict,
     latent fails to follow (equivariance error / the error of a latent that
     stays put: 0 equivariant, 1 invariant), how well a ridge probe of the
     pooled frozen features reads the rotation back (degrees, beside
-    chance), pose retrieval, and the hands' own orientation spread.
+    chance), how well it reads the hand's own in-plane orientation back,
+    pose retrieval, and the hands' own orientation spread.
     ``run=False``: the kept analyses only."""
     from peclr_mm.utils.io import read_json
     from tools.analysis import equivariance
@@ -457,7 +458,10 @@ def latent_rows(ckpts: dict,
     for enc, ckpt in ckpts.items():
         out = osp.join(work, 'latent', f'{enc}{suffix(enc, epoch, b)}')
         path = osp.join(out, 'equivariance.json')
-        if not osp.isfile(path):
+        # an analysis kept from before the orientation read-out is redone
+        stale = osp.isfile(path) and 'orientation_readout' not in read_json(
+            path, 'the latent analysis')['encoders'][enc]
+        if not osp.isfile(path) or (stale and run):
             if not run:
                 continue
             equivariance.main([
@@ -475,6 +479,7 @@ def latent_rows(ckpts: dict,
         for name, rot in (('rotation', True), ('shift', False)):
             m = equivariance.latent_means(r['latent'], rot)
             ratio[name] = m['error'] / m['should']
+        orient = r.get('orientation_readout', {})
         rows.append(
             dict(
                 mode='latent',
@@ -484,6 +489,8 @@ def latent_rows(ckpts: dict,
                 shift_error_ratio=ratio['shift'],
                 readout_deg=r['rotation_readout']['error_deg'],
                 readout_chance_deg=r['rotation_readout']['chance_deg'],
+                orientation_readout_deg=orient.get('error_deg'),
+                orientation_chance_deg=orient.get('chance_deg'),
                 retrieval_mm=r['retrieval_mm']['root_relative'],
                 retrieval_chance_mm=res['retrieval_references_mm']['chance']
                 ['root_relative'],

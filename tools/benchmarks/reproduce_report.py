@@ -135,7 +135,10 @@ LATENT_INTRO = (
     'degrees) and shifts (0: the latent follows the image as PeCLR\'s '
     'geometry says; 1: invariant); the in-plane rotation read back from '
     'the pooled features by a ridge probe (mean absolute error, degrees; '
-    'chance answers the mean angle); pose retrieval (mean root-relative '
+    'chance answers the mean angle); the hand\'s own in-plane orientation '
+    '(wrist -> middle MCP in its untransformed view) read back alike, '
+    'which a rotation-invariant encoder cannot keep; pose retrieval (mean '
+    'root-relative '
     'distance of the 5 nearest training hands, mm, beside random hands).')
 
 
@@ -151,17 +154,24 @@ def latent_lines(rows: list, names=None, by_epoch: bool = False) -> list:
     head = '| encoder | ' + ('epoch | ' if by_epoch else '')
     lines = [
         head + 'rotation error ratio | shift error ratio | rotation '
-        'read-out (deg) | chance (deg) | retrieval (mm) | chance (mm) |',
-        '|---|' + ('---|' if by_epoch else '') + '---|---|---|---|---|---|'
+        'read-out (deg) | chance (deg) | orientation read-out (deg) | '
+        'chance (deg) | retrieval (mm) | chance (mm) |',
+        '|---|' + ('---|' if by_epoch else '') + '---|' * 8
     ]
+
+    def deg(v):  # '-': kept from before the orientation read-out
+        return '-' if v is None else f'{v:.2f}'
+
     for r in lat:
         lines.append(
             f'| {r["encoder"]} | ' +
             (f'{r.get("epoch") or "-"} | ' if by_epoch else '') +
             f'{r["rotation_error_ratio"]:.3f} | '
             f'{r["shift_error_ratio"]:.3f} | {r["readout_deg"]:.2f} | '
-            f'{r["readout_chance_deg"]:.2f} | {r["retrieval_mm"]:.1f} | '
-            f'{r["retrieval_chance_mm"]:.1f} |')
+            f'{r["readout_chance_deg"]:.2f} | '
+            f'{deg(r.get("orientation_readout_deg"))} | '
+            f'{deg(r.get("orientation_chance_deg"))} | '
+            f'{r["retrieval_mm"]:.1f} | {r["retrieval_chance_mm"]:.1f} |')
     lines += [
         '', 'The training hands\' own in-plane orientation (wrist -> middle '
         f'MCP): circular std {lat[0]["orientation_std_deg"]:.1f} degrees.'
@@ -496,32 +506,39 @@ def scaling(rows: list,
 
 
 def _latent_plot(rows: list, out: str, budget: str) -> None:
-    """``latent_vs_epochs.png``: the rotation error ratio and the rotation
-    read-out of each pretrained encoder against epochs, random init as a
-    line."""
+    """``latent_vs_epochs.png``: the rotation error ratio, the rotation
+    read-out and the orientation read-out of each pretrained encoder
+    against epochs, random init and chance as lines."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     lat = [r for r in rows if r['mode'] == 'latent']
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for ax, key, label in ((axes[0], 'rotation_error_ratio',
                             'rotation error / invariant latent\'s'),
                            (axes[1], 'readout_deg',
-                            'rotation read-out error (deg)')):
+                            'rotation read-out error (deg)'),
+                           (axes[2], 'orientation_readout_deg',
+                            'orientation read-out error (deg)')):
         for i, enc in enumerate(dict.fromkeys(r['encoder'] for r in lat)):
             pts = sorted((r['epoch'], r[key]) for r in lat
-                         if r['encoder'] == enc and r.get('epoch'))
+                         if r['encoder'] == enc and r.get('epoch')
+                         and r.get(key) is not None)
             if pts:
                 ax.plot(*zip(*pts), marker='o', label=enc, color=f'C{i}')
             else:  # random init: no epoch
-                v = [r[key] for r in lat if r['encoder'] == enc]
-                ax.axhline(v[0], color='grey', ls='--', label=enc)
-        if key == 'readout_deg':
-            ax.axhline(
-                lat[0]['readout_chance_deg'],
-                color='k',
-                ls=':',
-                label='chance')
+                v = [
+                    r[key] for r in lat if r['encoder'] == enc
+                    and not r.get('epoch') and r.get(key) is not None
+                ]
+                if v:
+                    ax.axhline(v[0], color='grey', ls='--', label=enc)
+        chance = dict(
+            readout_deg='readout_chance_deg',
+            orientation_readout_deg='orientation_chance_deg').get(key)
+        ref = [r[chance] for r in lat if chance and r.get(chance) is not None]
+        if ref:
+            ax.axhline(ref[0], color='k', ls=':', label='chance')
         ax.set_xlabel('pretraining epochs')
         ax.set_ylabel(label)
         ax.grid(alpha=.3)
