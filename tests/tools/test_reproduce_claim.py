@@ -247,3 +247,18 @@ def test_train_seconds_counts_each_iteration_once(tmp_path):
     assert train_seconds(str(tmp_path)) == pytest.approx(150 * .3)
     # the first epoch (steps 1-99) only
     assert train_seconds(str(tmp_path), 1) == pytest.approx(50 * .2)
+
+
+def test_a_partial_cell_keeps_only_encoders_with_every_seed():
+    from tools.benchmarks.reproduce_claim import complete_seeds
+    cell = [
+        dict(encoder=e, seed=s) for s in (0, 1)
+        for e in ('random', 'peclr', 'simclr')
+    ][:-1]  # simclr's seed 1 not yet run
+    kept = complete_seeds(cell, 2)
+    assert [(r['encoder'], r['seed']) for r in kept] == [('random', 0),
+                                                         ('peclr', 0),
+                                                         ('random', 1),
+                                                         ('peclr', 1)]
+    assert complete_seeds(cell,
+                          1) == [r for r in cell if r['encoder'] == 'simclr']

@@ -172,6 +172,14 @@ def train_seconds(work: str,
     return max(times) * float(np.median(list(times.values())))
 
 
+def complete_seeds(cell: list, seeds: int) -> list:
+    """The rows of one mode and fraction whose encoder has all ``seeds``
+    runs there, in their order: a partial report judges no encoder on
+    fewer seeds than the budget's."""
+    count = [r['encoder'] for r in cell]
+    return [r for r in cell if count.count(r['encoder']) == seeds]
+
+
 def labeled_count(fraction: float, b) -> int:
     """How many training annotations a labeled fraction holds (the subset
     the dataset draws, ``select_subset``)."""
@@ -633,6 +641,7 @@ def main(argv=None) -> int:
             t_mode = time.time()
             spent = []
             for frac in b.fractions:
+                cell = []
                 for seed in b.seeds:
                     for enc in ckpts[e]:
                         t = time.time()
@@ -644,7 +653,7 @@ def main(argv=None) -> int:
                         m = downstream(ckpts[e][enc], mode, data, d, b, frac,
                                        seed)
                         spent.append(m.get('train_s'))
-                        rows.append(
+                        cell.append(
                             dict(
                                 m,
                                 mode=mode,
@@ -659,6 +668,9 @@ def main(argv=None) -> int:
                             f'{m["freihand/EPE-2D"]:.2f} px '
                             f'({time.time() - t:.0f} s)',
                             flush=True)
+                # an encoder with a seed still missing (--report-only) is
+                # left out of this cell, not judged on fewer seeds
+                rows += complete_seeds(cell, len(b.seeds))
             if spent:
                 timing[f'{mode}{tag}_s'] = (None
                                             if None in spent else sum(spent))

@@ -42,8 +42,9 @@ def missing_lines(missing: list) -> list:
         return []
     return [
         '', f'## Not yet run ({len(missing)})', '',
-        'This report covers the finished runs only; the cells above that '
-        'need these runs are left out until they are there (rerun '
+        'This report covers the finished runs only; an encoder whose seeds '
+        'are not all there is left out of that mode and fraction, and the '
+        'cells that need it with it, until its runs are there (rerun '
         'without `--report-only` to run them):', ''
     ] + [f'- `{m}`' for m in missing]
 
