@@ -466,12 +466,11 @@ def latent_rows(ckpts: dict,
     for enc, ckpt in ckpts.items():
         out = osp.join(work, 'latent', f'{enc}{suffix(enc, epoch, b)}')
         path = osp.join(out, 'equivariance.json')
+        res = read_json(path,
+                        'the latent analysis') if osp.isfile(path) else None
         # an analysis kept from before the orientation read-out is redone
-        stale = osp.isfile(path) and 'orientation_readout' not in read_json(
-            path, 'the latent analysis')['encoders'][enc]
-        if not osp.isfile(path) or (stale and run):
-            if not run:
-                continue
+        if run and (res is None
+                    or 'orientation_readout' not in res['encoders'][enc]):
             equivariance.main([
                 '--data', data, '--encoder',
                 enc if ckpt is None else f'{enc}={ckpt}', '--config',
@@ -481,7 +480,9 @@ def latent_rows(ckpts: dict,
                 str(lat.num), '--gallery',
                 str(lat.gallery), '--out', out
             ])
-        res = read_json(path, 'the latent analysis')
+            res = read_json(path, 'the latent analysis')
+        if res is None:  # not run yet, and run=False
+            continue
         r = res['encoders'][enc]
         ratio = {}
         for name, rot in (('rotation', True), ('shift', False)):
@@ -550,11 +551,12 @@ def main(argv=None) -> int:
     data = args.data
     if data is None:
         data = osp.join(work, 'data')
-        if not run and not osp.isfile(osp.join(data, 'evaluation_xyz.json')):
+        made = osp.isfile(osp.join(data, 'evaluation_xyz.json'))
+        if not run and not made:
             raise FileNotFoundError(
                 f'--report-only: no data at {data} (evaluation_xyz.json): '
                 f'budget {args.budget!r} has not started in {args.out}')
-        if not osp.isfile(osp.join(data, 'evaluation_xyz.json')):
+        if not made:
             from peclr_synthetic import generate_freihand
             generate_freihand(
                 data,
@@ -624,15 +626,14 @@ def main(argv=None) -> int:
                 dict(r, epoch=e if r['encoder'] != 'random' else None)
                 for r in got
             ]
-            missing += [
-                f'{stage}/{enc}{suffix(enc, e, b)}' for enc in ckpts[e]
-                if enc not in {r['encoder']
-                               for r in got}
-            ]
             spent = {
                 r['encoder']: r.get('encoder_s', r.get('seconds'))
                 for r in got
             }
+            missing += [
+                f'{stage}/{enc}{suffix(enc, e, b)}' for enc in ckpts[e]
+                if enc not in spent
+            ]
             if spent:  # a stage with no finished run has no time yet
                 timing[f'{stage}{tag}_s'] = (None if None in spent.values()
                                              else sum(spent.values()))
