@@ -10,7 +10,10 @@ from tools.benchmarks.reproduce_report import verdict
 
 
 def test_reproduction_protocol_runs_end_to_end(tmp_path):
-    assert main(['--budget', 'smoke', '--out', str(tmp_path)]) == 0
+    state = str(tmp_path / 'state')
+    assert main(
+        ['--budget', 'smoke', '--out',
+         str(tmp_path), '--state', state]) == 0
     out = tmp_path / 'smoke'
     res = json.load(open(out / 'results.json'))
     rows = res['rows']
@@ -80,8 +83,28 @@ def test_reproduction_protocol_runs_end_to_end(tmp_path):
     assert [r.get('freihand/PA-EPE', r.get('uv_l1')) for r in again] == [
         r.get('freihand/PA-EPE', r.get('uv_l1')) for r in res['rows']
     ]
+    _a_new_machine_resumes_from_the_state(tmp_path, state, res)
     _report_of_a_study_in_progress(tmp_path, res)
     _similar_hand_encoders_join(tmp_path, res)
+
+
+def _a_new_machine_resumes_from_the_state(tmp_path, state, full):
+    """The work folder lost, ``--state`` brings the study back: the same
+    rows and stage times, nothing pretrained or trained again."""
+    fresh = tmp_path / 'fresh'
+    assert main(['--budget', 'smoke', '--out',
+                 str(fresh), '--state', state]) == 0
+    res = json.load(open(fresh / 'smoke' / 'results.json'))
+    assert res['rows'] == full['rows']
+    for key in ('pretrain_peclr_s', 'pretrain_simclr_s', 'finetune_s'):
+        assert res['timing'][key] == pytest.approx(full['timing'][key])
+    assert 'pretrain_peclr_this_call_s' not in res['timing']
+    work = fresh / 'smoke'
+    # the evaluated encoders came back stripped; no downstream run trained
+    assert sorted(p.name for p in (work / 'pretrain_peclr').glob('*.pth')) == [
+        'epoch_1.pth', 'epoch_2.pth'
+    ]
+    assert not list(work.glob('*/*/iter_*.pth'))
 
 
 def _report_of_a_study_in_progress(tmp_path, full):

@@ -46,6 +46,27 @@ def test_runner_checkpoint_loads_safely_and_resumes(trained, synthetic_root):
     assert not [f for f in os.listdir(trained) if f.endswith('.tmp')]
 
 
+def test_stripped_checkpoint_keeps_the_weights_alone(trained, tmp_path):
+    from peclr_mm.utils.checkpoint import strip_checkpoint
+    src = os.path.join(trained, 'epoch_1.pth')
+    dst = str(tmp_path / 'weights.pth')
+    full = safe_torch_load(src)
+    n = strip_checkpoint(src, dst)
+    out = safe_torch_load(dst)
+    assert sorted(out) == ['meta', 'state_dict']
+    assert n == len(full['state_dict']) > 0
+    for k, v in full['state_dict'].items():
+        assert torch.equal(out['state_dict'][k], v)
+    assert out['meta']['epoch'] == 1
+    assert os.path.getsize(dst) < 0.6 * os.path.getsize(src)  # no Adam state
+    # a bare state dict has nothing to strip: named, not guessed
+    bare = str(tmp_path / 'bare.pth')
+    torch.save(full['state_dict'], bare)
+    with pytest.raises(ValueError, match=r'bare\.pth.*\'state_dict\''):
+        strip_checkpoint(bare, str(tmp_path / 'x.pth'))
+    assert not os.path.exists(tmp_path / 'x.pth')
+
+
 def test_refuses_foreign_types(tmp_path):
     bad = tmp_path / 'bad.pth'
     torch.save({'state_dict': {}, 'hook': os.system}, bad)

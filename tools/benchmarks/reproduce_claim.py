@@ -32,7 +32,12 @@ Every run goes through a stock mmengine runner from the project's configs,
 on CPU or GPU unchanged (the runner picks the device). Finished runs are
 reused, so a killed reproduction picks up where it stopped; a budget with
 ``work_name`` runs in (and reuses) another budget's folder, e.g. new
-encoders beside a finished comparison.
+encoders beside a finished comparison. ``--state DIR`` keeps what a study
+cannot cheaply redo (the evaluated encoders, stripped, an unfinished
+schedule's last checkpoint and every run's record) in ``DIR`` as it goes
+and restores it first, so the study also outlives its work folder
+(``reproduce_state.py``); pretraining on one machine and evaluating on
+another works the same way.
 """
 import argparse
 import json
@@ -508,6 +513,22 @@ def latent_rows(ckpts: dict,
     return rows
 
 
+def _state_keeper(state: Optional[str], work: str, encoders: list,
+                  epochs: list):
+    """Restore ``state`` into ``work`` (``--state``) and return what
+    brings it up to date again (a no-op without ``--state``)."""
+    from tools.benchmarks import reproduce_state
+    if state is None:
+        return lambda: None
+    n = reproduce_state.restore_state(state, work)
+    print(f'state {state}: {n} files restored into {work}', flush=True)
+
+    def keep():
+        reproduce_state.save_state(work, state, encoders, epochs)
+
+    return keep
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
@@ -523,6 +544,12 @@ def main(argv=None) -> int:
         type=int,
         default=None,
         help='torch CPU threads (default: torch\'s own choice)')
+    parser.add_argument(
+        '--state',
+        help='a folder that keeps the study\'s state (evaluated encoders, '
+        'run records; tools/benchmarks/reproduce_state.py): restored into '
+        'the work folder first where it lacks a file, updated after every '
+        'stage and run, so the study outlives its work folder')
     parser.add_argument(
         '--report-only',
         action='store_true',
@@ -548,6 +575,9 @@ def main(argv=None) -> int:
     os.makedirs(out, exist_ok=True)
     t0 = time.time()
     timing = {}
+    epochs = eval_epochs(b)
+    encoders = list(b.pretrain.configs)
+    keep = _state_keeper(args.state, work, encoders, epochs)
     data = args.data
     if data is None:
         data = osp.join(work, 'data')
@@ -566,9 +596,7 @@ def main(argv=None) -> int:
                 seed=b.data.seed,
                 workers=2)
             timing['generate_s'] = time.time() - t0
-    epochs = eval_epochs(b)
     last = epochs[-1]
-    encoders = list(b.pretrain.configs)
     similar = b.pretrain.get('similar', {})
     ckpts = {e: dict(random=None) if e == last else {} for e in epochs}
     mining = {}
@@ -589,6 +617,7 @@ def main(argv=None) -> int:
         t = time.time()
         pre = osp.join(work, f'pretrain_{kind}')
         reused = pretrain(kind, data, pre, b, pairs) if run else True
+        keep()
         for e in epochs:
             ckpt = osp.join(pre, f'epoch_{e}.pth')
             if osp.isfile(ckpt):
@@ -622,6 +651,7 @@ def main(argv=None) -> int:
                 continue
             t = time.time()
             got = fn(ckpts[e], data, work, b, e, run)
+            keep()
             rows += [
                 dict(r, epoch=e if r['encoder'] != 'random' else None)
                 for r in got
@@ -653,6 +683,7 @@ def main(argv=None) -> int:
                             continue
                         m = downstream(ckpts[e][enc], mode, data, d, b, frac,
                                        seed)
+                        keep()
                         spent.append(m.get('train_s'))
                         cell.append(
                             dict(

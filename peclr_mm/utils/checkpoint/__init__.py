@@ -10,7 +10,8 @@
 - :mod:`.compare`: whether weights fit a model, and the words for how they
   do not (:func:`check_checkpoint_matches`, :func:`model_mismatch`);
 - :mod:`.saving`: atomic saving (:func:`atomic_save_checkpoint`, installed
-  by :mod:`peclr_mm.patches`).
+  by :mod:`peclr_mm.patches`) and the weights alone of a training
+  checkpoint (:func:`strip_checkpoint`).
 
 The conversion of the authors' released weights and the backbone export
 live with the key mappings in :mod:`peclr_mm.models.utils.weight_converters`.
@@ -24,7 +25,7 @@ from .loading import (HTTP_PREFIXES, NAMED_PREFIXES, SAFE_GLOBALS,
                       load_from_address_safe, load_from_ceph_safe,
                       load_from_local_safe, load_from_pavi_safe,
                       safe_torch_load)
-from .saving import atomic_save_checkpoint
+from .saving import atomic_save_checkpoint, strip_checkpoint
 
 __all__ = [
     'UnsafeCheckpointError', 'CorruptCheckpointError', 'SAFE_GLOBALS',
@@ -32,5 +33,5 @@ __all__ = [
     'load_from_address_safe', 'load_from_pavi_safe', 'load_from_ceph_safe',
     'check_checkpoint_matches', 'model_mismatch', 'load_state_dict_only',
     'SAFE_SCHEMES', 'HTTP_PREFIXES', 'NAMED_PREFIXES', 'compare_state_dict',
-    'describe_mismatch', 'atomic_save_checkpoint'
+    'describe_mismatch', 'atomic_save_checkpoint', 'strip_checkpoint'
 ]
