@@ -59,3 +59,30 @@ def test_bench_iteration_times_both_variants(synthetic_root, tmp_path):
     assert set(res['transforms_ms_per_sample']) >= {
         'LoadHandImage', 'WarpView', 'GenerateTarget'
     }
+
+
+def test_bench_iteration_times_a_cross_version_pretraining(
+        synthetic_root, tmp_path):
+    """Two views per sample, each from a random version: the bare step
+    takes the views' list, both cached loaders are found and switched."""
+    import json
+
+    from tools.benchmarks.bench_iteration import main
+    out = tmp_path / 'iteration.json'
+    assert main([
+        'configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py',
+        '--data', synthetic_root, '--cross-version', '16', '--batch-size', '8',
+        '--iters', '3', '--skip', '1', '--bare-steps', '2', '--rounds', '1',
+        '--pipeline-samples', '4', '--out',
+        str(out)
+    ]) == 0
+    res = json.load(open(out))
+    (row, ) = res['rounds']
+    assert row['config']['cache_fill_s'] > 0
+    assert row['nocache']['cache_fill_s'] is None
+    assert res['variants']['config']['bare_step_s'] > 0
+    steps = res['transforms_ms_per_sample']
+    assert 'MultiViewWithGeometry/LoadRandomVersion' in steps
+    assert 'LoadHandImage' not in steps  # each view decodes its own
+    assert steps['MultiViewWithGeometry'] >= steps[
+        'MultiViewWithGeometry/WarpView']

@@ -3,7 +3,8 @@
 the bare network step, for a config as it trains.
 
 For each variant of the config (``--variants``: ``config`` as written,
-``nocache`` with the decoded-image cache of ``LoadHandImage`` off) a stock
+``nocache`` with the decoded-image cache of ``LoadHandImage`` and
+``LoadRandomVersion`` off) a stock
 mmengine ``Runner`` trains ``--iters`` iterations on the config's own
 loader settings; mmengine's ``IterTimerHook`` gives each iteration's time
 and the part of it spent waiting for data (``data_time``), medians after
@@ -26,6 +27,15 @@ demo's fine-tuning config)::
 
     python tools/benchmarks/bench_iteration.py CONFIG \\
         --data data/synthetic_freihand
+
+A pretraining config as the reproduction trains it, each view from a
+random version of its hand with 8 GiB of decoded images kept
+(``--cross-version 8192``; the data set must have several versions)::
+
+    python tools/benchmarks/bench_iteration.py \\
+        configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py \\
+        --data work_dirs/reproduce/cpu_versions_20e/data \\
+        --cross-version 8192 --variants config
 """
 import argparse
 import os.path as osp
@@ -57,6 +67,15 @@ def parse_args(argv=None):
     parser.add_argument(
         '--variants', nargs='+', choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument(
+        '--cross-version',
+        type=float,
+        metavar='MIB',
+        help='a pretraining config\'s views each from a random version of '
+        'their hand (as reproduce_claim.py\'s pretrain.cross_version), '
+        'keeping MIB of decoded images')
+    parser.add_argument(
+        '--batch-size', type=int, help='instead of the config\'s')
+    parser.add_argument(
         '--out', help='write the numbers to this json file as well')
     args = parser.parse_args(argv)
     if args.skip >= args.iters:
@@ -64,23 +83,52 @@ def parse_args(argv=None):
     return args
 
 
+LOADERS = ('LoadHandImage', 'LoadRandomVersion')
+
+
+def _loaders(pipeline) -> list:
+    """The image loaders of a pipeline, those of every view included."""
+    out = []
+    for t in pipeline:
+        if isinstance(t, (list, tuple)):  # one pipeline per view
+            out += _loaders(t)
+        elif t['type'] in LOADERS:
+            out.append(t)
+        elif 'transforms' in t:
+            out += _loaders(t['transforms'])
+    return out
+
+
 def _set_cache(cfg, cache_mib) -> None:
-    """Set ``cache_mib`` of every ``LoadHandImage`` of the train pipeline
+    """Set ``cache_mib`` of every image loader of the train pipeline
     (None: leave the config's)."""
     if cache_mib is None:
         return
-    for t in cfg.train_dataloader.dataset.pipeline:
-        if t['type'] == 'LoadHandImage':
-            t['cache_mib'] = cache_mib
+    for t in _loaders(cfg.train_dataloader.dataset.pipeline):
+        t['cache_mib'] = cache_mib
 
 
-def _runner(cfg_path: str, data: str, iters: int, work: str, cache_mib):
+def _config(cfg_path: str, data: str, args):
+    """The config as the benchmark trains it: ``data``, the batch size
+    and cross-version views of ``args``."""
     from mmengine.config import Config
-    from mmengine.runner import Runner
 
-    from peclr_mm.utils.config import set_data_root, set_iteration_loop
+    from peclr_mm.utils.config import set_data_root, use_cross_version_views
     cfg = Config.fromfile(cfg_path)
     set_data_root(cfg, data)
+    if args.cross_version is not None:
+        use_cross_version_views(cfg, args.cross_version)
+    if args.batch_size:
+        cfg.train_dataloader.batch_size = args.batch_size
+    return cfg
+
+
+def _runner(cfg_path: str, data: str, iters: int, work: str, cache_mib, args):
+    from mmengine.runner import Runner
+
+    from peclr_mm.utils.config import name_run, set_iteration_loop
+    cfg = _config(cfg_path, data, args)
+    name_run(cfg, work)  # its own logger and visualizer in this process
     _set_cache(cfg, cache_mib)
     set_iteration_loop(cfg, iters, iters, iters)
     cfg.default_hooks.checkpoint = dict(
@@ -124,7 +172,12 @@ def time_bare_step(runner, steps: int) -> float:
     batch = model.data_preprocessor(next(iter(runner.train_dataloader)), True)
     inputs = batch['inputs']
     if any(type(h).__name__ == 'ChannelsLastHook' for h in runner.hooks):
-        inputs = inputs.contiguous(memory_format=torch.channels_last)
+        # one tensor, or one per view (pretraining)
+        inputs = [
+            x.contiguous(memory_format=torch.channels_last)
+            for x in ([inputs] if torch.is_tensor(inputs) else inputs)
+        ]
+        inputs = inputs[0] if torch.is_tensor(batch['inputs']) else inputs
     model.train()
     times = []
     for _ in range(steps + 3):
@@ -137,20 +190,25 @@ def time_bare_step(runner, steps: int) -> float:
     return float(statistics.median(times[3:]))
 
 
-def time_transforms(cfg_path: str, data: str, n: int) -> dict:
+def time_transforms(cfg_path: str, data: str, n: int, args) -> dict:
     """ms per sample of each transform of the training pipeline, one pass
-    over ``n`` samples (decoding included)."""
-    from mmengine.config import Config
+    over ``n`` samples (decoding included); a multi-view transform's own
+    transforms as ``Outer/Inner``, summed over the views."""
     from mmpose.registry import DATASETS
-
-    from peclr_mm.utils.config import set_data_root
-    cfg = Config.fromfile(cfg_path)
-    set_data_root(cfg, data)
+    cfg = _config(cfg_path, data, args)
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     totals = {}
 
-    def timed(transform):
-        name = type(transform).__name__
+    def timed(transform, outer=''):
+        name = outer + type(transform).__name__
+        # the views' own transforms too (all views of a sample together)
+        for pipeline in {
+                id(p): p
+                for p in getattr(transform, 'pipelines', [])
+        }.values():
+            pipeline.transforms = [
+                timed(t, f'{name}/') for t in pipeline.transforms
+            ]
 
         def run(results):
             t0 = time.perf_counter()
@@ -179,6 +237,8 @@ def main(argv=None) -> int:
     init_default_scope('mmpose')
     results = dict(
         config=args.config,
+        cross_version_cache_mib=args.cross_version,
+        batch_size=args.batch_size,
         threads=torch.get_num_threads(),
         rounds=[],
         variants={})
@@ -188,13 +248,12 @@ def main(argv=None) -> int:
             for variant in args.variants:
                 runner = _runner(args.config, args.data, args.iters,
                                  osp.join(tmp, f'{variant}_{r}'),
-                                 0 if variant == 'nocache' else None)
+                                 0 if variant == 'nocache' else None, args)
                 loader = runner.build_dataloader(runner._train_dataloader)
                 runner._train_dataloader = loader
                 cached = any(
-                    t.get('cache_mib')
-                    for t in runner.cfg.train_dataloader.dataset.pipeline
-                    if t['type'] == 'LoadHandImage')
+                    t.get('cache_mib') for t in _loaders(
+                        runner.cfg.train_dataloader.dataset.pipeline))
                 res = dict(
                     cache_fill_s=_fill_cache(loader.dataset
                                              ) if cached else None)
@@ -211,7 +270,7 @@ def main(argv=None) -> int:
             for k in ('iteration_s', 'data_s', 'bare_step_s', 'ratio_to_bare')
         }
     results['transforms_ms_per_sample'] = time_transforms(
-        args.config, args.data, args.pipeline_samples)
+        args.config, args.data, args.pipeline_samples, args)
     print(f'{args.config} ({results["threads"]} torch threads, medians of '
           f'{args.rounds} rounds)')
     for variant, r in results['variants'].items():
