@@ -34,23 +34,31 @@ def test_benchmark_quick(script, verdicts):
     assert len(VERDICT.findall(proc.stdout)) == verdicts, proc.stdout
 
 
-def test_bench_iteration_times_both_variants(synthetic_root, tmp_path):
+def _bench_iteration(config, root, tmp_path, *extra):
+    """bench_iteration.py on ``config`` for a few iterations, one round;
+    its json, with the cached variant's cache filled first and the
+    uncached one's not."""
     import json
 
     from tools.benchmarks.bench_iteration import main
     out = tmp_path / 'iteration.json'
     assert main([
-        'configs/hand25d/'
-        'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py', '--data',
-        synthetic_root, '--iters', '4', '--skip', '1', '--bare-steps', '2',
-        '--rounds', '1', '--pipeline-samples', '8', '--out',
-        str(out)
+        config, '--data', root, '--skip', '1', '--bare-steps', '2', '--rounds',
+        '1', '--out',
+        str(out), *extra
     ]) == 0
     res = json.load(open(out))
     (row, ) = res['rounds']
-    # the config caches its decoded images (read once first); nocache not
     assert row['config']['cache_fill_s'] > 0
     assert row['nocache']['cache_fill_s'] is None
+    return res
+
+
+def test_bench_iteration_times_both_variants(synthetic_root, tmp_path):
+    res = _bench_iteration(
+        'configs/hand25d/'
+        'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64.py',
+        synthetic_root, tmp_path, '--iters', '4', '--pipeline-samples', '8')
     for variant in ('config', 'nocache'):
         r = res['variants'][variant]
         assert r['iteration_s'] > 0 and r['bare_step_s'] > 0
@@ -65,21 +73,10 @@ def test_bench_iteration_times_a_cross_version_pretraining(
         synthetic_root, tmp_path):
     """Two views per sample, each from a random version: the bare step
     takes the views' list, both cached loaders are found and switched."""
-    import json
-
-    from tools.benchmarks.bench_iteration import main
-    out = tmp_path / 'iteration.json'
-    assert main([
+    res = _bench_iteration(
         'configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py',
-        '--data', synthetic_root, '--cross-version', '16', '--batch-size', '8',
-        '--iters', '3', '--skip', '1', '--bare-steps', '2', '--rounds', '1',
-        '--pipeline-samples', '4', '--out',
-        str(out)
-    ]) == 0
-    res = json.load(open(out))
-    (row, ) = res['rounds']
-    assert row['config']['cache_fill_s'] > 0
-    assert row['nocache']['cache_fill_s'] is None
+        synthetic_root, tmp_path, '--cross-version', '16', '--batch-size', '8',
+        '--iters', '3', '--pipeline-samples', '4')
     assert res['variants']['config']['bare_step_s'] > 0
     steps = res['transforms_ms_per_sample']
     assert 'MultiViewWithGeometry/LoadRandomVersion' in steps
