@@ -5,8 +5,9 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from tools.benchmarks.reproduce_claim import main
+from tools.benchmarks.reproduce_claim import ROOT, main
 from tools.benchmarks.reproduce_report import verdict
+from tools.benchmarks.reproduce_state import sha256
 
 
 def test_reproduction_protocol_runs_end_to_end(tmp_path):
@@ -105,6 +106,56 @@ def _a_new_machine_resumes_from_the_state(tmp_path, state, full):
         'epoch_1.pth', 'epoch_2.pth'
     ]
     assert not list(work.glob('*/*/iter_*.pth'))
+    _a_study_stopped_mid_schedule_resumes_elsewhere(tmp_path, full)
+
+
+def _a_study_stopped_mid_schedule_resumes_elsewhere(tmp_path, full):
+    """A study stopped after epoch 1 of its 2-epoch schedules (a budget
+    that stops early, its state kept epoch by epoch) continues on a fresh
+    folder from the state's whole checkpoints: epoch 2 is trained from
+    epoch 1 and every row comes out as in the uninterrupted study."""
+    from peclr_mm.utils.checkpoint import safe_torch_load
+    budget = tmp_path / 'reproduce_stop1.py'
+    budget.write_text(
+        f'_base_ = [{osp.join(ROOT, "configs", "benchmarks", "reproduce_smoke.py")!r}]\n'  # noqa: E501
+        'pretrain = dict(eval_epochs=[1])\n'
+        'modes = [\'finetune\']\n'
+        'latent = None\n')
+    state = str(tmp_path / 'state_stop1')
+    assert main([
+        '--budget',
+        str(budget), '--out',
+        str(tmp_path / 'first'), '--state', state
+    ]) == 0
+    kept = json.load(open(osp.join(state, 'state.json')))['files']
+    assert kept['pretrain_peclr/epoch_1.pth']['kind'] == 'resume'
+    second = tmp_path / 'second'
+    assert main(['--budget', 'smoke', '--out',
+                 str(second), '--state', state]) == 0
+    res = json.load(open(second / 'smoke' / 'results.json'))
+
+    def untimed(rows):  # the runs of the first study took their own time
+        return [{
+            k: v
+            for k, v in r.items() if not k.endswith('_s') and k != 'seconds'
+        } for r in rows]
+
+    assert untimed(res['rows']) == untimed(full['rows'])
+    # resumed, not retrained: epoch 1 is the state's, epoch 2 trained here
+    pre = second / 'smoke' / 'pretrain_peclr'
+    assert sha256(str(
+        pre / 'epoch_1.pth')) == kept['pretrain_peclr/epoch_1.pth']['sha256']
+    assert safe_torch_load(str(pre / 'epoch_2.pth'))['meta']['epoch'] == 2
+    # the finished schedule leaves only stripped encoders in the state
+    kept = json.load(open(osp.join(state, 'state.json')))['files']
+    assert {
+        k: f['kind']
+        for k, f in kept.items() if k.endswith('.pth')
+    } == {
+        f'pretrain_{kind}/epoch_{e}.pth': 'strip'
+        for kind in ('peclr', 'simclr')
+        for e in (1, 2)
+    }
 
 
 def _report_of_a_study_in_progress(tmp_path, full):

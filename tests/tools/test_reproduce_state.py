@@ -7,21 +7,30 @@ import os
 import pytest
 import torch
 
-from tools.benchmarks.reproduce_state import restore_state, save_state, sha256
+from tools.benchmarks.reproduce_state import (check_folders, check_resumable,
+                                              restore_state, save_state,
+                                              sha256)
 
 
-def _ckpt(path, epoch):
+def _ckpt(path, epoch, whole=True):
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        dict(
-            meta=dict(epoch=epoch),
-            state_dict={'backbone.w': torch.full((64, 64), float(epoch))},
-            optimizer=dict(state={0: dict(exp_avg=torch.ones(64, 64))})), path)
+    ckpt = dict(
+        meta=dict(epoch=epoch),
+        state_dict={'backbone.w': torch.full((64, 64), float(epoch))})
+    if whole:
+        ckpt.update(
+            optimizer=dict(state={0: dict(exp_avg=torch.ones(64, 64))}),
+            message_hub=dict(runtime_info=dict(epoch=epoch)))
+    torch.save(ckpt, path)
 
 
 def _record(path, value):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({'freihand/PA-EPE': value}))
+
+
+def _read(path):
+    return json.loads(path.read_text())
 
 
 def test_state_follows_a_schedule_and_restores(tmp_path):
@@ -30,12 +39,14 @@ def test_state_follows_a_schedule_and_restores(tmp_path):
     # a 3-epoch schedule evaluated at epochs 1 and 3, now after epoch 2
     for e in (1, 2):
         _ckpt(pre / f'epoch_{e}.pth', e)
-    _record(work / 'finetune' / 'peclr_e1_f0.01_s0' / 'metrics.json', 31.)
-    (pre / '20261202_000000' / 'vis_data').mkdir(parents=True)
-    (pre / '20261202_000000' / 'vis_data' /
-     'scalars.json').write_text('{"step": 50, "time": 0.3, "loss": 4.0}\n')
-    assert save_state(str(work), str(state), ['peclr'], [1, 3]) == (4, 0)
-    files = json.load(open(state / 'state.json'))['files']
+    run = work / 'finetune' / 'peclr_e1_f0.01_s0' / 'metrics.json'
+    _record(run, 31.)
+    log = pre / '20261202_000000' / 'vis_data' / 'scalars.json'
+    log.parent.mkdir(parents=True)
+    log.write_text('{"step": 50, "time": 0.3, "loss": 4.0}\n')
+    keep = (['peclr'], [1, 3], 3)
+    assert save_state(str(work), str(state), *keep) == (4, 0)
+    files = _read(state / 'state.json')['files']
     assert files['pretrain_peclr/epoch_1.pth']['kind'] == 'strip'
     assert files['pretrain_peclr/epoch_2.pth']['kind'] == 'resume'
     assert 'optimizer' not in torch.load(
@@ -43,29 +54,27 @@ def test_state_follows_a_schedule_and_restores(tmp_path):
     assert 'optimizer' in torch.load(
         state / 'pretrain_peclr' / 'epoch_2.pth', weights_only=True)
     # nothing changed, nothing written
-    assert save_state(str(work), str(state), ['peclr'], [1, 3]) == (0, 0)
+    assert save_state(str(work), str(state), *keep) == (0, 0)
 
     # a new machine: the work folder is gone
     fresh = tmp_path / 'fresh'
+    fpre = fresh / 'pretrain_peclr'
     assert restore_state(str(state), str(fresh)) == 4
-    assert (fresh / 'pretrain_peclr' /
-            'last_checkpoint').read_text() == str(fresh / 'pretrain_peclr' /
-                                                  'epoch_2.pth')
-    assert json.load(
-        open(fresh / 'finetune' / 'peclr_e1_f0.01_s0' / 'metrics.json')) == {
-            'freihand/PA-EPE': 31.
-        }
+    assert (fpre / 'last_checkpoint').read_text() == str(fpre / 'epoch_2.pth')
+    check_resumable(str(fpre))  # the whole checkpoint is the resume point
+    assert _read(fresh / run.relative_to(work)) == {'freihand/PA-EPE': 31.}
     w1 = torch.load(
-        fresh / 'pretrain_peclr' / 'epoch_1.pth',
-        weights_only=True)['state_dict']['backbone.w']
+        fpre / 'epoch_1.pth', weights_only=True)['state_dict']['backbone.w']
     assert torch.equal(w1, torch.full((64, 64), 1.))
+    # the restored copies are the state's own: nothing to write back
+    assert save_state(str(fresh), str(state), *keep) == (0, 0)
 
     # the schedule finishes there: its resume checkpoint leaves the state,
     # the evaluated epochs are kept stripped; a file the state did not
     # write is left alone
     (state / 'notes.txt').write_text('mine')
-    _ckpt(fresh / 'pretrain_peclr' / 'epoch_3.pth', 3)
-    assert save_state(str(fresh), str(state), ['peclr'], [1, 3]) == (1, 1)
+    _ckpt(fpre / 'epoch_3.pth', 3)
+    assert save_state(str(fresh), str(state), *keep) == (1, 1)
     assert sorted(os.listdir(state / 'pretrain_peclr')) == [
         '20261202_000000', 'epoch_1.pth', 'epoch_3.pth'
     ]
@@ -74,26 +83,60 @@ def test_state_follows_a_schedule_and_restores(tmp_path):
         state / 'pretrain_peclr' / 'epoch_3.pth', weights_only=True)
 
     # restoring never replaces a file of the work folder
-    _record(fresh / 'finetune' / 'peclr_e1_f0.01_s0' / 'metrics.json', 99.)
+    _record(fresh / run.relative_to(work), 99.)
     assert restore_state(str(state), str(fresh)) == 0
-    assert json.load(
-        open(fresh / 'finetune' / 'peclr_e1_f0.01_s0' / 'metrics.json')) == {
-            'freihand/PA-EPE': 99.
-        }
+    assert _read(fresh / run.relative_to(work)) == {'freihand/PA-EPE': 99.}
 
 
-def test_a_damaged_state_is_named(tmp_path):
+def test_another_budgets_schedule_is_left_alone(tmp_path):
+    """A budget sharing the folder (its own encoders, an early epoch) keeps
+    the other encoders' resume checkpoint; a stripped checkpoint never
+    becomes one."""
+    work, state = tmp_path / 'work', tmp_path / 'state'
+    for e in (3, 4):
+        _ckpt(work / 'pretrain_peclr' / f'epoch_{e}.pth', e)
+    save_state(str(work), str(state), ['peclr'], [3, 10, 20], 20)
+    _ckpt(work / 'pretrain_simhand' / 'epoch_3.pth', 3)
+    # its evaluated epoch is its newest: kept whole, once
+    assert save_state(str(work), str(state), ['simhand'], [3], 20) == (1, 0)
+    files = _read(state / 'state.json')['files']
+    assert files['pretrain_simhand/epoch_3.pth']['kind'] == 'resume'
+    assert files['pretrain_peclr/epoch_4.pth']['kind'] == 'resume'
+    assert (state / 'pretrain_peclr' / 'epoch_4.pth').is_file()
+    # a folder whose newest checkpoint is stripped (restored from a state
+    # that kept only the weights) has nothing to resume from
+    stripped = tmp_path / 'stripped'
+    _ckpt(stripped / 'pretrain_peclr' / 'epoch_3.pth', 3, whole=False)
+    s2 = tmp_path / 'state2'
+    assert save_state(str(stripped), str(s2), ['peclr'], [3], 20) == (1, 0)
+    assert _read(
+        s2 /
+        'state.json')['files']['pretrain_peclr/epoch_3.pth']['kind'] == 'strip'
+    with pytest.raises(ValueError, match='epoch_3.pth holds weights only'):
+        check_resumable(str(stripped / 'pretrain_peclr'))
+
+
+def test_a_damaged_or_misplaced_state_is_named(tmp_path):
     work, state = tmp_path / 'work', tmp_path / 'state'
     _ckpt(work / 'pretrain_peclr' / 'epoch_1.pth', 1)
-    save_state(str(work), str(state), ['peclr'], [1])
+    _record(work / 'ridge' / 'peclr.json', 1.)
+    save_state(str(work), str(state), ['peclr'], [1], 1)
     ckpt = state / 'pretrain_peclr' / 'epoch_1.pth'
     before = sha256(str(ckpt))
     ckpt.write_bytes(ckpt.read_bytes()[:-10])
     assert sha256(str(ckpt)) != before
+    fresh = tmp_path / 'fresh'
     with pytest.raises(ValueError, match='epoch_1.pth differs from its'):
-        restore_state(str(state), str(tmp_path / 'fresh'))
+        restore_state(str(state), str(fresh))
+    assert not fresh.exists()  # every file is checked before any is copied
     os.remove(ckpt)
     with pytest.raises(ValueError, match='epoch_1.pth is listed'):
-        restore_state(str(state), str(tmp_path / 'fresh'))
+        restore_state(str(state), str(fresh))
     # no state yet: nothing to restore
     assert restore_state(str(tmp_path / 'none'), str(work)) == 0
+    # a state inside the work folder would strip its checkpoints in place
+    for bad in (work, work / 'state'):
+        with pytest.raises(ValueError, match='must not contain one another'):
+            check_folders(str(work), str(bad))
+    with pytest.raises(ValueError, match='must not contain one another'):
+        save_state(str(work), str(work / 'state'), ['peclr'], [1], 1)

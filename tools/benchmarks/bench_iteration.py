@@ -83,7 +83,7 @@ def parse_args(argv=None):
     return args
 
 
-LOADERS = ('LoadHandImage', 'LoadRandomVersion')
+LOADERS = ('LoadHandImage', 'LoadRandomVersion', 'LoadSimilarHand')
 
 
 def _loaders(pipeline) -> list:

@@ -45,7 +45,7 @@ import os
 import os.path as osp
 import sys
 import time
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 
@@ -79,17 +79,20 @@ def pretrain(kind: str,
              data: str,
              work: str,
              b,
-             similar: Optional[Tuple[str, int]] = None) -> bool:
+             similar: Optional[Tuple[str, int]] = None,
+             keep: Optional[Callable[[], object]] = None) -> bool:
     """Pretrain encoder ``kind`` to the last of the budget's evaluated
     epochs; returns whether every evaluated checkpoint was already there
     (reused, not trained). ``similar``: the mined pairs' file and the k
-    nearest to draw from, for a similar-hand config."""
+    nearest to draw from, for a similar-hand config; ``keep``: called
+    after every epoch's checkpoint (``--state``)."""
     from mmengine.runner import Runner
 
     from peclr_mm.utils.config import (name_run, set_data_root,
                                        set_epoch_budget, set_input_size,
                                        set_similar_hands,
                                        use_cross_version_views)
+    from tools.benchmarks.reproduce_state import KeepStateHook, check_resumable
     epochs = eval_epochs(b)
     if all(osp.isfile(osp.join(work, f'epoch_{e}.pth')) for e in epochs):
         return True
@@ -118,7 +121,11 @@ def pretrain(kind: str,
     # resume a killed run (or an earlier budget's shorter one) from its
     # last checkpoint
     cfg.resume = True
-    Runner.from_cfg(cfg).train()
+    check_resumable(work)
+    runner = Runner.from_cfg(cfg)
+    if keep is not None:
+        runner.register_hook(KeepStateHook(keep))
+    runner.train()
     return False
 
 
@@ -513,18 +520,21 @@ def latent_rows(ckpts: dict,
     return rows
 
 
-def _state_keeper(state: Optional[str], work: str, encoders: list,
-                  epochs: list):
-    """Restore ``state`` into ``work`` (``--state``) and return what
-    brings it up to date again (a no-op without ``--state``)."""
+def _state_keeper(state: Optional[str], work: str, b, restore: bool):
+    """With ``--state``: restore ``state`` into ``work`` (unless
+    ``restore`` is False: a report leaves the work folder as it is) and
+    return what brings ``state`` up to date again; without, a no-op."""
     from tools.benchmarks import reproduce_state
     if state is None:
-        return lambda: None
-    n = reproduce_state.restore_state(state, work)
-    print(f'state {state}: {n} files restored into {work}', flush=True)
+        return None
+    reproduce_state.check_folders(work, state)
+    if restore:
+        n = reproduce_state.restore_state(state, work)
+        print(f'state {state}: {n} files restored into {work}', flush=True)
 
     def keep():
-        reproduce_state.save_state(work, state, encoders, epochs)
+        reproduce_state.save_state(work, state, list(b.pretrain.configs),
+                                   eval_epochs(b), b.pretrain.max_epochs)
 
     return keep
 
@@ -547,9 +557,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         '--state',
         help='a folder that keeps the study\'s state (evaluated encoders, '
-        'run records; tools/benchmarks/reproduce_state.py): restored into '
-        'the work folder first where it lacks a file, updated after every '
-        'stage and run, so the study outlives its work folder')
+        'an unfinished schedule\'s checkpoint, run records; '
+        'tools/benchmarks/reproduce_state.py): restored into the work '
+        'folder first where it lacks a file, updated after every '
+        'pretraining epoch, stage and run, so the study outlives its work '
+        'folder; with --report-only only updated')
     parser.add_argument(
         '--report-only',
         action='store_true',
@@ -577,7 +589,12 @@ def main(argv=None) -> int:
     timing = {}
     epochs = eval_epochs(b)
     encoders = list(b.pretrain.configs)
-    keep = _state_keeper(args.state, work, encoders, epochs)
+    keeper = _state_keeper(args.state, work, b, restore=run)
+
+    def keep():
+        if keeper is not None:
+            keeper()
+
     data = args.data
     if data is None:
         data = osp.join(work, 'data')
@@ -616,7 +633,7 @@ def main(argv=None) -> int:
                 timing[f'mine_{kind}_s'] = time.time() - t
         t = time.time()
         pre = osp.join(work, f'pretrain_{kind}')
-        reused = pretrain(kind, data, pre, b, pairs) if run else True
+        reused = pretrain(kind, data, pre, b, pairs, keeper) if run else True
         keep()
         for e in epochs:
             ckpt = osp.join(pre, f'epoch_{e}.pth')

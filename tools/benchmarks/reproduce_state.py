@@ -5,37 +5,50 @@ stopped.
 
 ``reproduce_claim.py --state DIR`` restores what ``DIR`` holds into the
 work folder before it starts (never replacing a file there) and writes
-its progress back after every stage and run. ``DIR`` then holds, beside a
-manifest ``state.json`` (each file's SHA-256 and kind):
+its progress back after every pretraining epoch, stage and run. ``DIR``
+then holds, beside a manifest ``state.json`` (each file's SHA-256, kind
+and the SHA-256 of what it was made from):
 
 - the pretraining checkpoints of the evaluated epochs, stripped to
   ``meta`` and ``state_dict`` (``strip``; a third of a full checkpoint
-  under Adam), and, while a schedule is unfinished, its latest checkpoint
-  whole (``resume``: optimizer and schedulers, which ``--resume`` needs),
-  replaced as the schedule moves on;
+  under Adam), and, while a schedule is short of its last epoch, its
+  newest checkpoint whole (``resume``: optimizer, schedulers and message
+  hub, which ``--resume`` needs), replaced as the schedule moves on;
 - the pretraining logs' ``scalars.json`` (the stage's time comes from
   them);
 - every finished run's record: the downstream runs' ``metrics.json``, the
-  ridge rows and the latent analyses' ``equivariance.json``.
+  ridge rows, the latent analyses' ``equivariance.json`` and the mined
+  similar-hand pairs with their records (a pseudo-label labeller's own
+  checkpoint is not kept, so its pairs must be).
 
-Not kept: the generated data (regenerated from the budget's seed), the
-downstream runs' checkpoints and logs, and the similar-hand pairs
-(``similar/``, mined again in seconds to minutes).
+Not kept: the generated data (regenerated from the budget's seed), and
+the downstream runs' checkpoints and logs.
+
+Every listed file matches its SHA-256 at every moment: an entry leaves
+the manifest before its file is replaced or removed and comes back after,
+and a lock keeps two processes from writing one state at once.
 """
+import fcntl
 import glob
 import hashlib
 import os
 import os.path as osp
+import re
 import shutil
-from typing import Dict, Iterable, List, Tuple
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterable, List, Tuple
 
-from peclr_mm.utils.checkpoint import strip_checkpoint
+from mmengine.hooks import Hook
+
+from peclr_mm.utils.checkpoint import safe_torch_load, strip_checkpoint
 from peclr_mm.utils.io import atomic_write, atomic_write_json, read_json
 
 MANIFEST = 'state.json'
 #: the finished runs' records, as globs relative to the work folder
 RECORDS = ('probe/*/metrics.json', 'finetune/*/metrics.json', 'ridge/*.json',
-           'latent/*/equivariance.json', 'pretrain_*/*/vis_data/scalars.json')
+           'latent/*/equivariance.json', 'pretrain_*/*/vis_data/scalars.json',
+           'similar/*.npz', 'similar/*.json')
+_EPOCH = re.compile(r'^epoch_(\d+)\.pth$')
 
 
 def sha256(path: str) -> str:
@@ -47,19 +60,47 @@ def sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def _epoch(path: str) -> int:
-    return int(osp.basename(path)[len('epoch_'):-len('.pth')])
+def check_folders(work: str, state: str) -> None:
+    """Refuse a state folder that is the work folder or lies inside it (or
+    the other way round): stripping would then write over the checkpoints
+    it reads.
+
+    Raises:
+        ValueError: the folders overlap; the message names both.
+    """
+    w, s = osp.realpath(work), osp.realpath(state)
+    if w == s or s.startswith(w + os.sep) or w.startswith(s + os.sep):
+        raise ValueError(f'--state {state} and the work folder {work} must '
+                         'not contain one another')
 
 
-def wanted(work: str, kinds: Iterable[str],
-           epochs: List[int]) -> Dict[str, str]:
+def done_epochs(folder: str) -> List[int]:
+    """The epochs of the ``epoch_N.pth`` checkpoints in ``folder``,
+    sorted."""
+    if not osp.isdir(folder):
+        return []
+    return sorted(
+        int(m.group(1)) for m in map(_EPOCH.match, os.listdir(folder)) if m)
+
+
+def resumable(path: str) -> bool:
+    """Whether checkpoint ``path`` holds the training state that mmengine's
+    resume needs (a stripped one does not)."""
+    ckpt = safe_torch_load(path, map_location='cpu')
+    return isinstance(ckpt, dict) and {'message_hub', 'optimizer'} <= set(ckpt)
+
+
+def wanted(work: str, kinds: Iterable[str], epochs: List[int],
+           schedule: int) -> Dict[str, str]:
     """What the state should hold now: ``{relative path: kind}`` with kind
     ``strip``, ``resume`` or ``copy``.
 
     Args:
         work: the study's work folder.
         kinds: the pretrained encoders (``pretrain_{kind}`` folders).
-        epochs: the evaluated epochs; the schedule stops at the largest.
+        epochs: the evaluated epochs.
+        schedule: the schedule's length in epochs; short of it, the newest
+            checkpoint is kept whole to resume from.
 
     Returns:
         dict: each file of the work folder to keep, and how.
@@ -67,17 +108,28 @@ def wanted(work: str, kinds: Iterable[str],
     out = {}
     for kind in kinds:
         pre = f'pretrain_{kind}'
-        done = sorted(
-            _epoch(p) for p in glob.glob(osp.join(work, pre, 'epoch_*.pth')))
+        done = done_epochs(osp.join(work, pre))
         for e in epochs:
             if e in done:
                 out[f'{pre}/epoch_{e}.pth'] = 'strip'
-        if done and done[-1] < max(epochs):
+        if done and done[-1] < schedule:
             out[f'{pre}/epoch_{done[-1]}.pth'] = 'resume'
+    root = glob.escape(work)
     for pattern in RECORDS:
-        for path in sorted(glob.glob(osp.join(work, pattern))):
+        for path in sorted(glob.glob(osp.join(root, pattern))):
             out[osp.relpath(path, work)] = 'copy'
     return out
+
+
+@contextmanager
+def _locked(state: str):
+    os.makedirs(state, exist_ok=True)
+    with open(osp.join(state, '.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _manifest(state: str) -> dict:
@@ -91,62 +143,90 @@ def _manifest(state: str) -> dict:
     return files
 
 
-def save_state(work: str, state: str, kinds: Iterable[str],
-               epochs: List[int]) -> Tuple[int, int]:
+def _write_manifest(state: str, files: dict) -> None:
+    atomic_write_json(osp.join(state, MANIFEST), dict(files=files), indent=1)
+
+
+def _copy(src: str, dst: str) -> None:
+    os.makedirs(osp.dirname(dst), exist_ok=True)
+    atomic_write(dst, lambda tmp: shutil.copyfile(src, tmp))
+
+
+def save_state(work: str, state: str, kinds: Iterable[str], epochs: List[int],
+               schedule: int) -> Tuple[int, int]:
     """Bring ``state`` up to date with ``work``.
 
     A file is (re)written when it is new or its source has changed since
-    it was written (the manifest keeps the source's SHA-256; a source that
-    is the state's own file, restored, is unchanged); a resume
-    checkpoint the schedule has moved past is removed (the state wrote
-    it). Files of ``state`` that the manifest does not list are never
-    touched.
+    it was written (a source that is the state's own file, restored, is
+    unchanged). A resume checkpoint of an encoder of ``kinds`` is removed
+    once that encoder has a newer one or has finished its schedule; files
+    the manifest does not list, and other budgets' encoders, are never
+    touched. A checkpoint without training state (a restored stripped
+    one) is never kept as ``resume``.
 
     Args:
         work: the study's work folder.
         state: the state folder (created if missing).
         kinds: the pretrained encoders.
         epochs: the evaluated epochs.
+        schedule: the schedule's length in epochs.
 
     Returns:
         tuple: (files written, files removed).
     """
-    files = _manifest(state)
-    now = wanted(work, kinds, epochs)
-    written = removed = 0
-    for rel, kind in now.items():
-        src, dst = osp.join(work, rel), osp.join(state, rel)
-        src_sha = sha256(src)
-        old = files.get(rel)
-        # unchanged since written, or the restored copy of what was
-        if old and old['kind'] == kind and src_sha in (
-                old['source_sha256'], old['sha256']) and osp.isfile(dst):
-            continue
-        os.makedirs(osp.dirname(dst), exist_ok=True)
-        if kind == 'strip':
-            strip_checkpoint(src, dst)
-        else:
-            atomic_write(dst, lambda tmp, src=src: shutil.copyfile(src, tmp))
-        files[rel] = dict(sha256=sha256(dst), kind=kind, source_sha256=src_sha)
-        written += 1
-    for rel in [r for r, f in files.items() if r not in now]:
-        if files[rel]['kind'] == 'resume':
-            path = osp.join(state, rel)
-            if osp.isfile(path):
-                os.remove(path)
-            del files[rel]
-            removed += 1
-    if written or removed:
-        atomic_write_json(
-            osp.join(state, MANIFEST), dict(files=files), indent=1)
+    check_folders(work, state)
+    with _locked(state):
+        files = _manifest(state)
+        now = wanted(work, kinds, epochs, schedule)
+        written = removed = 0
+        for rel, kind in now.items():
+            src, dst = osp.join(work, rel), osp.join(state, rel)
+            if kind == 'resume' and not resumable(src):
+                # weights only (restored stripped): kept as what it is
+                if int(_EPOCH.match(osp.basename(rel)).group(1)) in epochs:
+                    kind = 'strip'
+                else:
+                    continue
+            src_sha = sha256(src)
+            old = files.get(rel)
+            if old and old['kind'] == kind and src_sha in (
+                    old['source_sha256'], old['sha256']) and osp.isfile(dst):
+                continue
+            if old:  # unlisted while it changes
+                del files[rel]
+                _write_manifest(state, files)
+            if kind == 'strip':
+                os.makedirs(osp.dirname(dst), exist_ok=True)
+                strip_checkpoint(src, dst)
+            else:
+                _copy(src, dst)
+            files[rel] = dict(
+                sha256=sha256(dst), kind=kind, source_sha256=src_sha)
+            _write_manifest(state, files)
+            written += 1
+        for rel in [r for r, f in files.items() if f['kind'] == 'resume']:
+            pre = osp.dirname(rel)
+            if rel in now or pre[len('pretrain_'):] not in kinds:
+                continue
+            done = done_epochs(osp.join(work, pre))
+            # a newer whole checkpoint of the same schedule is kept
+            newer = any(
+                files.get(f'{pre}/epoch_{e}.pth', {}).get('kind') == 'resume'
+                for e in done if f'{pre}/epoch_{e}.pth' != rel)
+            if newer or (done and done[-1] >= schedule):
+                del files[rel]
+                _write_manifest(state, files)
+                if osp.isfile(osp.join(state, rel)):
+                    os.remove(osp.join(state, rel))
+                removed += 1
     return written, removed
 
 
 def restore_state(state: str, work: str) -> int:
     """Copy what ``state`` holds into ``work`` where ``work`` lacks it,
-    each file checked against the manifest first; an unfinished
-    schedule's resume checkpoint is made its run's ``last_checkpoint``
-    (unless the run has its own).
+    after every listed file has been checked against the manifest; an
+    unfinished schedule's resume checkpoint is made its run's
+    ``last_checkpoint`` (unless the run has its own).
 
     Args:
         state: the state folder (nothing happens if it has no manifest).
@@ -157,29 +237,70 @@ def restore_state(state: str, work: str) -> int:
 
     Raises:
         ValueError: a listed file is missing or differs from its
-            recorded SHA-256; the message names it.
+            recorded SHA-256 (nothing is copied then); the message names
+            it.
     """
-    files = _manifest(state)
-    copied = 0
-    for rel, f in sorted(files.items()):
-        src, dst = osp.join(state, rel), osp.join(work, rel)
-        if not osp.isfile(src):
-            raise ValueError(f'state {state}: {rel} is listed in {MANIFEST} '
-                             'but missing')
-        if sha256(src) != f['sha256']:
-            raise ValueError(f'state {state}: {rel} differs from its SHA-256 '
-                             f'in {MANIFEST} (damaged or changed by hand)')
-        if not osp.isfile(dst):
-            os.makedirs(osp.dirname(dst), exist_ok=True)
-            atomic_write(dst, lambda tmp, src=src: shutil.copyfile(src, tmp))
-            copied += 1
-        last = osp.join(osp.dirname(dst), 'last_checkpoint')
-        if f['kind'] == 'resume' and not osp.isfile(last):
-            atomic_write(last, lambda tmp, p=dst: _write_text(tmp, p))
+    if not osp.isfile(osp.join(state, MANIFEST)):
+        return 0
+    check_folders(work, state)
+    with _locked(state):
+        files = _manifest(state)
+        for rel, f in sorted(files.items()):
+            src = osp.join(state, rel)
+            if not osp.isfile(src):
+                raise ValueError(f'state {state}: {rel} is listed in '
+                                 f'{MANIFEST} but missing')
+            if sha256(src) != f['sha256']:
+                raise ValueError(f'state {state}: {rel} differs from its '
+                                 f'SHA-256 in {MANIFEST} (damaged or changed '
+                                 'by hand)')
+        copied = 0
+        for rel, f in sorted(files.items()):
+            dst = osp.join(work, rel)
+            if not osp.isfile(dst):
+                _copy(osp.join(state, rel), dst)
+                copied += 1
+            last = osp.join(osp.dirname(dst), 'last_checkpoint')
+            if f['kind'] == 'resume' and not osp.isfile(last):
+                atomic_write(last, lambda tmp, p=dst: _write_text(tmp, p))
     return copied
 
 
-def _write_text(path: str, path_written: str) -> None:
+def _write_text(path: str, checkpoint: str) -> None:
     # mmengine's last_checkpoint: the checkpoint's absolute path
     with open(path, 'w') as f:
-        f.write(osp.abspath(path_written))
+        f.write(osp.abspath(checkpoint))
+
+
+class KeepStateHook(Hook):
+    """Call ``keep`` after every training epoch, once that epoch's
+    checkpoint is written (the lowest priority runs after
+    ``CheckpointHook``), so that a pretraining's state is kept epoch by
+    epoch."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, keep: Callable[[], object]):
+        self.keep = keep
+
+    def after_train_epoch(self, runner) -> None:
+        self.keep()
+
+
+def check_resumable(folder: str) -> None:
+    """Refuse to train on in ``folder`` from a checkpoint without training
+    state (a stripped one restored from a state whose whole checkpoint was
+    not kept): mmengine would fail on its missing message hub.
+
+    Raises:
+        ValueError: the checkpoint it would resume from is stripped; the
+            message names it.
+    """
+    from peclr_mm.engine.checkpoint_safety import find_latest_checkpoint
+    ckpt = find_latest_checkpoint(folder) if osp.isdir(folder) else None
+    if ckpt is not None and not resumable(ckpt):
+        raise ValueError(
+            f'{ckpt} holds weights only (a stripped checkpoint): the '
+            'schedule cannot continue from it. Train this encoder anew in '
+            'an empty folder, or restore a state that kept its whole '
+            'checkpoint')
