@@ -6,6 +6,10 @@
 # 80000 images' 11.2 GiB).
 _base_ = ['./reproduce_cpu_versions.py']
 pretrain = dict(max_epochs=20, eval_epochs=[3, 10, 20], cache_mib=8192)
+# the study spans sessions: its evaluated encoders, the unfinished
+# schedule's checkpoint and every run's record are kept in the repository
+# (tools/benchmarks/reproduce_state.py; --state overrides)
+state = 'docs/results/reproduce_cpu_versions_20e_state'
 # the mechanism on every checkpoint: equivariance error, rotation read-out,
 # retrieval (tools/analysis/equivariance.py)
 latent = dict(num=200, gallery=5000)

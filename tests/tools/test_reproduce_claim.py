@@ -120,13 +120,12 @@ def _a_study_stopped_mid_schedule_resumes_elsewhere(tmp_path, full):
         f'_base_ = [{osp.join(ROOT, "configs", "benchmarks", "reproduce_smoke.py")!r}]\n'  # noqa: E501
         'pretrain = dict(eval_epochs=[1])\n'
         'modes = [\'finetune\']\n'
-        'latent = None\n')
-    state = str(tmp_path / 'state_stop1')
-    assert main([
-        '--budget',
-        str(budget), '--out',
-        str(tmp_path / 'first'), '--state', state
-    ]) == 0
+        'latent = None\n'
+        f'state = {str(tmp_path / "state_stop1")!r}\n')
+    state = str(tmp_path / 'state_stop1')  # the budget's own
+    assert main(['--budget',
+                 str(budget), '--out',
+                 str(tmp_path / 'first')]) == 0
     kept = json.load(open(osp.join(state, 'state.json')))['files']
     assert kept['pretrain_peclr/epoch_1.pth']['kind'] == 'resume'
     second = tmp_path / 'second'

@@ -561,7 +561,8 @@ def main(argv=None) -> int:
         'tools/benchmarks/reproduce_state.py): restored into the work '
         'folder first where it lacks a file, updated after every '
         'pretraining epoch, stage and run, so the study outlives its work '
-        'folder; with --report-only only updated')
+        'folder; with --report-only only updated (default: the budget\'s '
+        '`state`, if it names one)')
     parser.add_argument(
         '--report-only',
         action='store_true',
@@ -589,7 +590,10 @@ def main(argv=None) -> int:
     timing = {}
     epochs = eval_epochs(b)
     encoders = list(b.pretrain.configs)
-    keeper = _state_keeper(args.state, work, b, restore=run)
+    # the budget's own state folder (relative to the repository) unless
+    # --state names one
+    state = args.state or (_cfg_path(b.state) if b.get('state') else None)
+    keeper = _state_keeper(state, work, b, restore=run)
 
     def keep():
         if keeper is not None:
