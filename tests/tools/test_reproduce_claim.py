@@ -113,35 +113,44 @@ def _a_study_stopped_mid_schedule_resumes_elsewhere(tmp_path, full):
     """A study stopped after epoch 1 of its 2-epoch schedules (a budget
     that stops early, its state kept epoch by epoch) continues on a fresh
     folder from the state's whole checkpoints: epoch 2 is trained from
-    epoch 1 and every row comes out as in the uninterrupted study."""
+    epoch 1 and every fine-tuning and ridge row comes out as in the
+    uninterrupted study (no probes or latent analysis: seconds)."""
     from peclr_mm.utils.checkpoint import safe_torch_load
-    budget = tmp_path / 'reproduce_stop1.py'
-    budget.write_text(
-        f'_base_ = [{osp.join(ROOT, "configs", "benchmarks", "reproduce_smoke.py")!r}]\n'  # noqa: E501
-        'pretrain = dict(eval_epochs=[1])\n'
-        'modes = [\'finetune\']\n'
-        'latent = None\n'
-        f'state = {str(tmp_path / "state_stop1")!r}\n')
-    state = str(tmp_path / 'state_stop1')  # the budget's own
-    assert main(['--budget',
-                 str(budget), '--out',
-                 str(tmp_path / 'first')]) == 0
+    state = str(tmp_path / 'state_stop1')
+    smoke = osp.join(ROOT, 'configs', 'benchmarks', 'reproduce_smoke.py')
+    for name, epochs, own_state in (('stop1', [1], True), ('both', [1, 2],
+                                                           False)):
+        (tmp_path / f'reproduce_{name}.py'
+         ).write_text(f'_base_ = [{smoke!r}]\n'
+                      f'pretrain = dict(eval_epochs={epochs})\n'
+                      'modes = [\'finetune\']\n'
+                      'latent = None\n' +
+                      (f'state = {state!r}\n' if own_state else ''))
+    # the first budget keeps its own state
+    assert main([
+        '--budget',
+        str(tmp_path / 'reproduce_stop1.py'), '--out',
+        str(tmp_path / 'first')
+    ]) == 0
     kept = json.load(open(osp.join(state, 'state.json')))['files']
     assert kept['pretrain_peclr/epoch_1.pth']['kind'] == 'resume'
     second = tmp_path / 'second'
-    assert main(['--budget', 'smoke', '--out',
-                 str(second), '--state', state]) == 0
-    res = json.load(open(second / 'smoke' / 'results.json'))
+    assert main([
+        '--budget',
+        str(tmp_path / 'reproduce_both.py'), '--out',
+        str(second), '--state', state
+    ]) == 0
+    res = json.load(open(second / 'both' / 'results.json'))
 
     def untimed(rows):  # the runs of the first study took their own time
         return [{
             k: v
-            for k, v in r.items() if not k.endswith('_s') and k != 'seconds'
-        } for r in rows]
+            for k, v in r.items() if not k.endswith('_s')
+        } for r in rows if r['mode'] not in ('probe', 'latent')]
 
     assert untimed(res['rows']) == untimed(full['rows'])
     # resumed, not retrained: epoch 1 is the state's, epoch 2 trained here
-    pre = second / 'smoke' / 'pretrain_peclr'
+    pre = second / 'both' / 'pretrain_peclr'
     assert sha256(str(
         pre / 'epoch_1.pth')) == kept['pretrain_peclr/epoch_1.pth']['sha256']
     assert safe_torch_load(str(pre / 'epoch_2.pth'))['meta']['epoch'] == 2

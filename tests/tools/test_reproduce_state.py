@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tools.benchmarks.reproduce_state import (check_folders, check_resumable,
-                                              restore_state, save_state,
+                                              main, restore_state, save_state,
                                               sha256)
 
 
@@ -121,6 +121,7 @@ def test_a_damaged_or_misplaced_state_is_named(tmp_path):
     _ckpt(work / 'pretrain_peclr' / 'epoch_1.pth', 1)
     _record(work / 'ridge' / 'peclr.json', 1.)
     save_state(str(work), str(state), ['peclr'], [1], 1)
+    assert main([str(state)]) == 0
     ckpt = state / 'pretrain_peclr' / 'epoch_1.pth'
     before = sha256(str(ckpt))
     ckpt.write_bytes(ckpt.read_bytes()[:-10])
@@ -128,6 +129,7 @@ def test_a_damaged_or_misplaced_state_is_named(tmp_path):
     fresh = tmp_path / 'fresh'
     with pytest.raises(ValueError, match='epoch_1.pth differs from its'):
         restore_state(str(state), str(fresh))
+    assert main([str(state)]) == 1  # the command says so too
     assert not fresh.exists()  # every file is checked before any is copied
     os.remove(ckpt)
     with pytest.raises(ValueError, match='epoch_1.pth is listed'):

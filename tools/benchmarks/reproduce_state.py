@@ -222,6 +222,33 @@ def save_state(work: str, state: str, kinds: Iterable[str], epochs: List[int],
     return written, removed
 
 
+def verify_state(state: str) -> dict:
+    """Check every file the manifest of ``state`` lists against its
+    SHA-256.
+
+    Args:
+        state: the state folder.
+
+    Returns:
+        dict: the manifest's files (``{relative path: {sha256, kind,
+        source_sha256}}``), empty without a manifest.
+
+    Raises:
+        ValueError: a listed file is missing or differs; the message names
+            it.
+    """
+    files = _manifest(state)
+    for rel, f in sorted(files.items()):
+        src = osp.join(state, rel)
+        if not osp.isfile(src):
+            raise ValueError(f'state {state}: {rel} is listed in {MANIFEST} '
+                             'but missing')
+        if sha256(src) != f['sha256']:
+            raise ValueError(f'state {state}: {rel} differs from its SHA-256 '
+                             f'in {MANIFEST} (damaged or changed by hand)')
+    return files
+
+
 def restore_state(state: str, work: str) -> int:
     """Copy what ``state`` holds into ``work`` where ``work`` lacks it,
     after every listed file has been checked against the manifest; an
@@ -244,16 +271,7 @@ def restore_state(state: str, work: str) -> int:
         return 0
     check_folders(work, state)
     with _locked(state):
-        files = _manifest(state)
-        for rel, f in sorted(files.items()):
-            src = osp.join(state, rel)
-            if not osp.isfile(src):
-                raise ValueError(f'state {state}: {rel} is listed in '
-                                 f'{MANIFEST} but missing')
-            if sha256(src) != f['sha256']:
-                raise ValueError(f'state {state}: {rel} differs from its '
-                                 f'SHA-256 in {MANIFEST} (damaged or changed '
-                                 'by hand)')
+        files = verify_state(state)
         copied = 0
         for rel, f in sorted(files.items()):
             dst = osp.join(work, rel)
@@ -304,3 +322,30 @@ def check_resumable(folder: str) -> None:
             'schedule cannot continue from it. Train this encoder anew in '
             'an empty folder, or restore a state that kept its whole '
             'checkpoint')
+
+
+def main(argv=None) -> int:
+    """``python tools/benchmarks/reproduce_state.py DIR``: check a state
+    folder and list what it keeps."""
+    import argparse
+    parser = argparse.ArgumentParser(description=main.__doc__.split('\n')[0])
+    parser.add_argument('state', help='the state folder (with state.json)')
+    args = parser.parse_args(argv)
+    try:
+        files = verify_state(args.state)
+    except ValueError as exc:
+        print(f'error: {exc}')
+        return 1
+    if not files:
+        print(f'{args.state}: no {MANIFEST}, nothing kept')
+        return 1
+    for rel, f in sorted(files.items()):
+        size = osp.getsize(osp.join(args.state, rel)) / 2**20
+        print(f'{f["kind"]:6s} {size:7.2f} MiB  {rel}')
+    print(f'{len(files)} files match their SHA-256')
+    return 0
+
+
+if __name__ == '__main__':
+    import sys
+    sys.exit(main())
