@@ -142,3 +142,29 @@ def test_a_damaged_or_misplaced_state_is_named(tmp_path):
             check_folders(str(work), str(bad))
     with pytest.raises(ValueError, match='must not contain one another'):
         save_state(str(work), str(work / 'state'), ['peclr'], [1], 1)
+
+
+def test_the_data_a_state_was_made_on_are_checked(tmp_path, capsys):
+    from tools.benchmarks.reproduce_state import check_data
+    data, state = tmp_path / 'data', tmp_path / 'state'
+    (data / 'training' / 'rgb').mkdir(parents=True)
+    for name in ('training_xyz.json', 'evaluation_xyz.json'):
+        (data / name).write_text('[[0.1, 0.2, 0.5]]')
+    for i in range(3):
+        (data / 'training' / 'rgb' / f'{i:08d}.jpg').write_bytes(bytes([i]))
+    check_data(str(state), str(data))  # recorded the first time
+    recorded = _read(state / 'state.json')['data']
+    check_data(str(state), str(data))
+    # saving the files keeps the record
+    work = tmp_path / 'work'
+    _record(work / 'ridge' / 'peclr.json', 1.)
+    save_state(str(work), str(state), ['peclr'], [1], 1)
+    assert _read(state / 'state.json')['data'] == recorded
+    # other pixels, same hands: said, not refused
+    (data / 'training' / 'rgb' / '00000001.jpg').write_bytes(b'\xff')
+    check_data(str(state), str(data))
+    assert 'first training images differ' in capsys.readouterr().out
+    # other hands: refused
+    (data / 'training_xyz.json').write_text('[[0.1, 0.2, 0.6]]')
+    with pytest.raises(ValueError, match='annotations differ'):
+        check_data(str(state), str(data))

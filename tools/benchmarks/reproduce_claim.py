@@ -617,6 +617,9 @@ def main(argv=None) -> int:
                 seed=b.data.seed,
                 workers=2)
             timing['generate_s'] = time.time() - t0
+    if state is not None:  # the records kept were measured on these data
+        from tools.benchmarks.reproduce_state import check_data
+        check_data(state, data)
     last = epochs[-1]
     similar = b.pretrain.get('similar', {})
     ckpts = {e: dict(random=None) if e == last else {} for e in epochs}

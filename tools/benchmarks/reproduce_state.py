@@ -21,8 +21,9 @@ and the SHA-256 of what it was made from):
   similar-hand pairs with their records (a pseudo-label labeller's own
   checkpoint is not kept, so its pairs must be).
 
-Not kept: the generated data (regenerated from the budget's seed), and
-the downstream runs' checkpoints and logs.
+Not kept: the generated data (regenerated from the budget's seed; the
+manifest records their fingerprint, and a state refuses data whose
+annotations differ), and the downstream runs' checkpoints and logs.
 
 Every listed file matches its SHA-256 at every moment: an entry leaves
 the manifest before its file is replaced or removed and comes back after,
@@ -143,8 +144,75 @@ def _manifest(state: str) -> dict:
     return files
 
 
-def _write_manifest(state: str, files: dict) -> None:
-    atomic_write_json(osp.join(state, MANIFEST), dict(files=files), indent=1)
+def _data_record(state: str) -> dict:
+    path = osp.join(state, MANIFEST)
+    if not osp.isfile(path):
+        return {}
+    return read_json(path, 'the state manifest').get('data') or {}
+
+
+def _write_manifest(state: str, files: dict, data: dict = None) -> None:
+    # the data's fingerprint stays with the files
+    data = _data_record(state) if data is None else data
+    doc = dict(files=files, data=data) if data else dict(files=files)
+    atomic_write_json(osp.join(state, MANIFEST), doc, indent=1)
+
+
+#: the annotation files whose bytes fingerprint a study's data
+DATA_FILES = ('training_xyz.json', 'training_K.json', 'training_scale.json',
+              'evaluation_xyz.json', 'evaluation_K.json',
+              'evaluation_scale.json')
+
+
+def data_fingerprint(data: str, images: int = 64) -> dict:
+    """SHA-256 of a data set's annotation files (``annotations``) and of
+    its first ``images`` training images (``images``), the bytes of each
+    in order."""
+    out = {}
+    for key, paths in (('annotations', [
+            osp.join(data, f) for f in DATA_FILES
+            if osp.isfile(osp.join(data, f))
+    ]), ('images', [
+            osp.join(data, 'training', 'rgb', f) for f in sorted(
+                os.listdir(osp.join(data, 'training', 'rgb')))[:images]
+    ])):
+        h = hashlib.sha256()
+        for path in paths:
+            h.update(osp.basename(path).encode())
+            h.update(bytes.fromhex(sha256(path)))
+        out[key] = h.hexdigest()
+    return out
+
+
+def check_data(state: str, data: str) -> None:
+    """Record the data's fingerprint in the state the first time; later,
+    refuse data whose annotations differ (the kept records were measured
+    on other hands) and warn when only the images do (a regenerated set
+    whose renderer rounded some pixels otherwise on another machine).
+
+    Raises:
+        ValueError: the annotations differ from the recorded ones; the
+            message names both folders.
+    """
+    check_folders(data, state)
+    now = data_fingerprint(data)
+    with _locked(state):
+        kept = _data_record(state)
+        if not kept:
+            _write_manifest(state, _manifest(state), now)
+            return
+    if kept['annotations'] != now['annotations']:
+        raise ValueError(
+            f'data {data}: its annotations differ from those the state '
+            f'{state} was made on ({MANIFEST}, field \'data\'): its records '
+            'would mix two data sets. Use the original data (--data) or a '
+            'new state folder')
+    if kept['images'] != now['images']:
+        print(
+            f'warning: data {data}: the annotations match the state\'s, '
+            'but its first training images differ in their bytes '
+            '(regenerated on another machine?)',
+            flush=True)
 
 
 def _copy(src: str, dst: str) -> None:
