@@ -153,13 +153,13 @@ def test_the_data_a_state_was_made_on_are_checked(tmp_path, capsys):
     for i in range(3):
         (data / 'training' / 'rgb' / f'{i:08d}.jpg').write_bytes(bytes([i]))
     check_data(str(state), str(data))  # recorded the first time
-    recorded = _read(state / 'state.json')['data']
+    recorded = _read(state / 'data.json')
     check_data(str(state), str(data))
     # saving the files keeps the record
     work = tmp_path / 'work'
     _record(work / 'ridge' / 'peclr.json', 1.)
     save_state(str(work), str(state), ['peclr'], [1], 1)
-    assert _read(state / 'state.json')['data'] == recorded
+    assert _read(state / 'data.json') == recorded
     # other pixels, same hands: said, not refused
     (data / 'training' / 'rgb' / '00000001.jpg').write_bytes(b'\xff')
     check_data(str(state), str(data))
@@ -168,3 +168,38 @@ def test_the_data_a_state_was_made_on_are_checked(tmp_path, capsys):
     (data / 'training_xyz.json').write_text('[[0.1, 0.2, 0.6]]')
     with pytest.raises(ValueError, match='annotations differ'):
         check_data(str(state), str(data))
+
+
+def test_a_folder_behind_the_state_never_moves_it_back(tmp_path):
+    """Machine B restored the state at epoch 8; the state has since gone to
+    epoch 10 elsewhere. B's save keeps epoch 10 whole (and B's own epoch 8
+    is not kept whole); B's restore moves its last_checkpoint forward."""
+    a, b, state = tmp_path / 'a', tmp_path / 'b', tmp_path / 'state'
+    keep = (['peclr'], [3, 10, 20], 20)
+    for e in (3, 8):
+        _ckpt(a / 'pretrain_peclr' / f'epoch_{e}.pth', e)
+    save_state(str(a), str(state), *keep)
+    restore_state(str(state), str(b))
+    for e in (9, 10):
+        _ckpt(a / 'pretrain_peclr' / f'epoch_{e}.pth', e)
+    save_state(str(a), str(state), *keep)
+    kinds = {
+        k: f['kind']
+        for k, f in _read(state / 'state.json')['files'].items()
+    }
+    assert kinds == {
+        'pretrain_peclr/epoch_3.pth': 'strip',
+        'pretrain_peclr/epoch_10.pth': 'resume'
+    }
+    save_state(str(b), str(state), *keep)  # behind: changes nothing
+    assert {
+        k: f['kind']
+        for k, f in _read(state / 'state.json')['files'].items()
+    } == kinds
+    assert sorted(os.listdir(
+        state / 'pretrain_peclr')) == ['epoch_10.pth', 'epoch_3.pth']
+    # B's last_checkpoint named epoch 8: the restore points it at 10
+    assert restore_state(str(state), str(b)) == 1
+    assert (b / 'pretrain_peclr' /
+            'last_checkpoint').read_text() == str(b / 'pretrain_peclr' /
+                                                  'epoch_10.pth')

@@ -107,6 +107,9 @@ def pretrain(kind: str,
         b.pretrain.warmup_iters,
         keep_every_epoch=len(epochs) > 1,
         stop_epoch=epochs[-1])
+    if keep is not None and cfg.default_hooks.checkpoint.interval != 1:
+        # a checkpoint after every epoch (the newest kept) for the state
+        cfg.default_hooks.checkpoint.update(interval=1, max_keep_ckpts=1)
     # the same changes to every method (e.g. the temperature), then this
     # encoder's own (e.g. a switch of its loss)
     cfg.merge_from_dict(b.pretrain.get('cfg_options', {}))
@@ -593,12 +596,6 @@ def main(argv=None) -> int:
     # the budget's own state folder (relative to the repository) unless
     # --state names one
     state = args.state or (_cfg_path(b.state) if b.get('state') else None)
-    keeper = _state_keeper(state, work, b, restore=run)
-
-    def keep():
-        if keeper is not None:
-            keeper()
-
     data = args.data
     if data is None:
         data = osp.join(work, 'data')
@@ -617,9 +614,17 @@ def main(argv=None) -> int:
                 seed=b.data.seed,
                 workers=2)
             timing['generate_s'] = time.time() - t0
-    if state is not None:  # the records kept were measured on these data
+    if state is not None:
+        # the records kept were measured on these data: checked before any
+        # is restored
         from tools.benchmarks.reproduce_state import check_data
         check_data(state, data)
+    keeper = _state_keeper(state, work, b, restore=run)
+
+    def keep():
+        if keeper is not None:
+            keeper()
+
     last = epochs[-1]
     similar = b.pretrain.get('similar', {})
     ckpts = {e: dict(random=None) if e == last else {} for e in epochs}
@@ -638,6 +643,7 @@ def main(argv=None) -> int:
                 mining[kind] = info
                 pairs = (path, info['k'])
                 timing[f'mine_{kind}_s'] = time.time() - t
+                keep()  # the pairs (and a labeller's record) first
         t = time.time()
         pre = osp.join(work, f'pretrain_{kind}')
         reused = pretrain(kind, data, pre, b, pairs, keeper) if run else True

@@ -21,8 +21,8 @@ and the SHA-256 of what it was made from):
   similar-hand pairs with their records (a pseudo-label labeller's own
   checkpoint is not kept, so its pairs must be).
 
-Not kept: the generated data (regenerated from the budget's seed; the
-manifest records their fingerprint, and a state refuses data whose
+Not kept: the generated data (regenerated from the budget's seed;
+``data.json`` records their fingerprint, and a state refuses data whose
 annotations differ), and the downstream runs' checkpoints and logs.
 
 Every listed file matches its SHA-256 at every moment: an entry leaves
@@ -45,6 +45,8 @@ from peclr_mm.utils.checkpoint import safe_torch_load, strip_checkpoint
 from peclr_mm.utils.io import atomic_write, atomic_write_json, read_json
 
 MANIFEST = 'state.json'
+#: the fingerprint of the data the state's records were measured on
+DATA_RECORD = 'data.json'
 #: the finished runs' records, as globs relative to the work folder
 RECORDS = ('probe/*/metrics.json', 'finetune/*/metrics.json', 'ridge/*.json',
            'latent/*/equivariance.json', 'pretrain_*/*/vis_data/scalars.json',
@@ -61,17 +63,17 @@ def sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def check_folders(work: str, state: str) -> None:
-    """Refuse a state folder that is the work folder or lies inside it (or
-    the other way round): stripping would then write over the checkpoints
-    it reads.
+def check_folders(work: str, state: str, what: str = 'work') -> None:
+    """Refuse a state folder that is the work (or data) folder or lies
+    inside it, or the other way round: stripping would then write over the
+    checkpoints it reads.
 
     Raises:
         ValueError: the folders overlap; the message names both.
     """
     w, s = osp.realpath(work), osp.realpath(state)
     if w == s or s.startswith(w + os.sep) or w.startswith(s + os.sep):
-        raise ValueError(f'--state {state} and the work folder {work} must '
+        raise ValueError(f'--state {state} and the {what} folder {work} must '
                          'not contain one another')
 
 
@@ -133,6 +135,20 @@ def _locked(state: str):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _epoch_of(rel: str) -> int:
+    return int(_EPOCH.match(osp.basename(rel)).group(1))
+
+
+def _resume_epoch(files: dict, pre: str) -> int:
+    """The newest epoch the manifest keeps whole for folder ``pre`` (0:
+    none)."""
+    return max([
+        _epoch_of(r) for r, f in files.items()
+        if f['kind'] == 'resume' and osp.dirname(r) == pre
+    ],
+               default=0)
+
+
 def _manifest(state: str) -> dict:
     path = osp.join(state, MANIFEST)
     if not osp.isfile(path):
@@ -144,18 +160,8 @@ def _manifest(state: str) -> dict:
     return files
 
 
-def _data_record(state: str) -> dict:
-    path = osp.join(state, MANIFEST)
-    if not osp.isfile(path):
-        return {}
-    return read_json(path, 'the state manifest').get('data') or {}
-
-
-def _write_manifest(state: str, files: dict, data: dict = None) -> None:
-    # the data's fingerprint stays with the files
-    data = _data_record(state) if data is None else data
-    doc = dict(files=files, data=data) if data else dict(files=files)
-    atomic_write_json(osp.join(state, MANIFEST), doc, indent=1)
+def _write_manifest(state: str, files: dict) -> None:
+    atomic_write_json(osp.join(state, MANIFEST), dict(files=files), indent=1)
 
 
 #: the annotation files whose bytes fingerprint a study's data
@@ -185,7 +191,8 @@ def data_fingerprint(data: str, images: int = 64) -> dict:
 
 
 def check_data(state: str, data: str) -> None:
-    """Record the data's fingerprint in the state the first time; later,
+    """Record the data's fingerprint in the state (``data.json``) the first
+    time; later,
     refuse data whose annotations differ (the kept records were measured
     on other hands) and warn when only the images do (a regenerated set
     whose renderer rounded some pixels otherwise on another machine).
@@ -194,19 +201,26 @@ def check_data(state: str, data: str) -> None:
         ValueError: the annotations differ from the recorded ones; the
             message names both folders.
     """
-    check_folders(data, state)
+    check_folders(data, state, 'data')
     now = data_fingerprint(data)
+    path = osp.join(state, DATA_RECORD)
     with _locked(state):
-        kept = _data_record(state)
-        if not kept:
-            _write_manifest(state, _manifest(state), now)
+        if not osp.isfile(path):
+            if _manifest(state):
+                print(
+                    f'state {state}: the fingerprint of {data} is '
+                    'recorded now; the records kept before it are '
+                    'trusted to come from the same data',
+                    flush=True)
+            atomic_write_json(path, now, indent=1)
             return
-    if kept['annotations'] != now['annotations']:
+        kept = read_json(path, 'the data\'s fingerprint')
+    if kept.get('annotations') != now['annotations']:
         raise ValueError(
             f'data {data}: its annotations differ from those the state '
-            f'{state} was made on ({MANIFEST}, field \'data\'): its records '
-            'would mix two data sets. Use the original data (--data) or a '
-            'new state folder')
+            f'{state} was made on ({DATA_RECORD}): its records would mix two '
+            'data sets. Use the original data (--data) or a new state '
+            'folder')
     if kept['images'] != now['images']:
         print(
             f'warning: data {data}: the annotations match the state\'s, '
@@ -249,16 +263,27 @@ def save_state(work: str, state: str, kinds: Iterable[str], epochs: List[int],
         written = removed = 0
         for rel, kind in now.items():
             src, dst = osp.join(work, rel), osp.join(state, rel)
-            if kind == 'resume' and not resumable(src):
-                # weights only (restored stripped): kept as what it is
-                if int(_EPOCH.match(osp.basename(rel)).group(1)) in epochs:
-                    kind = 'strip'
-                else:
+            if kind == 'resume':
+                ahead = _resume_epoch(files, osp.dirname(rel))
+                if ahead > _epoch_of(rel):
+                    # the state went further elsewhere: keep its checkpoint
+                    print(
+                        f'state {state}: keeps {osp.dirname(rel)} at '
+                        f'epoch {ahead}, ahead of {src}',
+                        flush=True)
+                    kind = 'strip' if _epoch_of(rel) in epochs else None
+                elif not resumable(src):
+                    # weights only (restored stripped): kept as what it is
+                    kind = 'strip' if _epoch_of(rel) in epochs else None
+                if kind is None:
                     continue
             src_sha = sha256(src)
             old = files.get(rel)
+            # unchanged since written (or the restored copy of what was),
+            # and the state's copy intact
             if old and old['kind'] == kind and src_sha in (
-                    old['source_sha256'], old['sha256']) and osp.isfile(dst):
+                    old['source_sha256'], old['sha256']
+            ) and osp.isfile(dst) and sha256(dst) == old['sha256']:
                 continue
             if old:  # unlisted while it changes
                 del files[rel]
@@ -277,10 +302,9 @@ def save_state(work: str, state: str, kinds: Iterable[str], epochs: List[int],
             if rel in now or pre[len('pretrain_'):] not in kinds:
                 continue
             done = done_epochs(osp.join(work, pre))
-            # a newer whole checkpoint of the same schedule is kept
-            newer = any(
-                files.get(f'{pre}/epoch_{e}.pth', {}).get('kind') == 'resume'
-                for e in done if f'{pre}/epoch_{e}.pth' != rel)
+            # a newer whole checkpoint of the same schedule is kept, or
+            # the schedule has ended here
+            newer = _resume_epoch(files, pre) > _epoch_of(rel)
             if newer or (done and done[-1] >= schedule):
                 del files[rel]
                 _write_manifest(state, files)
@@ -321,7 +345,7 @@ def restore_state(state: str, work: str) -> int:
     """Copy what ``state`` holds into ``work`` where ``work`` lacks it,
     after every listed file has been checked against the manifest; an
     unfinished schedule's resume checkpoint is made its run's
-    ``last_checkpoint`` (unless the run has its own).
+    ``last_checkpoint`` unless that names a newer existing checkpoint.
 
     Args:
         state: the state folder (nothing happens if it has no manifest).
@@ -347,9 +371,20 @@ def restore_state(state: str, work: str) -> int:
                 _copy(osp.join(state, rel), dst)
                 copied += 1
             last = osp.join(osp.dirname(dst), 'last_checkpoint')
-            if f['kind'] == 'resume' and not osp.isfile(last):
+            if f['kind'] == 'resume' and _named_epoch(last) < _epoch_of(rel):
                 atomic_write(last, lambda tmp, p=dst: _write_text(tmp, p))
     return copied
+
+
+def _named_epoch(last: str) -> int:
+    """The epoch of the checkpoint a ``last_checkpoint`` file names, if
+    that file exists (0: none)."""
+    if not osp.isfile(last):
+        return 0
+    with open(last) as f:
+        named = f.read().strip()
+    m = _EPOCH.match(osp.basename(named))
+    return int(m.group(1)) if m and osp.isfile(named) else 0
 
 
 def _write_text(path: str, checkpoint: str) -> None:
