@@ -530,7 +530,6 @@ def _state_keeper(state: Optional[str], work: str, b, restore: bool):
     from tools.benchmarks import reproduce_state
     if state is None:
         return None
-    reproduce_state.check_folders(work, state)
     if restore:
         n = reproduce_state.restore_state(state, work)
         print(f'state {state}: {n} files restored into {work}', flush=True)

@@ -192,10 +192,10 @@ def data_fingerprint(data: str, images: int = 64) -> dict:
 
 def check_data(state: str, data: str) -> None:
     """Record the data's fingerprint in the state (``data.json``) the first
-    time; later,
-    refuse data whose annotations differ (the kept records were measured
-    on other hands) and warn when only the images do (a regenerated set
-    whose renderer rounded some pixels otherwise on another machine).
+    time; later, refuse data whose annotations differ (the kept records
+    were measured on other hands) and warn when only the images do (a
+    regenerated set whose renderer rounded some pixels otherwise on
+    another machine).
 
     Raises:
         ValueError: the annotations differ from the recorded ones; the

@@ -7,6 +7,7 @@ from typing import Sequence
 import torch
 
 from ..io import atomic_write, named_os_error
+from .loading import safe_torch_load
 
 __all__ = ['atomic_save_checkpoint', 'strip_checkpoint']
 
@@ -70,7 +71,6 @@ def strip_checkpoint(src: str,
         ValueError: ``src`` has no ``state_dict`` (a bare weights file or
             another format); the message names it.
     """
-    from .loading import safe_torch_load
     if 'state_dict' not in keep:
         raise ValueError(f'strip_checkpoint: keep {tuple(keep)} must name '
                          '\'state_dict\'')
