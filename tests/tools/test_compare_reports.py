@@ -103,7 +103,7 @@ def test_main_writes_markdown_and_json(tmp_path, capsys):
     b.write_text(
         json.dumps(
             dict(
-                budget=dict(budget, data=dict(seed=7)),
+                budget=dict(budget, data=dict(seed=7), state='kept/here'),
                 rows=_rows(shift=1.0))))
     md, js = tmp_path / 'cmp.md', tmp_path / 'cmp.json'
     assert main([str(a), str(b), '--out', str(md), '--json', str(js)]) == 0

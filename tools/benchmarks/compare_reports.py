@@ -162,14 +162,21 @@ def verdicts(rows_a: List[dict], rows_b: List[dict],
     return out
 
 
+#: budget keys that say where a study keeps its state, not what it runs
+BOOKKEEPING = ('state', )
+
+
 def _budget_differences(a: Optional[dict],
                         b: Optional[dict],
                         prefix: str = '') -> List[str]:
-    """The budget keys whose values differ (``data.seed``, ...)."""
+    """The budget keys whose values differ (``data.seed``, ...), the
+    top-level :data:`BOOKKEEPING` keys aside."""
     if not isinstance(a, dict) or not isinstance(b, dict):
         return [] if a == b else [prefix.rstrip('.') or 'budget']
     out = []
     for k in sorted(set(a) | set(b)):
+        if not prefix and k in BOOKKEEPING:
+            continue
         if isinstance(a.get(k), dict) and isinstance(b.get(k), dict):
             out += _budget_differences(a[k], b[k], f'{prefix}{k}.')
         elif a.get(k) != b.get(k):
