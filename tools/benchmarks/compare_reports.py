@@ -32,7 +32,7 @@ import numpy as np
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-from tools.benchmarks.reproduce_report import ENCODERS, verdict  # noqa: E402
+from tools.benchmarks import reproduce_report as report  # noqa: E402
 
 _POSE = (('PA-EPE (mm)', 'freihand/PA-EPE'), ('EPE-2D (px)',
                                               'freihand/EPE-2D'))
@@ -53,8 +53,8 @@ def load_report(path: str) -> dict:
     """A ``results.json`` of ``reproduce_claim.py``, checked: its ``rows``
     must be a list of dicts, each with ``mode`` and ``encoder``."""
     from peclr_mm.utils.io import read_json
-    report = read_json(path, 'reproduce_claim.py report')
-    rows = report.get('rows') if isinstance(report, dict) else None
+    loaded = read_json(path, 'reproduce_claim.py report')
+    rows = loaded.get('rows') if isinstance(loaded, dict) else None
     if not isinstance(rows, list):
         raise ValueError(f'{path}: expected a report of reproduce_claim.py '
                          'with a list under "rows"')
@@ -62,7 +62,7 @@ def load_report(path: str) -> dict:
         if not isinstance(r, dict) or 'mode' not in r or 'encoder' not in r:
             raise ValueError(f'{path}: rows[{i}] must be a dict with "mode" '
                              f'and "encoder", got {str(r)[:80]}')
-    return report
+    return loaded
 
 
 def _key(r: dict) -> tuple:
@@ -80,7 +80,8 @@ def _groups(rows: List[dict]) -> Dict[tuple, List[dict]]:
 def _order(key: tuple) -> tuple:
     mode, enc, epoch, frac = key
     # the report's order: random init, SimCLR, PeCLR, then the others
-    rank = ENCODERS.index(enc) if enc in ENCODERS else len(ENCODERS)
+    rank = report.ENCODERS.index(enc) if enc in report.ENCODERS else len(
+        report.ENCODERS)
     return (list(METRICS).index(mode), -1 if epoch is None else epoch,
             -1 if frac is None else frac, rank, enc)
 
@@ -108,8 +109,8 @@ def compare(rows_a: List[dict],
             if not len(va) or not len(vb):
                 continue
             single = len(va) == 1 or len(vb) == 1
-            diff = float(vb.mean() - va.mean())
-            band = float(va.std() + vb.std())
+            ma, mb, sa, sb = va.mean(), vb.mean(), va.std(), vb.std()
+            diff, band = float(mb - ma), float(sa + sb)
             cells.append(
                 dict(
                     mode=mode,
@@ -117,11 +118,11 @@ def compare(rows_a: List[dict],
                     epoch=epoch,
                     fraction=frac,
                     metric=label,
-                    mean_a=float(va.mean()),
-                    std_a=float(va.std()),
+                    mean_a=float(ma),
+                    std_a=float(sa),
                     n_a=len(va),
-                    mean_b=float(vb.mean()),
-                    std_b=float(vb.std()),
+                    mean_b=float(mb),
+                    std_b=float(sb),
                     n_b=len(vb),
                     diff=diff,
                     band=None if single else band,
@@ -138,27 +139,26 @@ def _epochs(rows: List[dict]) -> list:
 def verdicts(rows_a: List[dict], rows_b: List[dict],
              fractions=(0.01, 0.05)) -> List[dict]:
     """For each pretraining epoch both reports evaluated, the claim's
-    verdict per cell (the sum-of-spreads rule) in each: ``ordered_a``,
-    ``ordered_b``, ``same``."""
+    verdict per cell (``reproduce_report.epoch_verdicts``) in each:
+    ``ordered_a``, ``ordered_b``, ``same``."""
+    epochs = sorted(set(_epochs(rows_a)) & set(_epochs(rows_b)))
+    va, vb = (
+        report.epoch_verdicts(rows, epochs, fractions)
+        for rows in (rows_a, rows_b))
     out = []
-    for e in sorted(set(_epochs(rows_a)) & set(_epochs(rows_b))):
-        va, vb = ({
-            (c['mode'], c['fraction'], c['metric']): c
-            for c in verdict([r for r in rows if r.get('epoch') in (None, e)],
-                             fractions,
-                             rule='sum')
-        } for rows in (rows_a, rows_b))
-        for cell in sorted(set(va) & set(vb)):
-            a, b = va[cell]['ordered'], vb[cell]['ordered']
-            out.append(
-                dict(
-                    epoch=e,
-                    mode=cell[0],
-                    fraction=cell[1],
-                    metric=cell[2],
-                    ordered_a=a,
-                    ordered_b=b,
-                    same=a == b))
+    for mode, frac, metric, e in sorted(
+            set(va) & set(vb), key=lambda k: (k[3], ) + k[:3]):
+        a = va[(mode, frac, metric, e)]['ordered']
+        b = vb[(mode, frac, metric, e)]['ordered']
+        out.append(
+            dict(
+                epoch=e,
+                mode=mode,
+                fraction=frac,
+                metric=metric,
+                ordered_a=a,
+                ordered_b=b,
+                same=a == b))
     return out
 
 

@@ -405,6 +405,22 @@ def summarise(rows: list,
     return text
 
 
+def epoch_verdicts(rows: list, epochs, fractions=(0.01, 0.05)) -> dict:
+    """:func:`verdict` under the sum-of-spreads rule at each pretraining
+    epoch, random init (``epoch`` None) the reference of every epoch:
+    ``{(mode, fraction, metric, epoch): cell}``."""
+    cells = {}
+    for e in epochs:
+        at = [
+            dict(r) for r in rows
+            if r.get('epoch') in (None, e) and r['mode'] in ('probe',
+                                                             'finetune')
+        ]
+        for c in verdict(at, fractions, rule='sum'):
+            cells[(c['mode'], c['fraction'], c['metric'], e)] = c
+    return cells
+
+
 def scaling(rows: list,
             out: str,
             budget: str,
@@ -433,15 +449,7 @@ def scaling(rows: list,
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    cells = {}
-    for e in epochs:
-        at = [
-            dict(r) for r in rows
-            if r.get('epoch') in (None, e) and r['mode'] in ('probe',
-                                                             'finetune')
-        ]
-        for c in verdict(at, fractions, rule='sum'):
-            cells[(c['mode'], c['fraction'], c['metric'], e)] = c
+    cells = epoch_verdicts(rows, epochs, fractions)
     lines = [
         f'# The claim against pretraining epochs, budget `{budget}`', '',
         'Checkpoints of one pretraining schedule per method, each probed and '
