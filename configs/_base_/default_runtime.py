@@ -24,9 +24,8 @@ vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
     type='Hand3dLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 
-# validation/test log lines: headline scores; per-joint errors to the json
 log_processor = dict(
-    type='HeadlineLogProcessor', window_size=10, by_epoch=True, num_digits=6)
+    type='LogProcessor', window_size=10, by_epoch=True, num_digits=6)
 log_level = 'INFO'
 load_from = None
 resume = False

@@ -33,11 +33,7 @@ model = dict(
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     head=dict(
-        type='Hand25DHead',
-        in_channels=2048,
-        hidden_dims=(),
-        codec=codec,
-        loss_weights=(1., 5., 1.)),
+        type='Hand25DHead', in_channels=2048, hidden_dims=(), codec=codec),
     test_cfg=dict())
 
 train_pipeline = [
@@ -84,9 +80,10 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-# every validation shows the model beside the mean pose of the training set
-val_evaluator = dict(
-    type='FreiHand3DMetric', mean_pose=dict(data_root=data_root))
+# every validation shows the model beside the mean pose of the training set:
+# the training labels of the evaluated images' root (`--cfg-options
+# test_dataloader.dataset.data_root=OTHER` moves both)
+val_evaluator = dict(type='FreiHand3DMetric', mean_pose=dict())
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=lr))

@@ -9,7 +9,8 @@
 # the step; residual branches not zero-initialised;
 # - the heatmaps supervised as well as read out (cross-entropy to a Gaussian
 # at each joint, weight 1);
-# - the 2-D loss in crop pixels (weight = input size on the normalised uv);
+# - the 2-D loss in crop pixels, weight 1 per pixel (64 times the default
+# 1 / input size);
 # - bfloat16 autocast and channels-last, data loaded in the main process
 # (worker processes fight the model for the two cores), the decoded
 # training images kept in memory;
@@ -39,7 +40,7 @@ model = dict(
         deconv_out_channels=(128, ),
         deconv_kernel_sizes=(4, ),
         codec=codec,
-        loss_weights=(float(input_size), 5., 1.),
+        loss_weights=(1., 5., 1.),
         heatmap_loss_weight=1.))
 
 
@@ -70,9 +71,6 @@ val_dataloader = dict(
     persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(
-    type='FreiHand3DMetric', mean_pose=dict(data_root=data_root))
-test_evaluator = val_evaluator
 
 optim_wrapper = dict(type='BF16OptimWrapper')
 param_scheduler = [

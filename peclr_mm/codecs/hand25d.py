@@ -293,9 +293,8 @@ class Hand25DCodec(BaseKeypointCodec):
     and :meth:`camera_joints`; :meth:`decode` chains them for arrays, as
     mmpose's codecs decode a model's output.
 
-    Everything is in crop pixels: the labels, the heads' predictions and
-    the decoding's input; only the heads' ``uv`` loss divides by
-    ``input_size`` (:meth:`normalize_uv`).
+    Everything is in crop pixels: the labels, the heads' predictions, their
+    ``uv`` loss and the decoding's input.
 
     Encoded items (Iqbal et al., ECCV 2018; PeCLR's fine-tuning head), for N
     instances of K joints:
@@ -490,17 +489,6 @@ class Hand25DCodec(BaseKeypointCodec):
         if self.root_slot is not None:
             xyz = restore_root_slot(xyz, self.root, self.root_slot)
         return xyz
-
-    def normalize_uv(self, uv: Tensor) -> Tensor:
-        """Crop pixels to [0, 1] by the input size (works on arrays too):
-        the units of the heads' ``uv`` loss."""
-        return uv / uv.new_tensor(self.input_size) if isinstance(
-            uv, Tensor) else uv / np.asarray(self.input_size, uv.dtype)
-
-    def denormalize_uv(self, uv: Tensor) -> Tensor:
-        """Inverse of :meth:`normalize_uv`."""
-        return uv * uv.new_tensor(self.input_size) if isinstance(
-            uv, Tensor) else uv * np.asarray(self.input_size, uv.dtype)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(input_size={self.input_size}, '

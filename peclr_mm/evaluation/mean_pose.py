@@ -18,8 +18,8 @@ from typing import Dict, NamedTuple, Optional, Union
 
 import numpy as np
 
-from ..datasets.freihand3d import load_freihand_annotations, select_subset
 from ..utils.affine import square_box
+from ..utils.annotations import load_freihand_annotations, select_subset
 from ..utils.camera import project
 from .functional import _check_xyz, named_scores
 

@@ -41,9 +41,19 @@ def run(metric, samples, batch_size=5):
     return metric.evaluate(len(samples))
 
 
+def test_per_joint_scores_only_when_asked():
+    pred, gt, ids = make_data()
+    metrics = run(
+        METRICS.build(dict(type='FreiHand3DMetric')),
+        data_samples(pred, gt, ids))
+    assert sorted(metrics) == sorted(f'freihand/{n}'
+                                     for n in ('EPE', 'PA-EPE', 'AUC',
+                                               'PA-AUC', 'RR-EPE'))
+
+
 def test_scores_equal_freihand_scores():
     pred, gt, ids = make_data()
-    metric = METRICS.build(dict(type='FreiHand3DMetric'))
+    metric = METRICS.build(dict(type='FreiHand3DMetric', per_joint=True))
     metrics = run(metric, data_samples(pred, gt, ids))
 
     expected = freihand_scores(pred.astype(np.float32), gt)

@@ -1,12 +1,17 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """The mean-pose reference against a direct computation."""
+import contextlib
+import logging
+import os.path as osp
+
 import numpy as np
 import pytest
+from mmengine.logging import MMLogger
 from mmpose.registry import METRICS
 
-from peclr_mm.datasets import load_freihand_annotations
 from peclr_mm.evaluation import fit_mean_pose, load_mean_pose, mean_pose_scores
 from peclr_mm.evaluation.functional import align_w_scale
+from peclr_mm.utils.annotations import load_freihand_annotations
 from tests.evaluation.test_freihand_metric import data_samples, run
 
 
@@ -108,3 +113,100 @@ def test_metric_reports_reference_and_ratios(synthetic_root):
     m = run(metric, data_samples(pred, gt, np.arange(len(gt)), K=ev['K']))
     assert m['freihand/ratio/RR-EPE'] == pytest.approx(1.)
     assert m['freihand/ratio/PA-EPE'] == pytest.approx(1.)
+
+
+@contextlib.contextmanager
+def logged_warnings():
+    """The warnings the current mmengine logger receives meanwhile."""
+    messages = []
+
+    class Collect(logging.Handler):
+
+        def emit(self, record):
+            if record.levelno >= logging.WARNING:
+                messages.append(record.getMessage())
+
+    logger = MMLogger.get_current_instance()
+    handler = Collect()
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def _at(samples, root, split='evaluation'):
+    """The samples as FreiHand3DDataset names their images under root."""
+    for i, sample in enumerate(samples):
+        sample['img_path'] = osp.join(str(root), split, 'rgb', f'{i:08d}.jpg')
+    return samples
+
+
+def _noisy_evaluation(root):
+    ev = load_freihand_annotations(root, 'evaluation')
+    gt = ev['xyz']
+    pred = gt + np.random.default_rng(0).normal(scale=0.005, size=gt.shape)
+    return pred, gt, ev['K']
+
+
+def test_reference_follows_the_evaluated_images(synthetic_root):
+    """mean_pose=dict(): the training labels of the evaluated images' root,
+    so one override of the test set's data_root moves the reference."""
+    pred, gt, K = _noisy_evaluation(synthetic_root)
+    metric = METRICS.build(dict(type='FreiHand3DMetric', mean_pose=dict()))
+    with logged_warnings() as warned:
+        m = run(
+            metric,
+            _at(
+                data_samples(pred, gt, np.arange(len(gt)), K=K),
+                synthetic_root))
+    assert warned == []
+    ref = mean_pose_scores(load_mean_pose(synthetic_root), gt, K)
+    for key in ('EPE-2D', 'RR-EPE', 'PA-EPE'):
+        assert m[f'freihand/mean-pose/{key}'] == pytest.approx(ref[key])
+
+
+def test_missing_training_labels_warn_once_and_score(synthetic_root, tmp_path):
+    """Images whose root lacks the training labels (FreiHAND's evaluation
+    archive unpacked alone): one warning naming the file, the scores
+    without the reference, every evaluation."""
+    pred, gt, K = _noisy_evaluation(synthetic_root)
+    other = tmp_path / 'evaluation_only'
+    metric = METRICS.build(dict(type='FreiHand3DMetric', mean_pose=dict()))
+    with logged_warnings() as warned:
+        for _ in range(2):
+            m = run(
+                metric,
+                _at(data_samples(pred, gt, np.arange(len(gt)), K=K), other))
+            assert m['freihand/PA-EPE'] < 10
+            assert not any('mean-pose' in k or 'ratio' in k for k in m)
+    assert len(warned) == 1, warned
+    assert osp.join(str(other), 'training_xyz.json') in warned[0]
+
+
+def test_explicit_missing_root_warns_instead_of_failing(
+        synthetic_root, tmp_path):
+    pred, gt, K = _noisy_evaluation(synthetic_root)
+    missing = str(tmp_path / 'nowhere')
+    with logged_warnings() as warned:
+        metric = METRICS.build(
+            dict(type='FreiHand3DMetric', mean_pose=dict(data_root=missing)))
+        m = run(metric, data_samples(pred, gt, np.arange(len(gt)), K=K))
+    assert 'freihand/PA-EPE' in m and 'freihand/mean-pose/PA-EPE' not in m
+    assert len(warned) == 1
+    assert osp.join(missing, 'training_xyz.json') in warned[0]
+
+
+def test_images_of_another_layout_warn(synthetic_root, tmp_path):
+    pred, gt, K = _noisy_evaluation(synthetic_root)
+    samples = data_samples(pred, gt, np.arange(len(gt)), K=K)
+    for i, sample in enumerate(samples):
+        sample['img_path'] = str(tmp_path / 'images' / f'{i:05d}.jpg')
+    metric = METRICS.build(dict(type='FreiHand3DMetric', mean_pose=dict()))
+    with logged_warnings() as warned:
+        m = run(metric, samples)
+    assert 'freihand/mean-pose/PA-EPE' not in m
+    assert len(warned) == 1 and 'not in a FreiHAND layout' in warned[0]
+    with pytest.raises(ValueError, match='unknown mean_pose keys'):
+        METRICS.build(
+            dict(type='FreiHand3DMetric', mean_pose=dict(root=tmp_path)))

@@ -63,3 +63,38 @@ def test_errors_name_the_file(tmp_path, capsys):
         str(tmp_path / 'p.png'), '--keys', 'freihand/EPE'
     ]) == 1
     assert 'keys found: loss' in capsys.readouterr().err
+
+
+def test_a_folder_of_runs_plots_each_training_run(tmp_path, capsys):
+    """``plot_curves.py work_dirs/demo``: the pretraining and fine-tuning
+    runs beside the test run, not the test's one score."""
+    demo = tmp_path / 'demo'
+    stamp = '20260101_000000'
+    _write_log(demo / 'pretrain' / stamp / 'vis_data' / f'{stamp}.json', [
+        dict(lr=1e-3, loss=4., epoch=1, iter=2, step=2),
+    ])
+    _write_log(demo / 'finetune' / stamp / 'vis_data' / f'{stamp}.json', [
+        dict(lr=1e-3, loss=3., loss_uv=.3, epoch=1, iter=4, step=4),
+        {
+            'freihand/PA-EPE': 20.,
+            'step': 1
+        },
+    ])
+    # a test run: its scores beside the text log, and tools/test.py --out
+    (demo / 'test' / stamp / 'vis_data').mkdir(parents=True)
+    _write_log(demo / 'test' / stamp / f'{stamp}.json', [{
+        'freihand/PA-EPE': 19.
+    }])
+    _write_log(demo / 'test' / 'metrics.json', [{'freihand/PA-EPE': 19.}])
+    runs = plot_curves.find_runs(str(demo))
+    assert sorted(runs) == ['finetune', 'pretrain', 'test']
+    out = str(tmp_path / 'curves.png')
+    assert plot_curves.main([str(demo), '--out', out]) == 0
+    printed = capsys.readouterr().out
+    assert '2 run(s) (finetune, pretrain)' in printed
+    assert 'left out demo/test: test scores only' in printed
+    # a test run's scores (no step) sit at the run's last iteration
+    curves = plot_curves.read_log(
+        plot_curves.find_logs(str(demo / 'finetune')) +
+        plot_curves.find_logs(str(demo / 'test')))
+    assert curves['freihand/PA-EPE'] == [(4, 19.), (4, 20.)]

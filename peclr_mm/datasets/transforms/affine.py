@@ -8,102 +8,36 @@ random similarity about the view centre (:class:`RandomSimilarity`).
 """
 from typing import Sequence, Tuple, Union
 
-import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
-from ...utils.affine import (compose, crop_intrinsics, crop_matrix,
-                             similarity_about, square_box, transform_points)
+from ...utils.affine import (compose, crop_intrinsics, similarity_about,
+                             square_box, transform_points)
+from ...utils.camera import mirror_matrix
+# the crop helpers moved to utils (the model crops too); re-exported here
+from ...utils.crop import INTERPOLATIONS as _INTERP
+from ...utils.crop import box_from_points, canonical_crop, warp_image
 
 __all__ = [
     'canonical_crop', 'box_from_points', 'warp_image', 'HandCanonicalCrop',
     'RandomSimilarity', 'WarpView'
 ]
 
-_INTERP = dict(bilinear=cv2.INTER_LINEAR, nearest=cv2.INTER_NEAREST)
-
-
-def canonical_crop(center: Sequence[float],
-                   side: float,
-                   out_size: int,
-                   mirror: bool = False) -> np.ndarray:
-    """The crop matrix (2x3) of the square of ``side`` about ``center`` onto
-    an ``out_size`` view; ``mirror`` flips it about the centre (a left hand
-    seen as a right one, negative determinant).
-
-    Args:
-        center: (x, y) centre of the square in source-image pixels.
-        side: side of the square in source-image pixels, positive.
-        out_size: side of the square view in pixels.
-        mirror: flip left-right about ``center``.
-
-    Returns:
-        np.ndarray: 2x3 float64 map from source pixels to view pixels.
-
-    Raises:
-        ValueError: ``side`` is not positive.
-    """
-    crop = crop_matrix(center, side, out_size)
-    if mirror:
-        flip = np.array([[-1., 0., 2. * center[0]], [0., 1., 0.]])
-        crop = compose(crop, flip)
-    return crop
-
-
-def box_from_points(points: np.ndarray,
-                    integer: bool = False) -> Tuple[np.ndarray, np.ndarray]:
-    """``(lo, hi)`` corners of the points' extent (K, 2); ``integer``
-    truncates each toward zero, as the released PeCLR test script's
-    ``int()`` does.
-
-    Args:
-        points: (K, 2) points in pixels (any shape reshaping to (-1, 2)).
-        integer: truncate the corners toward zero.
-
-    Returns:
-        tuple: ``lo`` and ``hi``, each (2,) float64 in the points' pixels.
-    """
-    points = np.asarray(points, np.float64).reshape(-1, 2)
-    lo, hi = points.min(0), points.max(0)
-    if integer:
-        lo, hi = np.trunc(lo), np.trunc(hi)
-    return lo, hi
-
-
-def warp_image(img: np.ndarray,
-               warp: np.ndarray,
-               size: Tuple[int, int],
-               interpolation: str = 'bilinear',
-               border_value: int = 0) -> np.ndarray:
-    """Resample ``img`` once with the 2x3 ``warp`` onto ``size`` (W, H),
-    constant ``border_value`` outside.
-
-    Args:
-        img: (H, W) or (H, W, C) image.
-        warp: 2x3 map from ``img`` pixels to output pixels.
-        size: (W, H) of the output in pixels.
-        interpolation: ``'bilinear'`` or ``'nearest'``.
-        border_value: the value of each channel outside ``img``.
-
-    Returns:
-        np.ndarray: the (H, W[, C]) resampled image, of ``img``'s dtype.
-    """
-    return cv2.warpAffine(
-        img,
-        np.asarray(warp, np.float64),
-        tuple(int(s) for s in size),
-        flags=_INTERP[interpolation],
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=(border_value, ) * 3)
-
 
 def _to_pair(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
-    if isinstance(size, int):
-        return size, size
-    w, h = size
-    if w != h:
-        raise ValueError(f'views are square; got input_size {size}')
+    """``input_size`` as (W, H) of a square view, refused (naming
+    ``input_size``) unless one positive whole number of pixels."""
+    pair = (size, size) if np.ndim(size) == 0 else tuple(size)
+    try:
+        w, h = (float(v) for v in pair)
+    except (TypeError, ValueError):
+        raise ValueError('HandCanonicalCrop: input_size must be a positive '
+                         f'whole number of pixels, got {size!r}') from None
+    if not (w == h and w >= 1 and w == int(w)):
+        raise ValueError('HandCanonicalCrop: input_size must be one '
+                         'positive whole number of pixels (views are '
+                         f'square), got {size!r}')
     return int(w), int(h)
 
 
@@ -114,8 +48,13 @@ class HandCanonicalCrop(BaseTransform):
     The box comes from the 2-D keypoints when the sample has them, else from
     its bbox, else it is the whole image (``source='auto'``); it is made
     square on its longer side and enlarged by ``padding``. A left hand
-    (``is_left``) is mirrored about the box centre into a right hand, so the
-    crop matrix then has a negative determinant.
+    (``is_left``) is mirrored into a right hand: the crop is the one of the
+    image mirrored as ``cv2.flip(img, 1)`` (column ``u -> W - 1 - u``, the
+    box mirrored with it), composed with that mirror, so it equals the
+    crop of a mirrored copy of the data set exactly and has a negative
+    determinant. A sample without what ``source`` asks for (a data set
+    read with ``with_labels='camera'`` has no ``bbox``) is refused with
+    the fix (``source='image'``) named.
 
     Required Keys:
         - img_shape
@@ -152,19 +91,29 @@ class HandCanonicalCrop(BaseTransform):
         self.source = source
         self.image_scale = float(image_scale)
 
+    def _source(self, results: dict) -> str:
+        if self.source != 'auto':
+            return self.source
+        if results.get('keypoints') is not None:
+            return 'keypoints'
+        if results.get('bbox') is not None:
+            return 'bbox'
+        return 'image'
+
     def _box(self, results: dict) -> Tuple[np.ndarray, float]:
-        source = self.source
-        if source == 'auto':
-            if results.get('keypoints') is not None:
-                source = 'keypoints'
-            elif results.get('bbox') is not None:
-                source = 'bbox'
-            else:
-                source = 'image'
+        source = self._source(results)
         if source == 'image':
             h, w = results['img_shape'][:2]
             return np.array([w / 2.,
                              h / 2.]), float(max(w, h)) * self.image_scale
+        key = 'keypoints' if source == 'keypoints' else 'bbox'
+        if results.get(key) is None:
+            raise KeyError(
+                f'{results.get("img_path", "the sample")}: '
+                f"HandCanonicalCrop(source='{source}') crops around the "
+                f"sample's {key!r}, which it lacks (a data set read with "
+                "with_labels='camera' or False has no joints or boxes): use "
+                "source='image' to crop the whole image, or 'auto'")
         if source == 'keypoints':
             kpts = np.asarray(results['keypoints'], np.float64).reshape(-1, 2)
             vis = results.get('keypoints_visible')
@@ -182,10 +131,17 @@ class HandCanonicalCrop(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         center, size = self._box(results)
+        left = bool(results.get('is_left'))
+        if left and self._source(results) == 'image':
+            # the mirrored image's own whole-image box, seen in this image
+            flip = mirror_matrix(results['img_shape'][1])
+            center = transform_points(center, flip)
         results['crop_center'] = center
         results['crop_size'] = size
+        # mirrored about the box centre: cv2.flip's mirror for a box that
+        # was mirrored with the image (canonical_crop's identity)
         results['crop_mat'] = canonical_crop(center, size, self.input_size[0],
-                                             bool(results.get('is_left')))
+                                             left)
         results['input_size'] = self.input_size
         return results
 
@@ -326,17 +282,21 @@ class WarpView(BaseTransform):
         interpolation (str): ``'bilinear'`` or ``'nearest'``.
         border_value (int): constant fill outside the source image.
         keep_source (bool): keep the unwarped image as ``source_img``.
+        antialias (bool): area-prefilter a bilinear warp that shrinks by
+            more than 2x (``warp_image``); ``warp_mat`` is exact either way.
     """
 
     def __init__(self,
                  interpolation: str = 'bilinear',
                  border_value: int = 0,
-                 keep_source: bool = False):
+                 keep_source: bool = False,
+                 antialias: bool = True):
         if interpolation not in _INTERP:
             raise ValueError(f'unknown interpolation {interpolation!r}')
         self.interpolation = interpolation
         self.border_value = border_value
         self.keep_source = bool(keep_source)
+        self.antialias = bool(antialias)
 
     def transform(self, results: dict) -> dict:
         w, h = results['input_size']
@@ -348,7 +308,8 @@ class WarpView(BaseTransform):
         if self.keep_source:
             results['source_img'] = results['img']
         results['img'] = warp_image(results['img'], warp, (w, h),
-                                    self.interpolation, self.border_value)
+                                    self.interpolation, self.border_value,
+                                    self.antialias)
         results['img_shape'] = (h, w)
         results['warp_mat'] = warp.astype(np.float32)
         if results.get('keypoints') is not None:
@@ -362,4 +323,5 @@ class WarpView(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(interpolation='
                 f'{self.interpolation!r}, border_value={self.border_value}, '
-                f'keep_source={self.keep_source})')
+                f'keep_source={self.keep_source}, '
+                f'antialias={self.antialias})')

@@ -11,7 +11,8 @@ from mmpose.registry import METRICS
 from ...utils.arrays import NUM_JOINTS
 from ...utils.camera import project
 from ..functional import epe_2d, named_scores
-from ..mean_pose import MEAN_POSE_KEYS, load_mean_pose, mean_pose_scores
+from ..mean_pose import (MEAN_POSE_KEYS, MeanPose, load_mean_pose,
+                         mean_pose_scores)
 from ..submission import write_freihand_submission
 
 __all__ = ['FreiHand3DMetric']
@@ -39,6 +40,18 @@ def _to_numpy(value, what: str, dim: int = 3) -> np.ndarray:
     return arr.reshape(NUM_JOINTS, dim)
 
 
+def images_root(img_path: Optional[str]) -> Optional[str]:
+    """The FreiHAND-layout root of an image, ``ROOT`` of
+    ``ROOT/{split}/rgb/NAME`` (how :class:`FreiHand3DDataset` names its
+    images), or ``None`` for a path of another layout."""
+    if not img_path:
+        return None
+    rgb = osp.dirname(osp.abspath(img_path))
+    if osp.basename(rgb) != 'rgb':
+        return None
+    return osp.dirname(osp.dirname(rgb))
+
+
 def _field(data_sample: dict, group: str, key: str = 'keypoints_3d'):
     instances = data_sample.get(group)
     if instances is None or key not in instances:
@@ -56,9 +69,10 @@ class FreiHand3DMetric(BaseMetric):
 
     Scores come from :func:`peclr_mm.evaluation.freihand_scores`: EPE and
     Procrustes-aligned PA-EPE in mm and the AUC of the PCK curve over
-    0..50 mm, unaligned and aligned, plus per-joint errors; beyond the
-    server's scores, the root-relative error ``RR-EPE`` (wrist aligned, mm:
-    keeps the global rotation and scale that PA-EPE aligns away) and, when
+    0..50 mm, unaligned and aligned (per joint too with ``per_joint``);
+    beyond the server's scores, the root-relative error ``RR-EPE`` (wrist
+    aligned, mm: keeps the global rotation and scale that PA-EPE aligns
+    away) and, when
     the samples carry their intrinsics ``K`` (metainfo), the 2-D error
     ``EPE-2D`` in image pixels against the projection of the ground truth:
     of the predicted 2-D ``keypoints`` where the model gives them (a 2.5-D
@@ -79,9 +93,16 @@ class FreiHand3DMetric(BaseMetric):
             ``{outfile_prefix}.pred.zip`` (the file to upload) with the
             predictions ordered by ``sample_id``, one per annotation.
         mean_pose (dict, optional): where to take the mean-pose reference
-            (docs/design.md section 4c) from: ``dict(data_root=...,
-            subset=None, subset_seed=0)`` names a FreiHAND-layout root whose
-            training annotations (or the labeled subset of them) are averaged.
+            (docs/design.md section 4c) from: ``dict(data_root=None,
+            subset=None, subset_seed=0)``; the training annotations
+            ``training_{xyz,K,scale}.json`` of the FreiHAND-layout
+            ``data_root`` (or the labeled subset of them) are averaged.
+            ``data_root=None`` (or ``dict()``) takes the root of the
+            evaluated images (``ROOT/{split}/rgb/NAME``, each sample's
+            ``img_path``), so that the reference moves with the test
+            set's ``data_root``. Where the annotations are missing, the
+            metric warns once, naming the file, and scores without the
+            reference. ``None`` (the default): no reference.
             The metric then also reports ``mean-pose/KEY`` for KEY in EPE-2D,
             EPE-2D-in-box, RR-EPE, PA-EPE and the ratios ``ratio/...`` of the
             model's score to the mean pose's (below 1: the model learned
@@ -94,6 +115,9 @@ class FreiHand3DMetric(BaseMetric):
             FreiHAND's evaluation split); any other set is refused with the
             count and the first missing ids. ``None`` writes what was
             evaluated and warns about gaps.
+        per_joint (bool): also return the per-joint errors ``EPE_jXX`` and
+            ``PA-EPE_jXX`` (mm, joints 00..20). Defaults to ``False``: the
+            log's table shows them per finger.
         gt_available (bool): ``False`` for a split without public labels:
             only the submission is written and no scores are returned, which
             needs ``outfile_prefix``. Defaults to ``True``.
@@ -109,6 +133,7 @@ class FreiHand3DMetric(BaseMetric):
                  outfile_prefix: Optional[str] = None,
                  mean_pose: Optional[dict] = None,
                  submission_size: Optional[int] = None,
+                 per_joint: bool = False,
                  gt_available: bool = True,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
@@ -119,10 +144,52 @@ class FreiHand3DMetric(BaseMetric):
                              'submission: set outfile_prefix')
         self.outfile_prefix = outfile_prefix
         self.submission_size = submission_size
+        self.per_joint = per_joint
         self.gt_available = gt_available
-        # read once: every validation compares with the same reference
-        self.mean_pose = None if mean_pose is None else load_mean_pose(
-            **mean_pose)
+        if mean_pose is not None:
+            unknown = set(mean_pose) - {'data_root', 'subset', 'subset_seed'}
+            if unknown:
+                raise ValueError(f'FreiHand3DMetric: unknown mean_pose keys '
+                                 f'{sorted(unknown)}; expected data_root, '
+                                 'subset, subset_seed')
+        self.mean_pose_cfg = None if mean_pose is None else dict(mean_pose)
+        # read once per root: every validation compares with the same
+        # reference (None where the training labels are missing)
+        self._mean_poses: Dict[tuple, Optional[MeanPose]] = {}
+        if self.mean_pose_cfg and self.mean_pose_cfg.get('data_root'):
+            self._reference(None)  # a bad root fails before testing
+
+    def _reference(self, img_path: Optional[str]) -> Optional[MeanPose]:
+        """The mean-pose reference of the configured root, or of the root of
+        ``img_path`` (an evaluated image) when none is configured; ``None``
+        with a warning (once per root) where it cannot be read."""
+        if self.mean_pose_cfg is None:
+            return None
+        cfg = dict(self.mean_pose_cfg)
+        root = cfg.pop('data_root', None)
+        if root is None:
+            root = images_root(img_path)
+        key = (root and osp.abspath(root), cfg.get('subset'),
+               cfg.get('subset_seed', 0))
+        if key not in self._mean_poses:
+            logger: MMLogger = MMLogger.get_current_instance()
+            mean = None
+            if root is None:
+                logger.warning(
+                    'FreiHand3DMetric: no mean-pose reference: the evaluated '
+                    f'image {img_path} is not in a FreiHAND layout '
+                    '(ROOT/{split}/rgb/NAME) to find the training labels '
+                    'by; give mean_pose=dict(data_root=ROOT)')
+            else:
+                try:
+                    mean = load_mean_pose(root, **cfg)
+                except FileNotFoundError as exc:
+                    logger.warning(
+                        f'FreiHand3DMetric: no mean-pose reference, scoring '
+                        f'without it: {exc} (the reference is the mean of '
+                        f'the training labels of {root})')
+            self._mean_poses[key] = mean
+        return self._mean_poses[key]
 
     def process(self, data_batch: Sequence[dict],
                 data_samples: Sequence[dict]) -> None:
@@ -134,6 +201,8 @@ class FreiHand3DMetric(BaseMetric):
                 img_id=data_sample.get('img_id'))
             if self.gt_available:
                 result['gt'] = _field(data_sample, 'gt_instances')
+            if self.mean_pose_cfg is not None and not self.results:
+                result['img_path'] = data_sample.get('img_path')
             K = data_sample.get('K')
             if K is not None:
                 result['K'] = np.asarray(K, dtype=np.float64).reshape(3, 3)
@@ -149,10 +218,10 @@ class FreiHand3DMetric(BaseMetric):
         Returns:
             dict: ``EPE``, ``PA-EPE``, ``RR-EPE`` (mm), ``AUC``,
             ``PA-AUC``, ``EPE-2D`` (px, when every sample has ``K``), with
-            ``mean_pose`` set ``mean-pose/X`` and ``ratio/X`` for those of
-            ``EPE-2D``, ``RR-EPE``, ``PA-EPE`` present, and
-            ``EPE_jXX``, ``PA-EPE_jXX`` (mm) for joints 00..20; empty when
-            ``gt_available`` is ``False``.
+            a mean-pose reference ``mean-pose/X`` and ``ratio/X`` for those
+            of ``EPE-2D``, ``RR-EPE``, ``PA-EPE`` present, and with
+            ``per_joint`` ``EPE_jXX``, ``PA-EPE_jXX`` (mm) for joints
+            00..20; empty when ``gt_available`` is ``False``.
         """
         logger: MMLogger = MMLogger.get_current_instance()
         if not results:
@@ -172,24 +241,26 @@ class FreiHand3DMetric(BaseMetric):
                                        axis=-1).mean())
                 else:
                     metrics['EPE-2D'] = epe_2d(pred, gt, K)
-            if self.mean_pose is not None:
-                mean = mean_pose_scores(self.mean_pose, gt, K)
+            reference = self._reference(results[0].get('img_path'))
+            if reference is not None:
+                mean = mean_pose_scores(reference, gt, K)
                 for key in MEAN_POSE_KEYS:
                     # the model's EPE-2D against both 2-D references
                     score = metrics.get(key.replace('-in-box', ''))
                     if score is not None and key in mean:
                         metrics[f'mean-pose/{key}'] = mean[key]
                         metrics[f'ratio/{key}'] = score / mean[key]
-            for name, key in (('EPE', 'per_joint_epe_mm'),
-                              ('PA-EPE', 'per_joint_pa_epe_mm')):
-                metrics.update({
-                    f'{name}_j{j:02d}': float(err)
-                    for j, err in enumerate(scores[key])
-                })
+            if self.per_joint:
+                for name, key in (('EPE', 'per_joint_epe_mm'),
+                                  ('PA-EPE', 'per_joint_pa_epe_mm')):
+                    metrics.update({
+                        f'{name}_j{j:02d}': float(err)
+                        for j, err in enumerate(scores[key])
+                    })
             logger.info(self._table(scores, len(results)))
-            if self.mean_pose is not None:
+            if reference is not None:
                 logger.info('model vs mean pose of '
-                            f'{self.mean_pose.num} training hands: ' +
+                            f'{reference.num} training hands: ' +
                             ', '.join(f"{k} x{metrics[f'ratio/{k}']:.2f} "
                                       f"of {metrics[f'mean-pose/{k}']:.2f}"
                                       for k in MEAN_POSE_KEYS

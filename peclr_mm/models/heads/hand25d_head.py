@@ -38,17 +38,20 @@ class BaseHand25DHead(BaseHead):
     from the same rays, ``X = Xhat * (z_rel + z_root) * b``
     (:meth:`Hand25DCodec.camera_joints`).
 
-    The loss is L1 on ``uv`` (divided by the input size, the only place
-    where it is), ``z_rel`` and ``z_root`` against the
-    ``gt_instance_labels`` that ``GenerateTarget`` writes with the same
-    codec; decoding needs the data samples' ``K_crop`` and ``bone_length``
-    metainfo.
+    The loss is L1 on ``uv`` (crop pixels, as predicted and labelled),
+    ``z_rel`` and ``z_root`` (bone units) against the ``gt_instance_labels``
+    that ``GenerateTarget`` writes with the same codec; decoding needs the
+    data samples' ``K_crop`` and ``bone_length`` metainfo.
 
     Args:
         num_keypoints: K.
         codec: :class:`Hand25DCodec` config (``input_size``, ``root``,
             ``ref_bone``).
-        loss_weights: weights of the ``uv``, ``z_rel`` and ``z_root`` terms.
+        loss_weights: weights of the ``uv`` (per crop pixel), ``z_rel`` and
+            ``z_root`` (per bone length) terms; ``None``: ``(1 / input_size,
+            5, 1)``, where an error of the whole crop's width weighs as much
+            as one bone length of root depth (the paper's 1 : 5 : 1 with
+            ``uv`` in units of the crop).
         zroot_range: the closed-form root depth (bone units) is clamped to
             this range before refinement, as in the released model; None
             leaves it unclamped.
@@ -66,21 +69,23 @@ class BaseHand25DHead(BaseHead):
     def __init__(self,
                  num_keypoints: int = 21,
                  codec: ConfigType = dict(type='Hand25DCodec'),
-                 loss_weights: Sequence[float] = (1., 5., 1.),
+                 loss_weights: Optional[Sequence[float]] = None,
                  zroot_range: Optional[Tuple[float, float]] = (4., 50.),
                  refine_scale: float = 10.,
                  discriminant_floor: float = 0.,
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg)
-        if len(loss_weights) != 3:
-            raise ValueError('loss_weights must be (uv, z_rel, z_root), '
-                             f'got {loss_weights}')
         self.num_keypoints = num_keypoints
         self.codec: Hand25DCodec = KEYPOINT_CODECS.build(codec) if isinstance(
             codec, dict) else codec
         if self.codec.num_keypoints != num_keypoints:
             raise ValueError(f'codec has {self.codec.num_keypoints} '
                              f'keypoints, head {num_keypoints}')
+        if loss_weights is None:  # square crops: one side
+            loss_weights = (1. / self.codec.input_size[0], 5., 1.)
+        if len(loss_weights) != 3:
+            raise ValueError('loss_weights must be (uv, z_rel, z_root), '
+                             f'got {loss_weights}')
         self.loss_weights = tuple(float(w) for w in loss_weights)
         self.zroot_range = tuple(zroot_range) if zroot_range else None
         self.refine_scale = float(refine_scale)
@@ -112,13 +117,21 @@ class BaseHand25DHead(BaseHead):
             return replace_slot(z_rel, slot, torch.zeros_like(z_rel[:, slot]))
         return z_rel - (z_rel @ self.root_coef.to(z_rel))[:, None]
 
-    def root_depth(self, xhat: Tensor, z_rel: Tensor) -> Tuple[Tensor, Tensor]:
+    def root_depth(self,
+                   xhat: Tensor,
+                   z_rel: Tensor,
+                   K_crop: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """Closed-form root depth and its refinement, in bone units.
 
         Args:
             xhat: (B, K, 3) the codec's rays through the predicted ``uv``
                 (:meth:`Hand25DCodec.rays`).
             z_rel: (B, K).
+            K_crop: (B, 3, 3) the crops' intrinsics; a mirrored crop's (a
+                left hand seen as a right one, negative determinant) gives
+                the refiner its rays mirrored (``x -> -x``), as a mirrored
+                copy of the image would, so a left hand's root depth is
+                its mirrored copy's. None: no crop is mirrored.
 
         Returns:
             tuple: ``(z_root_closed_form, z_root)``, each (B,); the closed
@@ -131,9 +144,14 @@ class BaseHand25DHead(BaseHead):
             z_cf = z_cf.clamp(*self.zroot_range)
         # Detached inputs: the root-depth loss trains the refiner only, and
         # its (scaled) gradient does not swamp the uv and z_rel losses.
+        xy = xhat[..., :2]
+        if K_crop is not None:  # elementwise, for the ONNX export
+            det = K_crop[:, 0, 0] * K_crop[:, 1, 1] - \
+                K_crop[:, 0, 1] * K_crop[:, 1, 0]
+            sign = torch.where(det < 0, -1., 1.).to(xy)
+            xy = torch.stack([xy[..., 0] * sign[:, None], xy[..., 1]], -1)
         feat = torch.cat(
-            [z_rel.detach(), xhat[..., :2].flatten(1).detach(), z_cf[:, None]],
-            1)
+            [z_rel.detach(), xy.flatten(1).detach(), z_cf[:, None]], 1)
         return z_cf, z_cf + self.refine_scale * self.root_refiner(feat)[:, 0]
 
     def _geometry(self, batch_data_samples: OptSampleList,
@@ -208,7 +226,7 @@ class BaseHand25DHead(BaseHead):
         uv, z_rel = self.forward(feats)
         K_crop, bone_length = K_crop.to(uv), bone_length.to(uv)
         xhat = self.codec.rays(uv, K_crop)
-        _, z_root = self.root_depth(xhat, z_rel)
+        _, z_root = self.root_depth(xhat, z_rel, K_crop)
         xyz = self.codec.camera_joints(xhat, z_rel, z_root, bone_length)
         uv_px = uv
         slot = self.codec.root_slot
@@ -221,21 +239,20 @@ class BaseHand25DHead(BaseHead):
              feats: Union[Tensor, Sequence[Tensor]],
              batch_data_samples: OptSampleList,
              train_cfg: ConfigType = {}) -> Dict[str, Tensor]:
-        """L1 losses on ``uv`` (divided by the input size), ``z_rel`` and
-        ``z_root`` against
-        the targets that the pipeline's ``GenerateTarget`` step encoded with
-        the head's codec (``gt_instance_labels``), weighted per joint by
-        ``keypoint_weights``, and the batch's ``mpjpe_mm`` (logged, not
-        optimised)."""
+        """L1 losses on ``uv`` (crop pixels), ``z_rel`` and ``z_root``
+        against the targets that the pipeline's ``GenerateTarget`` step
+        encoded with the head's codec (``gt_instance_labels``), weighted per
+        joint by ``keypoint_weights``, and the batch's ``mpjpe_mm`` (logged,
+        not optimised)."""
         uv, z_rel, aux = self._train_forward(feats)
         K_crop, bone = self._geometry(batch_data_samples, uv)
         target = self._targets(batch_data_samples, uv)
         xhat = self.codec.rays(uv, K_crop)
-        _, z_root = self.root_depth(xhat, z_rel)
+        _, z_root = self.root_depth(xhat, z_rel, K_crop)
 
         w = target['keypoint_weights']
         w_uv, w_zrel, w_zroot = self.loss_weights
-        uv_error = self.codec.normalize_uv(uv - target['keypoint_labels'])
+        uv_error = uv - target['keypoint_labels']
         losses = dict(
             loss_uv=w_uv * (w[..., None] * uv_error.abs()).mean(),
             loss_zrel=w_zrel * (w *
@@ -303,7 +320,9 @@ class Hand25DHead(BaseHand25DHead):
         hidden_dims: widths of hidden layers (Linear + ReLU) before the
             output layer; ``()`` is the released model's single linear layer.
         regress_pixels: the output layer gives ``uv`` in crop pixels, as the
-            released model's does, instead of divided by the input size.
+            released model's does; otherwise its ``uv`` outputs are in units
+            of the crop's side and multiplied by it (one step of Adam then
+            moves a joint by a fraction of the crop, not of a pixel).
         **kwargs: see :class:`BaseHand25DHead`.
     """
 
@@ -337,6 +356,6 @@ class Hand25DHead(BaseHand25DHead):
             x = F.adaptive_avg_pool2d(x, 1)
         out = self.regressor(x.flatten(1)).view(-1, self.num_keypoints, 3)
         uv = out[..., :2]
-        if not self.regress_pixels:  # the layer's units: the input size
-            uv = self.codec.denormalize_uv(uv)
+        if not self.regress_pixels:  # the layer's units: the crop's side
+            uv = uv * uv.new_tensor(self.codec.input_size)
         return uv, self.zero_root(out[..., 2])

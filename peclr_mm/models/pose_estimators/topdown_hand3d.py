@@ -6,16 +6,15 @@ from typing import Optional
 
 import numpy as np
 import torch
+from mmpose.datasets.transforms.formatting import image_to_tensor
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.registry import MODELS
 from mmpose.utils.typing import InstanceList, PixelDataList, SampleList
 
-from peclr_mm.datasets.transforms.affine import (box_from_points,
-                                                 canonical_crop, warp_image)
-from peclr_mm.datasets.transforms.formatting import image_to_tensor
-from peclr_mm.utils.affine import (crop_intrinsics, invert, square_box,
-                                   transform_points)
-from peclr_mm.utils.checkpoint import model_mismatch
+from ...utils.affine import (crop_intrinsics, invert, square_box,
+                             transform_points)
+from ...utils.checkpoint import model_mismatch
+from ...utils.crop import box_from_points, canonical_crop, warp_image
 
 
 def _refuse_foreign_weights(module, state_dict, prefix, *args) -> None:

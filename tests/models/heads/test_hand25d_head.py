@@ -118,13 +118,30 @@ def test_loss_weights_and_values():
     base, weighted = (h.loss(feats, samples) for h in heads)
     for key, w in (('loss_uv', 2), ('loss_zrel', 5), ('loss_zroot', 3)):
         torch.testing.assert_close(weighted[key], w * base[key])
-    # loss_uv is L1 in units normalised by the input size
+    # loss_uv is L1 in crop pixels, as the head predicts and the codec labels
     head = heads[0]
     uv, _ = head.forward(feats)
     _, _, _, enc = targets(head, samples)
-    expected = ((uv.double() - enc['uv']) / 64).abs().mean()
+    expected = (uv.double() - enc['uv']).abs().mean()
     torch.testing.assert_close(
-        base['loss_uv'].double(), expected, rtol=1e-5, atol=1e-6)
+        base['loss_uv'].double(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_default_loss_weights_are_per_crop():
+    """Without loss_weights the uv term weighs 1 / input size per pixel:
+    the same objective as before the loss moved to crop pixels (a crop's
+    width of error weighs one bone length of root depth)."""
+    torch.manual_seed(0)
+    samples = make_samples(4)
+    feats = [torch.randn(4, 32, 2, 2)]
+    default = build_head()
+    assert default.loss_weights == (1 / 64, 5., 1.)
+    explicit = build_head(loss_weights=(1., 5., 1.))
+    explicit.load_state_dict(default.state_dict())
+    ours, per_pixel = default.loss(feats,
+                                   samples), explicit.loss(feats, samples)
+    torch.testing.assert_close(ours['loss_uv'], per_pixel['loss_uv'] / 64)
+    torch.testing.assert_close(ours['loss_zrel'], per_pixel['loss_zrel'])
 
 
 @pytest.mark.parametrize('root', ['palm', 0, 9])
