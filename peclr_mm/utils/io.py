@@ -1,16 +1,61 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""Files that appear whole or not at all, and JSON read with errors that
-name the file (whole, or one top-level entry at a time)."""
+"""Files that appear whole or not at all, outputs that never land on their
+inputs, and JSON read with errors that name the file (whole, or one
+top-level entry at a time)."""
 import json
 import os
 import os.path as osp
 import tempfile
-from typing import Any, Callable, Iterator, Sequence, Tuple
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Tuple
 
 __all__ = [
     'atomic_write', 'atomic_write_json', 'read_json', 'iter_json_object',
-    'named_os_error'
+    'named_os_error', 'check_output_path'
 ]
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether paths ``a`` and ``b`` name one file: the same path once
+    symbolic links are resolved, or (hard links) the same inode."""
+    if osp.realpath(a) == osp.realpath(b):
+        return True
+    try:
+        return osp.samefile(a, b)
+    except OSError:  # either is missing: they cannot be one file
+        return False
+
+
+def check_output_path(out: str,
+                      inputs: Iterable[Optional[str]],
+                      overwrite: bool = False) -> None:
+    """Refuse to write ``out`` over one of the tool's ``inputs`` (always,
+    ``overwrite`` or not) or over any existing file unless ``overwrite``:
+    a tool cannot tell its own earlier output from a file it did not
+    write, so replacing either is the user's explicit choice.
+
+    Args:
+        out: the file the tool is about to write.
+        inputs: the files it reads (``None`` entries are skipped); a
+            symbolic or hard link to one of them counts as that file.
+        overwrite: whether an existing ``out`` that is no input may be
+            replaced (the tools' ``--overwrite``).
+
+    Raises:
+        FileExistsError: ``out`` is an input, or exists and not
+            ``overwrite``; one line naming ``out``.
+        IsADirectoryError: ``out`` is a folder.
+    """
+    for src in inputs:
+        if src is not None and _same_file(out, src):
+            raise FileExistsError(
+                f'{out} is the input {src}: refusing to write over it '
+                '(even with --overwrite); choose another output file')
+    if osp.isdir(out):
+        raise IsADirectoryError(f'{out} is a folder; expected the path of '
+                                'the file to write')
+    if osp.lexists(out) and not overwrite:
+        raise FileExistsError(f'{out} exists: pass --overwrite to replace '
+                              'it, or choose another output file')
 
 
 def named_os_error(exc: OSError, what: str) -> OSError:

@@ -135,7 +135,7 @@ def test_refuses_other_depths_and_non_resnets(tv_resnet50, tmp_path, capsys):
     # the tool names the file and the keys, and writes nothing
     src, dst = str(tmp_path / 'rn18.pth'), str(tmp_path / 'out.pth')
     torch.save({'state_dict': rn18}, src)
-    assert load_tool().main([src, dst, '--depth', '50']) == 1
+    assert load_tool().main([src, dst, '--depth', '50']) == 2
     err = capsys.readouterr().err
     assert src in err and ' missing: ' in err and ' mis-shaped: ' in err
     assert not osp.exists(dst)
@@ -147,7 +147,7 @@ def test_tool_names_a_truncated_checkpoint(tmp_path, capsys):
     torch.save({'state_dict': torchvision.models.resnet18().state_dict()}, src)
     with open(src, 'r+b') as f:
         f.truncate(os.path.getsize(src) // 3)
-    assert load_tool().main([src, dst, '--depth', '18']) == 1
+    assert load_tool().main([src, dst, '--depth', '18']) == 2
     err = capsys.readouterr().err
     assert err.startswith('error: ') and 'cut.pth' in err
     assert 'truncated' in err or 'damaged' in err
@@ -266,13 +266,66 @@ def test_released_model_refusals(tv_resnet50, tmp_path, capsys):
     --depth, is refused naming what is wrong; nothing is written."""
     src, dst = str(tmp_path / 'partial.pth'), str(tmp_path / 'out.pth')
     torch.save({'state_dict': released_layouts(tv_resnet50)['finetuned']}, src)
-    assert load_tool().main([src, dst]) == 1
+    assert load_tool().main([src, dst]) == 2
     err = capsys.readouterr().err
     assert 'partial.pth' in err and 'not a fine-tuned RN_25D_wMLPref' in err
     assert 'missing' in err and 'zroot_ref.zroot_ref.1.weight' in err
     assert not osp.exists(dst)
     plain = str(tmp_path / 'plain.pth')
     torch.save({'state_dict': tv_resnet50.state_dict()}, plain)
-    assert load_tool().main([plain, dst, '--depth', '152']) == 1
+    assert load_tool().main([plain, dst, '--depth', '152']) == 2
     err = capsys.readouterr().err
     assert 'not a ResNet-152' in err and not osp.exists(dst)
+
+
+def test_tool_never_writes_over_its_input_or_a_file(tv_resnet50, tmp_path,
+                                                    capsys):
+    """SRC SRC is refused even with --overwrite (also through a symbolic
+    link); an existing DST only with --overwrite; exit 2, one line."""
+    src = str(tmp_path / 'peclr_rn50.pth')
+    torch.save({'state_dict': tv_resnet50.state_dict()}, src)
+    before = open(src, 'rb').read()
+    link = str(tmp_path / 'link.pth')
+    os.symlink(src, link)
+    for dst in (src, link):
+        for extra in ([], ['--overwrite']):
+            assert load_tool().main([src, dst] + extra) == 2
+            err = capsys.readouterr().err
+            assert err.count('\n') == 1 and 'is the input' in err
+    assert open(src, 'rb').read() == before
+    other = tmp_path / 'other.pth'
+    other.write_bytes(b'not ours')
+    assert load_tool().main([src, str(other)]) == 2
+    assert '--overwrite' in capsys.readouterr().err
+    assert other.read_bytes() == b'not ours'
+    assert load_tool().main([src, str(other), '--overwrite']) == 0
+    assert 'backbone.conv1.weight' in torch.load(
+        str(other), weights_only=True)['state_dict']
+
+
+def test_tool_names_our_own_checkpoints(tmp_path, capsys):
+    """One of peclr_mm's checkpoints (a two-stage ResNet-18 under
+    backbone., a head) is named as such with what the tool expects, not
+    'no standard ResNet has [2, 2, 0, 0] blocks'."""
+    model = ResNet(
+        depth=18,
+        num_stages=2,
+        strides=(1, 2),
+        dilations=(1, 1),
+        out_indices=(1, ))
+    state = OrderedDict(
+        ('backbone.' + k, v) for k, v in model.state_dict().items())
+    state['head.regressor.0.weight'] = torch.zeros(63, 128)
+    src, dst = str(tmp_path / 'ft.pth'), str(tmp_path / 'out.pth')
+    torch.save({'state_dict': state, 'meta': {'epoch': 3}}, src)
+    assert load_tool().main([src, dst]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'ft.pth' in err
+    assert 'already an OpenMMLab/peclr_mm checkpoint' in err
+    assert '[2, 2, 0, 0]' in err and 'export_backbone' in err
+    assert 'RN_25D_wMLPref' in err and not osp.exists(dst)
+    # the same truncated encoder without the prefix
+    torch.save({'state_dict': model.state_dict()}, src)
+    assert load_tool().main([src, dst]) == 2
+    err = capsys.readouterr().err
+    assert 'truncated to 2 stage(s)' in err and 'expects' in err
