@@ -14,20 +14,26 @@ pseudo-labels of any 2-D model, for image folders and YouTube3DHands). The
 descriptor and the distance: ``peclr_mm.datasets.similar_hands``.
 
 Writes ``--out`` (default ``DATA/similar_hands_{split}_k{k}.npz``)
-atomically. A run that is stopped keeps what it found in ``OUT.partial.npz``
-and a later run with the same arguments continues from there; an existing
-``--out`` is never overwritten.
+atomically; never over one of its inputs, and over an existing file only
+with ``--overwrite``. A run that is stopped keeps what it found in
+``OUT.partial.npz``; a later run continues from there when the SHA-256
+fingerprint of its poses' values and its parameters
+(``mining_fingerprint``) is the same, and starts afresh, saying so, when
+the poses or ``--k`` changed. Exit status: 0 written; 2 nothing written
+(bad arguments or input, or the output refused), with a one-line error.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
 import time
+import zipfile
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+
+EXPECTED = 'a json array (N, 21, 2) of 2-D joints in pixels'
 
 
 def parse_args(argv=None):
@@ -42,57 +48,124 @@ def parse_args(argv=None):
     parser.add_argument('--k', type=int, default=8)
     parser.add_argument('--chunk', type=int, default=4096)
     parser.add_argument('--out', help='the .npz to write')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace an existing --out (never an input)')
     args = parser.parse_args(argv)
     if args.k < 1:
         parser.error(f'--k must be >= 1, got {args.k}')
+    if args.chunk < 1:
+        parser.error(f'--chunk must be >= 1, got {args.chunk}')
     return args
+
+
+def read_keypoints(path: str):
+    """(N, 21, 2) float64 pixels from ``path``; anything else raises a
+    one-line ``ValueError`` naming the file, the first bad entry and what
+    was expected."""
+    import numpy as np
+
+    from peclr_mm.utils.io import read_json
+    data = read_json(path, EXPECTED)
+    if not isinstance(data, list):
+        kind = {
+            dict: 'an object',
+            str: 'a string',
+            type(None): 'null'
+        }.get(type(data), 'a number')
+        raise ValueError(f'{path}: expected {EXPECTED}, got {kind}')
+    if not data:
+        raise ValueError(f'{path}: expected {EXPECTED}, got an empty array')
+    try:
+        uv = np.asarray(data, np.float64)
+    except (ValueError, TypeError):  # ragged, or not numbers
+        uv = None
+    if uv is None or uv.shape[1:] != (21, 2):
+        for i, entry in enumerate(data):
+            try:  # None would become NaN
+                shape = None if entry is None else np.asarray(
+                    entry, np.float64).shape
+            except (ValueError, TypeError):
+                shape = None
+            if shape != (21, 2):
+                got = 'not an array of numbers' if shape is None else \
+                    f'of shape {shape}'
+                raise ValueError(f'{path}: entry {i} is {got}; expected '
+                                 f'{EXPECTED} (each entry 21 x [u, v])')
+    bad = np.flatnonzero(~np.isfinite(uv).all((1, 2)))
+    if bad.size:
+        raise ValueError(f'{path}: entry {int(bad[0])} is not finite '
+                         f'({bad.size} such); expected {EXPECTED}')
+    return uv
+
+
+def _inputs(args):
+    """The files the poses are read from."""
+    if args.keypoints:
+        return [args.keypoints]
+    return [
+        osp.join(args.data, f'{args.split}_{key}.json')
+        for key in ('xyz', 'K', 'scale')
+    ]
 
 
 def _poses(args):
     """(N, 21, 2) pixels and where they came from."""
-    import numpy as np
-
     from peclr_mm.datasets.freihand3d import load_freihand_annotations
     from peclr_mm.utils.camera import project
     if args.keypoints:
-        with open(args.keypoints) as f:
-            uv = np.asarray(json.load(f), np.float64)
-        if uv.ndim != 3 or uv.shape[1:] != (21, 2):
-            raise ValueError(f'{args.keypoints}: expected a json array of '
-                             f'(N, 21, 2) joints in pixels, got {uv.shape}')
-        return uv, f'keypoints {args.keypoints}'
+        return read_keypoints(args.keypoints), f'keypoints {args.keypoints}'
     ann = load_freihand_annotations(args.data, args.split)
     return project(ann['xyz'], ann['K']), f'{args.split} ground truth'
+
+
+def _resume(partial_path: str, fingerprint: str, n: int):
+    """The rows of an earlier run on the same content, or None (said)."""
+    from peclr_mm.datasets.similar_hands import load_similar_hands
+    if not osp.isfile(partial_path):
+        return None
+    try:
+        done = load_similar_hands(partial_path)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f'{partial_path} is not a partial result of this '
+                         f'tool ({exc}); move it away') from None
+    old = str(done['fingerprint']) if 'fingerprint' in done else None
+    if old != fingerprint:
+        why = 'holds no fingerprint (an older version wrote it)' if \
+            old is None else (f'was mined from other poses or parameters '
+                              f'(sha256 {old[:12]}, now {fingerprint[:12]})')
+        print(f'{partial_path} {why}: starting afresh')
+        return None
+    print(f'continuing from {partial_path}: {len(done["index"])} of {n} '
+          'done (same '
+          f'poses and parameters, sha256 {fingerprint[:12]})')
+    return done
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     import numpy as np
 
-    from peclr_mm.datasets.similar_hands import (load_similar_hands,
-                                                 mine_similar_hands,
+    from peclr_mm.datasets.similar_hands import (mine_similar_hands,
+                                                 mining_fingerprint,
                                                  write_similar_hands)
+    from peclr_mm.utils.io import check_output_path
     out = args.out or osp.join(args.data,
                                f'similar_hands_{args.split}_k{args.k}.npz')
-    if osp.exists(out):
-        print(
-            f'error: {out} exists (delete it or choose another --out)',
-            file=sys.stderr)
-        return 2
     partial_path = f'{out}.partial.npz'
     try:
+        check_output_path(out, _inputs(args), args.overwrite)
+        # the progress file is this tool's own, but never an input either
+        check_output_path(partial_path, _inputs(args), overwrite=True)
         uv, source = _poses(args)
-        meta = dict(source=source, k=args.k, num_images=len(uv))
-        done = None
-        if osp.isfile(partial_path):
-            done = load_similar_hands(partial_path, k=args.k)
-            if int(done['num_images']) != len(uv) or str(
-                    done['source']) != source:
-                raise ValueError(f'{partial_path} is from another run '
-                                 f'({done["source"]}, {done["num_images"]} '
-                                 'images); move it away to start afresh')
-            print(f'continuing from {partial_path}: {len(done["index"])} of '
-                  f'{len(uv)} done')
+        fingerprint = mining_fingerprint(uv, args.k)
+        meta = dict(
+            source=source,
+            k=args.k,
+            num_images=len(uv),
+            fingerprint=fingerprint)
+        done = _resume(partial_path, fingerprint, len(uv))
     except (OSError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
@@ -106,7 +179,7 @@ def main(argv=None) -> int:
         mined = mine_similar_hands(
             uv, args.k, chunk=args.chunk, done=done, progress=progress)
     except ValueError as exc:
-        print(f'error: {exc}', file=sys.stderr)
+        print(f'error: {source}: {exc}', file=sys.stderr)
         return 2
     # the mined poses too: the pipeline crops the partner around them
     write_similar_hands(out, mined, poses=uv, **meta)

@@ -17,8 +17,12 @@ distances between descriptors, in palm lengths (the Euclidean distance of
 the flattened descriptors over sqrt(21)).
 
 The nearest neighbours come from scikit-learn's ``NearestNeighbors``
-(exact search on the flattened descriptors).
+(exact search on the flattened descriptors). :func:`mining_fingerprint`
+names what a result depends on (the poses' values and the parameters), so
+that an interrupted run continues only on the same content.
 """
+import hashlib
+import json
 import os.path as osp
 from typing import Callable, Dict, Optional
 
@@ -26,15 +30,18 @@ import numpy as np
 
 __all__ = [
     'pose_descriptor', 'descriptor_distance', 'mine_similar_hands',
-    'write_similar_hands', 'load_similar_hands', 'PALM'
+    'write_similar_hands', 'load_similar_hands', 'mining_fingerprint', 'PALM',
+    'MIN_PALM'
 ]
 
 #: The joints whose 2-D distance normalises a descriptor (wrist, middle
 #: MCP).
 PALM = (0, 9)
+#: The smallest palm length used, as a fraction of the mean palm length.
+MIN_PALM = 0.25
 
 
-def pose_descriptor(uv: np.ndarray, min_palm: float = 0.25) -> np.ndarray:
+def pose_descriptor(uv: np.ndarray, min_palm: float = MIN_PALM) -> np.ndarray:
     """Wrist-centred, palm-normalised 2-D poses (see the module docstring).
 
     Args:
@@ -142,6 +149,38 @@ def mine_similar_hands(
                     index=index[:rows[-1] + 1],
                     distance=distance[:rows[-1] + 1]))
     return dict(index=index, distance=distance)
+
+
+def mining_fingerprint(uv: np.ndarray,
+                       k: int,
+                       groups: Optional[np.ndarray] = None) -> str:
+    """SHA-256 of everything :func:`mine_similar_hands`' rows depend on: the
+    poses' values (float64, little-endian, with their shape), ``k``, the
+    groups, and the descriptor's parameters (``PALM``, ``MIN_PALM``). Equal
+    fingerprints mean equal results; the file the poses came from, its
+    formatting and the chunk size do not count.
+
+    Args:
+        uv: (N, 21, 2) joints in image pixels.
+        k: neighbours per pose.
+        groups: (N,) ids of images that must not pair, or None.
+
+    Returns:
+        str: 64 hexadecimal digits.
+    """
+    uv = np.ascontiguousarray(uv, '<f8')
+    params = dict(
+        descriptor='wrist-centred, palm-normalised 2-D joints',
+        palm=list(PALM),
+        min_palm=MIN_PALM,
+        k=int(k),
+        shape=list(uv.shape))
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
+    digest.update(uv.tobytes())
+    if groups is not None:
+        digest.update(b'groups')
+        digest.update(np.ascontiguousarray(groups, '<i8').tobytes())
+    return digest.hexdigest()
 
 
 def write_similar_hands(path: str, mined: Dict[str, np.ndarray],

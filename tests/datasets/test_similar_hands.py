@@ -1,10 +1,13 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
+import os
+
 import numpy as np
 import pytest
 
 from peclr_mm.datasets.similar_hands import (descriptor_distance,
                                              load_similar_hands,
                                              mine_similar_hands,
+                                             mining_fingerprint,
                                              pose_descriptor,
                                              write_similar_hands)
 
@@ -131,7 +134,8 @@ def test_tool_mines_a_split_resumes_and_keeps_files(synthetic_root, tmp_path,
         part,
         source='training ground truth',
         k=3,
-        num_images=24)
+        num_images=24,
+        fingerprint=mining_fingerprint(full['poses'], 3))
     assert main(args[:-1] + [str(resumed)]) == 0
     assert 'continuing' in capsys.readouterr().out
     np.testing.assert_array_equal(
@@ -231,3 +235,104 @@ def test_pairs_of_similar_hands_through_the_pipeline(synthetic_root, tmp_path):
     with pytest.raises(ValueError, match='pose_weighting'):
         MODELS.build(
             dict(type='EquivariantContrastiveHead', pose_weighting='soft'))
+
+
+def test_resume_is_keyed_on_the_poses_content(synthetic_root, tmp_path,
+                                              capsys):
+    """A run stopped half way, its keypoints rewritten with other poses of
+    the same count: the rerun says so and starts afresh (no stale rows);
+    the same poses continue; --k changed restarts too."""
+    import json
+
+    from tools.mine_similar_hands import main
+    rng = np.random.default_rng(0)
+    old, new = (rng.uniform(20, 200, (30, 21, 2)) for _ in range(2))
+    kp, out = tmp_path / 'kp.json', tmp_path / 'sim.npz'
+    partial = f'{out}.partial.npz'
+    args = [
+        '--data', synthetic_root, '--keypoints',
+        str(kp), '--k', '3', '--chunk', '10', '--out',
+        str(out)
+    ]
+    kp.write_text(json.dumps(old.tolist()))
+    stale = mine_similar_hands(old, k=3)
+    half = {key: stale[key][:10] for key in ('index', 'distance')}
+    write_similar_hands(
+        partial,
+        half,
+        source=f'keypoints {kp}',
+        k=3,
+        num_images=30,
+        fingerprint=mining_fingerprint(old, 3))
+    kp.write_text(json.dumps(new.tolist()))  # same count, other poses
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert 'other poses or parameters' in said and 'starting afresh' in said
+    assert 'continuing' not in said
+    fresh = mine_similar_hands(new, k=3)
+    np.testing.assert_array_equal(
+        load_similar_hands(str(out))['index'], fresh['index'])
+    # the same poses continue from their rows
+    os.remove(out)
+    write_similar_hands(
+        partial, {key: fresh[key][:10]
+                  for key in ('index', 'distance')},
+        num_images=30,
+        fingerprint=mining_fingerprint(new, 3))
+    assert main(args) == 0
+    assert 'continuing' in capsys.readouterr().out
+    os.remove(out)
+    write_similar_hands(
+        partial, half, num_images=30, fingerprint=mining_fingerprint(new, 4))
+    assert main(args) == 0
+    assert 'starting afresh' in capsys.readouterr().out
+    # a partial of an older version (no fingerprint) is not trusted
+    os.remove(out)
+    write_similar_hands(partial, half, k=3, num_images=30)
+    assert main(args) == 0
+    assert 'no fingerprint' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('{"0": []}', 'got an object'), ('[]', 'empty array'),
+    ('[[[1, 2]], [[1, 2], [3, 4]]]', 'entry 0 is of shape (1, 2)'),
+    ('[[[1, 2], [3, 4]', 'not valid JSON'),
+    ('[' + ','.join(['[[1, 2]]'] * 2) + ']', 'entry 0 is of shape (1, 2)'),
+    ('[null]', 'entry 0 is not an array of numbers'),
+    ('[[["a", 1]]]', 'entry 0 is not an array of numbers')
+])
+def test_tool_bad_keypoints_one_line(synthetic_root, tmp_path, capsys, text,
+                                     expected):
+    """A dict, a ragged, a truncated or a non-numeric json: one line
+    naming the file and what was expected, exit 2."""
+    from tools.mine_similar_hands import main
+    kp = tmp_path / 'kp.json'
+    kp.write_text(text)
+    assert main([
+        '--data', synthetic_root, '--keypoints',
+        str(kp), '--out',
+        str(tmp_path / 'o.npz')
+    ]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and str(kp) in err and expected in err
+    assert '(N, 21, 2)' in err
+
+
+def test_tool_never_writes_over_its_input(synthetic_root, tmp_path, capsys):
+    import json
+
+    from tools.mine_similar_hands import main
+    kp = tmp_path / 'kp.json'
+    text = json.dumps(np.ones((5, 21, 2)).tolist())
+    kp.write_text(text)
+    for extra in ([], ['--overwrite']):
+        assert main([
+            '--data', synthetic_root, '--keypoints',
+            str(kp), '--out',
+            str(kp)
+        ] + extra) == 2
+        assert 'is the input' in capsys.readouterr().err
+    xyz = os.path.join(synthetic_root, 'training_xyz.json')
+    assert main(['--data', synthetic_root, '--out', xyz, '--overwrite']) == 2
+    assert 'is the input' in capsys.readouterr().err
+    assert kp.read_text() == text
