@@ -84,3 +84,63 @@ def test_onnx_matches_pytorch(name, synthetic_root, tmp_path):
     assert front.sum() >= 10
     assert np.abs(uv[0] - crop_uv)[front].max() < 1e-4 * np.abs(crop_uv).max()
     assert np.ptp(xyz[0], 0).max() > 0.01  # not a collapsed hand
+
+
+def test_dynamic_batch_and_preprocessing_in_the_file(tmp_path, capsys):
+    """One file runs at batch 1 and 3 to PyTorch's numbers, and states the
+    preprocessing (colour order, scale, mean/std, size, crop rule) in its
+    metadata_props."""
+    import json
+
+    import onnx
+    cfg_file = osp.join(ROOT, 'configs', 'hand25d', CONFIGS['demo'][0])
+    torch.manual_seed(0)
+    model = init_model(Config.fromfile(cfg_file), None, device='cpu')
+    ckpt, out = str(tmp_path / 'ft.pth'), str(tmp_path / 'm.onnx')
+    torch.save({'state_dict': model.state_dict()}, ckpt)
+    tool = load_tool()
+    assert tool.main([cfg_file, ckpt, out]) == 0
+    assert 'batch 1 and 3' in capsys.readouterr().out
+    proto = onnx.load(out)
+    for value in list(proto.graph.input) + list(proto.graph.output):
+        assert value.type.tensor_type.shape.dim[0].dim_param  # symbolic
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert meta['peclr_mm.channel_order'] == 'BGR'
+    assert meta['peclr_mm.pixel_scale'] == '0-255'
+    assert json.loads(meta['peclr_mm.mean']) == [123.675, 116.28, 103.53]
+    assert json.loads(meta['peclr_mm.std']) == [58.395, 57.12, 57.375]
+    assert meta['peclr_mm.input_size'] == '64x64'
+    assert json.loads(meta['peclr_mm.crop'])['source'] == 'bbox'
+    assert "the hand's box" in meta['peclr_mm.crop_rule']
+    from peclr_mm.apis.export import Hand3DExportModule
+    wrapper = Hand3DExportModule(model)
+    for batch in (1, 3):
+        diffs = tool.check_with_onnxruntime(out, wrapper, batch, seed=batch)
+        assert max(diffs) < 1e-4, (batch, diffs)
+
+
+def test_refuses_its_inputs_existing_files_and_unsafe_checkpoints(
+        tmp_path, capsys):
+    import os
+    cfg_file = osp.join(ROOT, 'configs', 'hand25d', CONFIGS['demo'][0])
+    model = init_model(Config.fromfile(cfg_file), None, device='cpu')
+    ckpt = str(tmp_path / 'ft.pth')
+    torch.save({'state_dict': model.state_dict()}, ckpt)
+    before = open(ckpt, 'rb').read()
+    tool = load_tool()
+    for out in (ckpt, cfg_file):
+        assert tool.main([cfg_file, ckpt, out, '--overwrite']) == 2
+        err = capsys.readouterr().err
+        assert err.count('\n') == 1 and f'{out} is the input' in err
+    assert open(ckpt, 'rb').read() == before
+    existing = tmp_path / 'm.onnx'
+    existing.write_bytes(b'keep')
+    assert tool.main([cfg_file, ckpt, str(existing)]) == 2
+    assert '--overwrite' in capsys.readouterr().err
+    assert existing.read_bytes() == b'keep'
+    evil = str(tmp_path / 'evil.pth')
+    torch.save({'state_dict': {}, 'hook': os.system}, evil)
+    assert tool.main([cfg_file, evil, str(tmp_path / 'e.onnx')]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and err.count('\n') == 1
+    assert 'evil.pth' in err and not (tmp_path / 'e.onnx').exists()

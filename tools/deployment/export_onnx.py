@@ -3,21 +3,39 @@
 camera-frame joints.
 
     python tools/deployment/export_onnx.py CONFIG CHECKPOINT OUT.onnx \
-        [--batch-size 1] [--cfg-options ...]
+        [--overwrite] [--cfg-options ...]
 
 The graph holds the normalisation, the backbone, the 2.5-D head, the
 closed-form root depth and its refinement MLP, and the decoding
-(``peclr_mm.apis.export.Hand3DExportModule``: inputs ``image`` (B, 3, H, W)
-float 0-255 in the test pipeline's channel order, BGR for the shipped
-configs; ``K_crop`` (B, 3, 3); ``bone_length`` (B,) metres; outputs
-``keypoints_3d`` (B, 21, 3) metres and ``keypoints_2d`` (B, 21, 2) crop
-pixels). The crop itself (and the released models' second pass) stays
-outside: warp the image with the crop's ``warp_mat`` first. After export
-the file is run with onnxruntime on a test input and compared with PyTorch;
-the largest relative difference is printed (exit 1 above ``--rtol``).
+(``peclr_mm.apis.export.Hand3DExportModule``); the batch axis B is dynamic.
+After export the file is run with onnxruntime at batch 1 and batch 3 and
+compared with PyTorch; the largest relative difference is printed.
+
+Preprocessing, all outside the graph except the normalisation (written
+into the file's metadata_props as ``peclr_mm.*``; docs/deployment.md):
+
+- crop: the config's test crop rule (``peclr_mm.crop_rule``, e.g. the
+  hand's box made square and padded), warped to the config's input size
+  W x H with the crop's 2x3 ``warp_mat`` (bilinear, border 0); a left
+  hand mirrored into a right one; the released configs' second pass
+  (crop again on the first pass's keypoints) is a second run;
+- ``image``: float32 (B, 3, H, W), channels BGR (as cv2.imread gives
+  them), values 0-255, not normalised (the graph flips to RGB where the
+  config does and applies its mean and std);
+- ``K_crop`` (B, 3, 3): ``[warp_mat; 0 0 1] @ K``; ``bone_length`` (B,)
+  metres (bone 9-10; 0.0335 when unknown);
+- outputs ``keypoints_3d`` (B, 21, 3) metres, camera frame, FreiHAND order,
+  and ``keypoints_2d`` (B, 21, 2) crop pixels.
+
+OUT is never written over CONFIG or CHECKPOINT, and over an existing file
+only with ``--overwrite``. Exit status: 0 written and checked; 1 written,
+but onnxruntime differs from PyTorch by more than ``--rtol``; 2 nothing
+written (a bad config or checkpoint, unsafe or not matching the model, or
+OUT refused), with a one-line error.
 """
 import argparse
 import os.path as osp
+import pickle
 import sys
 
 import numpy as np
@@ -32,11 +50,17 @@ except ImportError:
 
 def parse_args(argv=None):
     from mmengine.config import DictAction
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        epilog='\n\n'.join(__doc__.split('\n\n')[3:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('out', help='the .onnx file to write')
-    parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace an existing OUT (never CONFIG or CHECKPOINT)')
     parser.add_argument(
         '--rtol',
         type=float,
@@ -54,7 +78,8 @@ def relative_difference(a: np.ndarray, b: np.ndarray) -> float:
 
 def check_with_onnxruntime(path: str, wrapper, batch_size: int, seed: int = 0):
     """Run the file with onnxruntime (one thread) and PyTorch on the same
-    input; return the relative differences of both outputs."""
+    input of ``batch_size``; return the relative differences of both
+    outputs."""
     import onnxruntime as ort
     import torch
     w, h = wrapper.model.head.codec.input_size
@@ -85,20 +110,27 @@ def main(argv=None) -> int:
 
     from peclr_mm.apis.export import export_onnx
     from peclr_mm.utils.checkpoint import check_checkpoint_matches
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    from peclr_mm.utils.io import check_output_path
     try:
+        check_output_path(args.out, [args.config, args.checkpoint],
+                          args.overwrite)
+        cfg = Config.fromfile(args.config)
+        cfg.merge_from_dict(args.cfg_options)
         model = init_model(cfg, None, device='cpu')
         check_checkpoint_matches(model, args.checkpoint)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, pickle.UnpicklingError) as exc:
+        # UnsafeCheckpointError is an UnpicklingError
         print(f'error: {exc}', file=sys.stderr)
         return 2
     model = init_model(cfg, args.checkpoint, device='cpu').eval()
-    wrapper = export_onnx(model, args.out, args.batch_size)
-    diffs = check_with_onnxruntime(args.out, wrapper, args.batch_size)
-    print(f'wrote {args.out}; onnxruntime vs PyTorch, largest relative '
-          f'difference: keypoints_3d {diffs[0]:.2e}, keypoints_2d '
-          f'{diffs[1]:.2e}')
+    wrapper = export_onnx(model, args.out)
+    diffs = [0., 0.]
+    for batch in (1, 3):  # the batch axis is dynamic: two sizes
+        diffs = np.maximum(
+            diffs, check_with_onnxruntime(args.out, wrapper, batch, batch))
+    print(f'wrote {args.out} (dynamic batch); onnxruntime vs PyTorch at '
+          'batch 1 and 3, largest relative difference: keypoints_3d '
+          f'{diffs[0]:.2e}, keypoints_2d {diffs[1]:.2e}')
     if max(diffs) > args.rtol:
         print(f'error: above --rtol {args.rtol}', file=sys.stderr)
         return 1
