@@ -1,0 +1,159 @@
+# Copyright (c) peclr_mm authors. All rights reserved.
+"""MediaPipe Hands as a hand detector and 2-D / 3-D keypoint peer.
+
+MediaPipe Hands (``mediapipe==0.10.21``, ``mediapipe.solutions.hands``) is
+a palm detector followed by a landmark model that returns FreiHAND's 21
+joints in FreiHAND's order (wrist, then each finger from its base to its
+tip), normalised image coordinates, metric "world" landmarks about the
+hand's centre, and a handedness label. That label assumes a mirrored
+(selfie) image: on an ordinary photograph MediaPipe's ``'Right'`` is a
+left hand. :class:`MediaPipeHands` returns the hand that is really seen
+(``selfie=False``, the default), so it can serve as the detector in front
+of a top-down model and as the real-photo peer of the realism measure
+(``tools/analysis/realism.py``).
+
+MediaPipe is optional: it is imported when a :class:`MediaPipeHands` is
+made, and a missing package is named with how to install it.
+"""
+from typing import List, Optional
+
+import numpy as np
+
+__all__ = ['MediaPipeHands', 'MEDIAPIPE_VERSION', 'import_mediapipe_hands']
+
+#: The newest wheel that still ships the palm detector and landmark model.
+MEDIAPIPE_VERSION = '0.10.21'
+_HANDEDNESS = {'left': 'right', 'right': 'left'}
+
+
+def import_mediapipe_hands():
+    """``mediapipe.solutions.hands``, or an ``ImportError`` that says how
+    to install it."""
+    try:
+        from mediapipe.python.solutions import hands
+    except ImportError as exc:
+        raise ImportError(
+            f'MediaPipe Hands needs mediapipe=={MEDIAPIPE_VERSION} (newer '
+            'wheels no longer ship its models): pip install --no-deps '
+            f'mediapipe=={MEDIAPIPE_VERSION} absl-py attrs flatbuffers '
+            f'"protobuf<5" sentencepiece matplotlib ({exc})') from exc
+    return hands
+
+
+class MediaPipeHands:
+    """Hands found by MediaPipe in a BGR image, as plain arrays.
+
+    Args:
+        static_image_mode (bool): treat every call as an unrelated photo
+            (run the palm detector each time); ``False`` tracks hands
+            across the frames of a video. Defaults to True.
+        max_num_hands (int): the most hands returned. Defaults to 2.
+        min_detection_confidence (float): the palm detector's and the
+            landmark model's hand-presence threshold, in [0, 1]. Defaults
+            to 0.5 (MediaPipe's).
+        min_tracking_confidence (float): the landmark tracking threshold
+            of video mode. Defaults to 0.5.
+        model_complexity (int): 0 (lite) or 1 (full) landmark model.
+            Defaults to 1.
+        selfie (bool): the images are mirrored (a front camera's preview):
+            MediaPipe's handedness label is then kept as it is. Defaults
+            to False: ordinary photos, whose label is swapped.
+
+    Example:
+        >>> with MediaPipeHands() as detect:
+        ...     hands = detect(cv2.imread('hand.jpg'))
+        >>> hands[0]['keypoints'].shape, hands[0]['handedness']
+        ((21, 2), 'left')
+    """
+
+    def __init__(self,
+                 static_image_mode: bool = True,
+                 max_num_hands: int = 2,
+                 min_detection_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5,
+                 model_complexity: int = 1,
+                 selfie: bool = False):
+        for name, value in (('min_detection_confidence',
+                             min_detection_confidence),
+                            ('min_tracking_confidence',
+                             min_tracking_confidence)):
+            if not 0. <= value <= 1.:
+                raise ValueError(f'{name} must be in [0, 1], got {value}')
+        if int(max_num_hands) < 1:
+            raise ValueError(
+                f'max_num_hands must be >= 1, got {max_num_hands}')
+        if model_complexity not in (0, 1):
+            raise ValueError(
+                f'model_complexity must be 0 or 1, got {model_complexity}')
+        self.selfie = selfie
+        self._hands = import_mediapipe_hands().Hands(
+            static_image_mode=static_image_mode,
+            max_num_hands=int(max_num_hands),
+            model_complexity=model_complexity,
+            min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence)
+
+    def __call__(self, img_bgr: np.ndarray) -> List[dict]:
+        """Find the hands in one image.
+
+        Args:
+            img_bgr: (H, W, 3) uint8 BGR image (as ``cv2.imread`` gives).
+
+        Returns:
+            list[dict]: one dict per hand, the most confident first:
+
+            - ``keypoints`` (21, 2) float64 pixels (x = column, y = row;
+              MediaPipe's normalised coordinates times W and H),
+              FreiHAND's joint order.
+            - ``keypoints_world`` (21, 3) float64 metres about the hand's
+              centre (MediaPipe's world landmarks; not in the camera
+              frame, compare them after Procrustes alignment).
+            - ``bbox`` (4,) float64 xyxy pixels around the 21 keypoints.
+            - ``score`` (float): MediaPipe's confidence in the handedness
+              label (the solution reports no other per-hand score).
+            - ``handedness`` (str): ``'left'`` or ``'right'``, the hand
+              really seen (see ``selfie``).
+        """
+        import cv2
+        img = np.asarray(img_bgr)
+        if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+            raise ValueError('img_bgr must be an (H, W, 3) uint8 BGR image, '
+                             f'got {img.dtype} {img.shape}')
+        h, w = img.shape[:2]
+        res = self._hands.process(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+        world = res.multi_hand_world_landmarks or [None] * len(
+            res.multi_hand_landmarks or [])
+        hands = []
+        for lms, label, wlms in zip(res.multi_hand_landmarks or [],
+                                    res.multi_handedness or [], world):
+            uv = np.array([[p.x * w, p.y * h] for p in lms.landmark])
+            cls = label.classification[0]
+            seen = cls.label.lower()
+            if not self.selfie:
+                seen = _HANDEDNESS[seen]
+            hands.append(
+                dict(
+                    keypoints=uv,
+                    keypoints_world=None if wlms is None else np.array(
+                        [[p.x, p.y, p.z] for p in wlms.landmark]),
+                    bbox=np.concatenate([uv.min(0), uv.max(0)]),
+                    score=float(cls.score),
+                    handedness=seen))
+        hands.sort(key=lambda d: -d['score'])
+        return hands
+
+    def close(self) -> None:
+        """Free MediaPipe's graph (also done on leaving a ``with``)."""
+        if self._hands is not None:
+            self._hands.close()
+            self._hands = None
+
+    def __enter__(self) -> 'MediaPipeHands':
+        return self
+
+    def __exit__(self, *exc) -> Optional[bool]:
+        self.close()
+        return None
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(selfie={self.selfie})'
