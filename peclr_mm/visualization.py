@@ -7,7 +7,8 @@ import numpy as np
 
 __all__ = [
     'HAND_LINKS', 'FINGER_COLORS', 'hand_skeleton', 'draw_hand3d',
-    'draw_skeleton_2d', 'render_hand3d', 'Hand3dLocalVisualizer'
+    'draw_skeleton_2d', 'render_hand3d', 'hand3d_figure',
+    'Hand3dLocalVisualizer'
 ]
 
 
@@ -162,9 +163,16 @@ def _plot_3d(ax3,
     half = max(np.ptp(pts, axis=0).max() / 2, 10)
     for setter, c in zip((ax3.set_xlim, ax3.set_ylim, ax3.set_zlim), centre):
         setter(c - half, c + half)
-    ax3.set_xlabel('x mm')
-    ax3.set_ylabel('y mm')
-    ax3.set_zlabel('z mm')
+    # few small ticks: at a panel's size the defaults run into each other
+    # and into the labels; the depth axis points at the viewer, nearly
+    # edge-on, so its ticks would pile up (no labels there)
+    from matplotlib.ticker import MaxNLocator
+    for axis, name in ((ax3.xaxis, 'x mm'), (ax3.yaxis, 'y mm')):
+        axis.set_major_locator(MaxNLocator(3))
+        axis.set_tick_params(labelsize=6, pad=0)
+        axis.set_label_text(name, fontsize=7)
+        axis.labelpad = -2
+    ax3.set_zticklabels([])
 
 
 def render_hand3d(keypoints_3d: np.ndarray,
@@ -184,19 +192,32 @@ def render_hand3d(keypoints_3d: np.ndarray,
     Returns:
         np.ndarray: the (size, size, 3) RGB uint8 image.
     """
-    import matplotlib
-    matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig = plt.figure(figsize=(size / 100, size / 100), dpi=100)
-    ax3 = fig.add_subplot(1, 1, 1, projection='3d')
-    _plot_3d(ax3, keypoints_3d, gt_3d)
-    if title:
-        ax3.set_title(title, fontsize=8)
-    fig.tight_layout()
+    fig = hand3d_figure(keypoints_3d, gt_3d, size, title)
     fig.canvas.draw()
     img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
     plt.close(fig)
     return img
+
+
+def hand3d_figure(keypoints_3d: np.ndarray,
+                  gt_3d: Optional[np.ndarray] = None,
+                  size: int = 320,
+                  title: Optional[str] = None):
+    """The matplotlib figure that :func:`render_hand3d` draws (the caller
+    closes it)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig = plt.figure(figsize=(size / 100, size / 100), dpi=100)
+    # the title in a band of its own above the axes (tight_layout does not
+    # know a 3-D axis' labels and lets them run into the title)
+    top = 0.88 if title else 1.
+    ax3 = fig.add_axes((0., 0., 1., top), projection='3d')
+    _plot_3d(ax3, keypoints_3d, gt_3d)
+    if title:
+        fig.text(0.5, 0.97, title, ha='center', va='top', fontsize=8)
+    return fig
 
 
 def _import_visualizer_base():
@@ -283,7 +304,7 @@ class Hand3dLocalVisualizer(_Visualizer):
         """
         import mmcv
 
-        from .datasets.freihand3d import project
+        from .utils.camera import project
         K = np.asarray(data_sample.metainfo['K'], np.float64).reshape(3, 3)
         pred = gt = None
         if draw_pred and 'pred_instances' in data_sample:

@@ -69,3 +69,29 @@ def test_prediction_and_truth_panels_differ_when_the_pose_does():
     moved = vis.add_datasample(
         'x', img, _sample(xyz, K, xyz + [0.02, 0, 0]), out_file=None)
     assert (moved[:, :224][30:] != moved[:, 224:448][30:]).any()
+
+
+def test_3d_panel_texts_do_not_overlap():
+    """The --show-dir 3-D panel: title, axis labels and tick labels each in
+    a place of its own at the panel's size."""
+    import matplotlib.pyplot as plt
+
+    from peclr_mm.visualization import hand3d_figure
+    rng = np.random.default_rng(0)
+    gt = rng.normal(scale=0.03, size=(21, 3)) + [0, 0, 0.6]
+    for pred in (gt + rng.normal(scale=0.005, size=gt.shape), gt * 3):
+        fig = hand3d_figure(pred, gt, 320, 'EPE 1786 PA-EPE 46 mm')
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        boxes = [
+            t.get_window_extent(renderer) for t in fig.findobj(
+                match=lambda a: hasattr(a, 'get_text') and a.get_visible())
+            if t.get_text().strip()
+        ]
+        # tick labels beyond the limits are laid out but off the picture
+        boxes = [b for b in boxes if fig.bbox.overlaps(b)]
+        plt.close(fig)
+        assert len(boxes) >= 6  # title, two labels, ticks
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert not a.overlaps(b), (a, b)
