@@ -16,10 +16,14 @@ Three modules:
 - :mod:`.hand_model`: a 21-joint kinematic chain (FreiHAND joint order,
   metres, camera frame) posed at random, and the camera that frames it
   (:func:`sample_hand`);
-- :mod:`.renderer`: the hand drawn as depth-ordered, outlined capsules and
-  a palm slab over cluttered backgrounds (:func:`render_hand`); versions
+- :mod:`.surface`: the hand's closed surface (tapered capsules, a rounded
+  palm slab and a forearm, joined smoothly) rasterised with a depth buffer
+  into per-pixel depth, normals and parts;
+- :mod:`.renderer`: that surface shaded as skin (diffuse and specular
+  light, ambient occlusion, a soft shadow, texture, nails, creases) over
+  photographs or procedural backgrounds (:func:`render_hand`); versions
   of one sample share the geometry (xyz, K and hence the hand mask) and
-  differ in background, skin colour, lighting, blur and noise;
+  differ in background, skin tone, sleeve, lighting, blur and noise;
 - :mod:`.writer`: the FreiHAND layout on disk (:func:`generate_freihand`);
 - :mod:`.youtube3d`: the same hands in the YouTube3DHands layout (one
   annotation json, frames per video; :func:`generate_youtube3d`).

@@ -68,16 +68,22 @@ def _rot(axis: int, deg: float) -> np.ndarray:
     return mat
 
 
-def _random_rotation(rng: np.random.Generator) -> np.ndarray:
-    """Uniformly distributed rotation matrix (from a random unit
-    quaternion)."""
-    w, x, y, z = rng.normal(size=4)
-    n = np.sqrt(w * w + x * x + y * y + z * z)
-    w, x, y, z = w / n, x / n, y / n, z / n
-    return np.array(
-        [[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-         [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-         [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+def _view_rotation(rng: np.random.Generator) -> np.ndarray:
+    """Hand frame to camera frame: the palm or the back towards the camera
+    (half each), fingers mostly up, tilted out of the image plane by a
+    moderate angle and turned in it; a fifth of the hands turned in the
+    image plane at random."""
+    # Palm towards the camera, fingers up, thumb to the image's right.
+    base = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])
+    if rng.random() < 0.5:  # the back towards the camera
+        base = base @ _rot(1, 180.0)
+    pitch = float(np.clip(rng.normal(0.0, 22.0), -55.0, 55.0))
+    yaw = float(np.clip(rng.normal(0.0, 25.0), -65.0, 65.0))
+    if rng.random() < 0.2:
+        roll = rng.uniform(-180.0, 180.0)
+    else:
+        roll = float(np.clip(rng.normal(0.0, 35.0), -100.0, 100.0))
+    return _rot(2, roll) @ base @ _rot(1, yaw) @ _rot(0, pitch)
 
 
 def _curl(rng: np.random.Generator) -> float:
@@ -131,10 +137,12 @@ def sample_hand(rng: np.random.Generator,
                 size: int = IMG_SIZE) -> Tuple[np.ndarray, np.ndarray]:
     """Draw a posed hand and a camera that frames it like a FreiHAND crop.
 
-    The root (wrist) lies 0.4 to 1.0 m from the camera; the focal length
-    (200 to 1100 px) is chosen with the depth so that the hand spans about
-    75 to 190 px, with its box centre up to 25 px off the image centre and
-    every joint inside the image.
+    The palm or the back faces the camera, tilted and turned moderately
+    (:func:`_view_rotation`). The focal length is log-normal around 492 px
+    at 224 px (200 to 1100 px, like FreiHAND's evaluation cameras); the
+    root (wrist) lies 0.4 to 1.0 m from the camera, chosen with it so that
+    the hand spans about 95 to 190 px, with its box centre up to 25 px off
+    the image centre and every joint inside the image.
 
     Args:
         rng (np.random.Generator): the sample's generator.
@@ -145,13 +153,17 @@ def sample_hand(rng: np.random.Generator,
         tuple: ``xyz`` (21, 3) float64 joints in metres, camera frame,
         FreiHAND order, and ``K`` (3, 3) float64 intrinsics.
     """
-    hand_size = rng.uniform(0.85, 1.15)
-    joints = _articulate(rng, hand_size) @ _random_rotation(rng).T
-    root_z = rng.uniform(*ROOT_DEPTH_RANGE)
-    span = rng.uniform(75.0, 190.0)
+    hand_size = rng.uniform(0.88, 1.12)
+    joints = _articulate(rng, hand_size) @ _view_rotation(rng).T
+    # Focal lengths spread like FreiHAND's (median ~490 px at 224 px).
+    focal = float(
+        np.clip(492.0 * np.exp(rng.normal(0.0, 0.32)), *
+                FOCAL_RANGE)) * size / IMG_SIZE
+    span = rng.uniform(95.0, 190.0) * size / IMG_SIZE
     offset = rng.uniform(-1.0, 1.0, 2)
     centre = (size - 1) / 2.0 if size % 2 else size / 2.0
     extent = np.ptp(joints[:, :2], axis=0).max()
+    root_z = float(np.clip(focal * extent / span, *ROOT_DEPTH_RANGE))
     margin = 4.0
     for _ in range(20):
         focal = float(np.clip(span * root_z / extent, *FOCAL_RANGE))

@@ -1,137 +1,33 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """Drawing a hand and its background into an image.
 
-The hand is drawn as depth-ordered, outlined capsules and a palm slab over
-cluttered backgrounds. The silhouette (:func:`_layout`) depends on the
-geometry only, so the versions of one sample share the hand mask and differ
-in background, skin colour, lighting, blur and noise (:func:`_paint`). Needs
-only NumPy and OpenCV.
+The hand's closed surface (:mod:`.surface`: per-pixel depth, normals and
+parts) depends on the geometry only (:func:`_layout`), so the versions of
+one sample share the hand mask and differ in skin tone, texture, lighting,
+sleeve, background, blur and noise (:func:`_paint`). The skin is shaded
+with wrapped diffuse light, a specular highlight, an ambient term tinted by
+the surroundings, ambient occlusion from the depth buffer and a soft cast
+shadow; nails, knuckle creases and palm lines come from the surface's
+maps. Backgrounds are photographs shipped with scikit-image (when it is
+installed) or procedural clutter. Needs only NumPy and OpenCV
+(scikit-image optional).
 """
-from typing import List, NamedTuple, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
 
-from .hand_model import _REF_BONE, IMG_SIZE, project
+from .hand_model import IMG_SIZE
+from .surface import PART_ARM, PART_NONE, PART_TIP, Surface, rasterise_hand
 
 __all__ = ['render_hand']
 
-# Drawing: bones as (parent, child, radius in metres at size 1, is tip).
-_FINGER_RADII = np.array([0.0095, 0.0085, 0.0077])
-_FINGER_WIDTH = np.array([1.0, 1.05, 0.97, 0.85])
-_BONES = [
-    (0, 1, 0.016, False), (1, 2, 0.0125, False), (2, 3, 0.0105, False),
-    (3, 4, 0.0095, True)
-] + [(5 + 4 * f + i, 6 + 4 * f + i, float(
-    _FINGER_RADII[i] * _FINGER_WIDTH[f]), i == 2) for f in range(4)
-     for i in range(3)]
-_PALM_HALF_THICKNESS = 0.011
-_SHIFT = 4  # fixed-point bits of the OpenCV drawing calls
-_ONE = 1 << _SHIFT
-
 # Skin palette (BGR), light to dark; a tone is drawn between neighbours.
-_SKIN = np.array([[196, 224, 255], [160, 190, 235], [140, 172, 224],
-                  [100, 140, 200], [66, 134, 198], [50, 95, 160],
-                  [36, 85, 141], [37, 56, 90]],
+_SKIN = np.array([[180, 205, 240], [160, 190, 235], [140, 172, 224],
+                  [118, 150, 210], [92, 130, 196], [70, 108, 170],
+                  [52, 84, 140], [40, 60, 100]],
                  dtype=np.float64)
 _NOISE_TILE: Optional[np.ndarray] = None
-
-
-class _Layout(NamedTuple):
-    """A hand drawn as labels: ``3 i + 1, 2, 3`` are the outline, body and
-    highlight of primitive i (far to near); 0 is background."""
-    labels: np.ndarray
-    kinds: List[str]  # 'palm' or 'bone'
-    axes: np.ndarray  # (P, 3) bone direction or palm normal (camera frame)
-    depths: np.ndarray  # (P,) mean depth
-    palm_front: bool  # the palm (not the back) faces the camera
-
-
-def _fixed(pts: np.ndarray) -> np.ndarray:
-    return np.round(np.asarray(pts) * _ONE).astype(np.int32)
-
-
-def _capsule(img: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: float,
-             r1: float, value: int) -> None:
-    """Fill a tapered capsule: discs of radius r0, r1 joined by a
-    quadrilateral."""
-    for p, r in ((p0, r0), (p1, r1)):
-        cv2.circle(img, tuple(_fixed(p).tolist()), int(round(r * _ONE)), value,
-                   -1, cv2.LINE_8, _SHIFT)
-    d = p1 - p0
-    length = float(np.hypot(d[0], d[1]))
-    if length > 1e-6:
-        n = np.array([-d[1], d[0]]) / length
-        quad = np.stack([p0 + n * r0, p1 + n * r1, p1 - n * r1, p0 - n * r0])
-        cv2.fillConvexPoly(img, _fixed(quad), value, cv2.LINE_8, _SHIFT)
-
-
-def _layout(xyz: np.ndarray, K: np.ndarray, size: int) -> _Layout:
-    """Draw the hand's silhouette parts in painter's order into a label
-    map. Depends on the geometry only, so all versions of a sample share
-    it."""
-    xyz = np.asarray(xyz, dtype=np.float64)
-    K = np.asarray(K, dtype=np.float64)
-    uv = project(xyz, K)
-    focal = (K[0, 0] + K[1, 1]) / 2.0
-    scale = np.linalg.norm(xyz[9] - xyz[10]) / _REF_BONE
-    side = xyz[5] - xyz[17]
-    side /= np.linalg.norm(side) + 1e-12
-    normal = np.cross(side, xyz[9] - xyz[0])
-    normal /= np.linalg.norm(normal) + 1e-12
-    prims = []  # (depth, kind, axis, draw(img, value, grow, shrink))
-
-    rim = np.stack([
-        xyz[0] + side * 0.022 * scale, xyz[0] - side * 0.026 * scale,
-        xyz[5] + side * 0.008 * scale, xyz[9], xyz[13],
-        xyz[17] - side * 0.009 * scale, xyz[1]
-    ])
-    slab = np.concatenate([
-        rim + normal * _PALM_HALF_THICKNESS * scale,
-        rim - normal * _PALM_HALF_THICKNESS * scale
-    ])
-    hull = cv2.convexHull(project(slab, K).astype(np.float32))[:, 0]
-    centroid = hull.mean(axis=0)
-
-    def palm(img, value, grow, shrink):
-        # Shrink the hull towards its centroid for the highlight.
-        pts = centroid + (hull - centroid) * shrink
-        if grow:
-            radial = pts - centroid
-            radial /= np.linalg.norm(radial, axis=1, keepdims=True) + 1e-9
-            pts = pts + radial * grow
-        cv2.fillConvexPoly(img, _fixed(pts), value, cv2.LINE_8, _SHIFT)
-
-    prims.append((xyz[[0, 1, 5, 9, 13, 17], 2].mean(), 'palm', normal, palm))
-    for a, b, radius, tip in _BONES:
-        r0 = radius * scale * focal / xyz[a, 2]
-        r1 = radius * scale * focal / xyz[b, 2]
-        p0, p1 = uv[a].copy(), uv[b].copy()
-        if tip:  # the tip joint is the end of the finger, not its cap centre
-            d = p1 - p0
-            length = float(np.hypot(d[0], d[1]))
-            if length > 1e-6:
-                p1 -= d / length * min(0.85 * r1, length)
-        axis = xyz[b] - xyz[a]
-        axis /= np.linalg.norm(axis) + 1e-12
-
-        def bone(img, value, grow, shrink, p0=p0, p1=p1, r0=r0, r1=r1):
-            _capsule(img, p0, p1, r0 * shrink + grow, r1 * shrink + grow,
-                     value)
-
-        prims.append(((xyz[a, 2] + xyz[b, 2]) / 2.0, 'bone', axis, bone))
-
-    prims.sort(key=lambda p: -p[0])  # far first
-    labels = np.zeros((size, size), np.uint8)
-    for i, (_, _, _, draw) in enumerate(prims):
-        draw(labels, 3 * i + 1, 1.0, 1.0)
-        draw(labels, 3 * i + 2, 0.0, 1.0)
-        draw(labels, 3 * i + 3, 0.0, 0.35)
-    palm_centre = xyz[[0, 5, 9, 13, 17]].mean(axis=0)
-    return _Layout(labels, [p[1] for p in prims],
-                   np.stack([p[2] for p in prims]),
-                   np.array([p[0] for p in prims]),
-                   bool(np.dot(normal, palm_centre) < 0))
 
 
 def _noise_tile() -> np.ndarray:
@@ -202,68 +98,204 @@ def _background(rng: np.random.Generator, size: int,
     return img
 
 
-def _paint(layout: _Layout, rng: np.random.Generator) -> np.ndarray:
-    """Colour a label map over a fresh background: one appearance
+_PHOTOS: Optional[List[np.ndarray]] = None
+# scikit-image's bundled photographs (BSD licence) used as backgrounds.
+_PHOTO_NAMES = ('astronaut', 'coffee', 'chelsea', 'rocket',
+                'immunohistochemistry', 'hubble_deep_field', 'camera', 'coins',
+                'moon', 'page', 'text', 'brick', 'grass', 'gravel',
+                'colorwheel', 'retina', 'motorcycle_left', 'cat', 'clock',
+                'horse')
+
+
+def _photos() -> List[np.ndarray]:
+    """BGR photographs from ``skimage.data`` that load without the
+    network (none when scikit-image is missing), cached per process."""
+    global _PHOTOS
+    if _PHOTOS is None:
+        _PHOTOS = []
+        try:
+            from skimage import data
+        except ImportError:
+            return _PHOTOS
+        for name in _PHOTO_NAMES:
+            try:
+                img = np.asarray(getattr(data, name)())
+            except Exception:  # needs a download, or absent in this version
+                continue
+            if img.dtype != np.uint8 or img.ndim not in (2, 3) or min(
+                    img.shape[:2]) < 128:
+                continue
+            if img.ndim == 2:
+                img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+            elif img.shape[2] == 4:
+                img = cv2.cvtColor(img, cv2.COLOR_RGBA2BGR)
+            else:
+                img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+            _PHOTOS.append(np.ascontiguousarray(img))
+    return _PHOTOS
+
+
+def _photo_background(rng: np.random.Generator,
+                      size: int) -> Optional[np.ndarray]:
+    """A random crop of a photograph, scaled, flipped and colour-jittered;
+    None when no photograph is available."""
+    photos = _photos()
+    if not photos:
+        return None
+    img = photos[int(rng.integers(len(photos)))]
+    h, w = img.shape[:2]
+    side = int(rng.uniform(0.25, 1.0) * min(h, w))
+    y = int(rng.integers(0, h - side + 1))
+    x = int(rng.integers(0, w - side + 1))
+    crop = cv2.resize(
+        img[y:y + side, x:x + side], (size, size),
+        interpolation=cv2.INTER_AREA)
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    crop = crop.astype(np.float32) * rng.uniform(0.6, 1.25, 3).astype(
+        np.float32) + rng.uniform(-30, 30)
+    return np.clip(crop, 0, 255).astype(np.uint8)
+
+
+def _scene(rng: np.random.Generator, size: int,
+           skin: np.ndarray) -> np.ndarray:
+    """A background: a photograph (most often, when available) or
+    procedural clutter, toned down and sometimes out of focus."""
+    img = _photo_background(rng, size) if rng.random() < 0.6 else None
+    if img is None:
+        img = _background(rng, size, skin)
+        grey = img.mean(axis=2, keepdims=True)
+        keep = rng.uniform(0.35, 0.9)  # procedural colours are loud
+        img = np.clip(grey + keep * (img - grey), 0, 255).astype(np.uint8)
+    if rng.random() < 0.35:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.8, 2.5))
+    return img
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / (np.linalg.norm(v) + 1e-12)
+
+
+def _paint(surf: Surface, rng: np.random.Generator) -> np.ndarray:
+    """Shade the hand's surface over a fresh background: one appearance
     (version)."""
-    size = layout.labels.shape[0]
-    glove = rng.random() < 0.08
-    skin = rng.uniform(20, 235, 3) if glove else _skin_tone(rng)
-    img = _background(rng, size, skin)
-    palm_side = np.clip(skin * 1.06 + [10, 12, 18], 0, 255)
-    light = rng.normal(size=3) + [0.0, 0.0, -1.5]  # towards the light
-    light /= np.linalg.norm(light)
-    ambient = rng.uniform(0.35, 0.65)
-    diffuse = (1.0 - ambient) * rng.uniform(0.8, 1.2)
-    depth_gain = rng.uniform(0.0, 4.0)  # per metre nearer than the mean
-    outline_gain = rng.uniform(0.4, 0.7)
-    lut = np.zeros((256, 3))
-    mid = layout.depths.mean()
-    for i, (kind, axis,
-            depth) in enumerate(zip(layout.kinds, layout.axes, layout.depths)):
-        if kind == 'palm':
-            colour = palm_side if layout.palm_front else skin
-            lit = abs(float(np.dot(axis, light)))
-        else:
-            colour = skin
-            lit = np.sqrt(max(0.0, 1.0 - float(np.dot(axis, light))**2))
-        body = colour * (ambient + diffuse * lit) * (1.0 + depth_gain *
-                                                     (mid - depth))
-        lut[3 * i + 1] = body * outline_gain
-        lut[3 * i + 2] = body
-        lut[3 * i + 3] = body * 1.12 + 10
-    lut = np.clip(lut, 0, 255).astype(np.uint8).reshape(1, 256, 3)
-    hand = cv2.LUT(cv2.merge([layout.labels] * 3), lut)
-    cv2.copyTo(hand, layout.labels, img)
+    size = surf.depth.shape[0]
+    skin = _skin_tone(rng) / 255.0
+    img = _scene(rng, size, skin * 255.0).astype(np.float32) / 255.0
+    covered = surf.part != PART_NONE
+    if not covered.any():
+        return (img * 255).astype(np.uint8)
+    ys, xs = np.nonzero(covered)
+    y0, y1 = ys.min(), ys.max() + 1
+    x0, x1 = xs.min(), xs.max() + 1
+    win = (slice(y0, y1), slice(x0, x1))
+    n = surf.normal[win]
+    part = surf.part[win]
+    depth = surf.depth[win]
+    palmar = np.clip(surf.palmar[win], -1.0, 1.0)
+    along = surf.along[win]
+    # Albedo: the skin tone, lighter and pinker on the palm side, redder
+    # at the knuckles' creases, a mottled texture.
+    albedo = np.broadcast_to(skin.astype(np.float32), n.shape).copy()
+    palm_side = np.clip(palmar, 0.0, 1.0)[..., None]
+    pink = np.array([0.04, 0.03, 0.07], np.float32) + 0.18 * (1.0 - albedo)
+    albedo += palm_side * pink * rng.uniform(0.5, 1.0)
+    tex = _crop_noise(rng, x1 - x0 + y1 - y0, int(rng.integers(24, 64)))
+    tex = tex[:y1 - y0, :x1 - x0].astype(np.float32) / 128.0 - 1.0
+    albedo *= 1.0 + rng.uniform(0.03, 0.09) * tex.mean(axis=2, keepdims=True)
+    albedo *= 1.0 + 0.04 * tex
+    crease = surf.lines[win] * np.clip(0.35 + palmar, 0.0, 1.0)
+    albedo *= (1.0 - rng.uniform(0.25, 0.45) * crease)[..., None]
+    # Nails: the back of the distal phalanx near the tip.
+    nail = (part == PART_TIP) & (palmar < -0.55) & (along > 0.42)
+    nail = cv2.GaussianBlur(nail.astype(np.float32), (0, 0), 0.7)
+    nail_col = np.clip(skin * [1.05, 1.08, 1.12] + 0.12, 0, 1)
+    albedo += nail[..., None] * (nail_col.astype(np.float32) - albedo)
+    # A sleeve over part of the forearm, or bare skin.
+    arm = part == PART_ARM
+    if rng.random() < 0.55:
+        cuff = rng.uniform(0.08, 0.45)
+        sleeve = arm & (along > cuff)
+        cloth = rng.uniform(0.05, 0.9, 3).astype(np.float32)
+        albedo[sleeve] = cloth * (1.0 + 0.15 * tex[sleeve])
+    # Light: direction (towards the light), colour, ambient term.
+    light = _unit(rng.normal(size=3) + [0.0, -0.6, -1.6])
+    colour = np.clip(1.0 + rng.normal(0, 0.08, 3), 0.8, 1.2)
+    ambient = rng.uniform(0.25, 0.55)
+    wrap = 0.35
+    lam = np.clip((n @ light + wrap) / (1.0 + wrap), 0.0, 1.0)
+    # Ambient occlusion: pixels deeper than their neighbourhood.
+    solid = np.where(part != PART_NONE, depth, 0.0).astype(np.float32)
+    wgt = (part != PART_NONE).astype(np.float32)
+    k = max(3, int(round(0.02 * size)) | 1)
+    mean = cv2.blur(solid, (k, k)) / np.maximum(cv2.blur(wgt, (k, k)), 1e-3)
+    occl = np.clip((depth - mean) / 0.012, 0.0, 1.0)
+    ao = 1.0 - 0.55 * occl
+    # Soft cast shadow: a nearer surface between the pixel and the light.
+    shift = -light[:2] / max(abs(light[2]), 0.3) * 0.08 * size
+    mat = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
+    near = cv2.warpAffine(
+        np.where(part != PART_NONE, depth, 1e3).astype(np.float32),
+        mat, (x1 - x0, y1 - y0),
+        flags=cv2.INTER_NEAREST,
+        borderValue=1e3)
+    shadow = (near < depth - 0.015).astype(np.float32)
+    shadow = cv2.GaussianBlur(shadow, (0, 0), 2.0)
+    direct = lam * (1.0 - 0.6 * shadow)
+    scene_tint = img[win].reshape(-1, 3).mean(axis=0) * 0.3 + 0.7
+    shade = (
+        ambient * scene_tint * ao[..., None] +
+        (1.0 - ambient) * 1.1 * direct[..., None] * colour)
+    view = np.float32([0.0, 0.0, -1.0])
+    half = _unit(light + view)
+    gloss = rng.uniform(8.0, 30.0)
+    spec = np.clip(n @ half, 0.0, 1.0)**gloss
+    spec *= rng.uniform(0.05, 0.25) * (1.0 + 2.0 * nail) * (1.0 - shadow)
+    hand = albedo * shade + spec[..., None] * colour
+    # Subsurface glow: the shadowed side of skin stays warm.
+    hand += (1.0 - lam)[..., None] * 0.06 * np.float32([0.2, 0.3, 1.0]) * (
+        albedo.mean(axis=2, keepdims=True))
+    alpha = cv2.GaussianBlur((part != PART_NONE).astype(np.float32), (3, 3),
+                             0.6)[..., None]
+    img[win] = img[win] * (1.0 - alpha) + hand * alpha
+    img = np.clip(img * 255.0, 0, 255).astype(np.uint8)
     grain = _crop_noise(rng, size, size)
-    amp = rng.uniform(0.03, 0.2)
+    amp = rng.uniform(0.02, 0.12)
     img = cv2.addWeighted(img, 1.0, grain, amp, -128 * amp)
-    img = cv2.GaussianBlur(img, (3, 3), rng.uniform(0.4, 1.0))
+    img = cv2.GaussianBlur(img, (3, 3), rng.uniform(0.3, 0.9))
     return cv2.convertScaleAbs(
-        img, alpha=rng.uniform(0.8, 1.2), beta=rng.uniform(-20, 20))
+        img, alpha=rng.uniform(0.85, 1.15), beta=rng.uniform(-15, 15))
+
+
+def _layout(xyz: np.ndarray, K: np.ndarray, size: int) -> Surface:
+    """The hand's rasterised surface; depends on the geometry only, so all
+    versions of a sample share it."""
+    return rasterise_hand(xyz, K, size)
 
 
 def render_hand(xyz: np.ndarray,
                 K: np.ndarray,
                 rng: np.random.Generator,
                 size: int = IMG_SIZE) -> Tuple[np.ndarray, np.ndarray]:
-    """Draw a hand over a random background.
+    """Draw a hand (with its forearm leaving the frame) over a random
+    background.
 
-    Finger bones are tapered capsules whose width follows the bone radius,
-    the depth and the focal length, the palm a slab around the wrist and the
-    knuckles; parts are painted far to near, each with a darker outline
-    and a lighter centre, shaded by a random light and by depth.
+    The hand is a closed surface (tapered capsules for the phalanges and
+    the forearm, a rounded slab for the palm, joined smoothly), rasterised
+    with a depth buffer and shaded as skin under a random light.
 
     Args:
         xyz (np.ndarray): (21, 3) joints in metres, camera frame.
         K (np.ndarray): (3, 3) intrinsics.
         rng (np.random.Generator): draws the appearance (background,
-            colours, lighting); the hand's shape depends on xyz and K only.
+            skin, lighting, sleeve); the hand's shape depends on xyz and K
+            only.
         size (int): image size. Defaults to 224.
 
     Returns:
         tuple: ``img`` (size, size, 3) uint8 BGR and ``mask`` (size, size)
-        uint8, 255 on hand pixels and 0 elsewhere.
+        uint8, 255 on hand pixels (not the forearm) and 0 elsewhere.
     """
-    layout = _layout(xyz, K, size)
-    mask = np.where(layout.labels > 0, 255, 0).astype(np.uint8)
-    return _paint(layout, rng), mask
+    surf = _layout(xyz, K, size)
+    mask = np.where(surf.mask, 255, 0).astype(np.uint8)
+    return _paint(surf, rng), mask
