@@ -18,22 +18,38 @@ from mmengine.dataset import BaseDataset
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS
 
-from ..utils.arrays import check_array, image_size_problem
-from ..utils.camera import check_intrinsics_batch, project
-from ..utils.io import read_json
+from ..utils.annotations import (load_freihand_annotations, select_subset,
+                                 unit_problems)
+from ..utils.arrays import image_size_problem
+from ..utils.camera import project
 
 __all__ = [
     'FreiHand3DDataset', 'load_freihand_annotations', 'project', 'peclr_split',
-    'select_subset', 'HandDatasetBase', 'hand_metainfo', 'HAND_METAINFO'
+    'select_subset', 'HandDatasetBase', 'hand_metainfo', 'HAND_METAINFO',
+    'unit_problems', 'count_versions', 'check_image_file',
+    'expected_image_size'
 ]
 
 _IMAGE_RE = re.compile(r'^\d{8}\.jpg$')
 
 
-def check_image_file(path: str) -> Optional[str]:
-    """What is wrong with the image at ``path`` (missing, empty, unreadable,
-    corrupt, too small), or ``None`` when it decodes to a usable size."""
+def check_image_file(path: str,
+                     expected_shape: Optional[Tuple[int, int]] = None
+                     ) -> Optional[str]:
+    """What is wrong with the image at ``path`` (missing, not a regular
+    file, empty, unreadable, corrupt, too small, not ``expected_shape``),
+    or ``None`` when it decodes to a usable size.
+
+    Args:
+        path: the image file.
+        expected_shape: (H, W) the data set expects; None for any.
+    """
     import cv2
+
+    from .transforms.loading import image_shape_mismatch, not_regular_file
+    problem = not_regular_file(path)
+    if problem is not None:
+        return problem
     if not osp.isfile(path):
         return 'missing'
     try:
@@ -45,108 +61,97 @@ def check_image_file(path: str) -> Optional[str]:
     img = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if img is None or img.size == 0:
         return 'corrupt (does not decode)'
-    return image_size_problem(img.shape)
+    return image_size_problem(img.shape) or image_shape_mismatch(
+        img.shape, expected_shape)
 
 
-def _first_image_size(img_dir: str) -> Optional[Tuple[int, int]]:
-    """(W, H) of ``img_dir/00000000.jpg`` (FreiHAND's images share one
-    size), or None when it does not decode (``check_dataset.py`` finds such
-    files)."""
-    import cv2
-    img = cv2.imread(osp.join(img_dir, '00000000.jpg'))
-    return None if img is None else (img.shape[1], img.shape[0])
+def image_header_size(path: str) -> Optional[Tuple[int, int]]:
+    """(W, H) of an image from its header (Pillow reads no pixels), or
+    None when it is not a regular file or cannot be read."""
+    from .transforms.loading import not_regular_file
+    if not_regular_file(path) is not None or not osp.isfile(path):
+        return None
+    try:
+        from PIL import Image
+        with Image.open(path) as img:
+            return tuple(int(v) for v in img.size)
+    except ImportError:  # no Pillow: decode
+        import cv2
+        img = cv2.imread(path)
+        return None if img is None else (img.shape[1], img.shape[0])
+    except Exception:  # Pillow raises several types for bad files
+        return None
 
 
-def _read_json(path: str, what: str):
-    return read_json(path, f'the FreiHAND {what}')
-
-
-def load_freihand_annotations(data_root: str,
-                              split: str,
-                              ann_root: Optional[str] = None,
-                              with_xyz: bool = True,
-                              image_size: Optional[Tuple[int,
-                                                         int]] = None) -> dict:
-    """Read and check ``{split}_{xyz,K,scale}.json``.
-
-    Each file is looked for in ``ann_root`` first (when given), then in
-    ``data_root``: FreiHAND ships the evaluation joints
-    (``evaluation_xyz.json``) in a separate archive,
-    ``FreiHAND_pub_v2_eval.zip``, often unpacked into its own folder, while
-    ``evaluation_K.json`` and ``evaluation_scale.json`` come with the images.
-    ``with_xyz=False`` reads the camera and scale only (the public
-    evaluation split as the submission server sees it); ``xyz`` is then
-    ``None``. Every ``K`` is checked (finite, invertible, positive focal
-    lengths, last row ``[0, 0, 1]`` and, given the images' ``image_size``
-    (W, H), plausible for it), the first bad one refused naming the file,
-    the field and the sample.
+def expected_image_size(img_dir: str,
+                        num: int = 3) -> Optional[Tuple[int, int]]:
+    """(W, H) that a FreiHAND-layout image folder's images share: the size
+    most of its first ``num`` images (``00000000.jpg`` on) have by their
+    headers, the first such on a tie; None when none can be read
+    (``check_dataset.py`` names such files). FreiHAND's: 224x224.
 
     Args:
-        data_root: the data set's folder, holding ``{split}_*.json``.
-        split: ``'training'`` or ``'evaluation'``.
-        ann_root: a folder searched before ``data_root`` for each file
-            (e.g. the unpacked ``FreiHAND_pub_v2_eval.zip``); ``None`` for
-            none.
-        with_xyz: read ``{split}_xyz.json`` too.
-        image_size: (W, H) of the images in pixels, to check each ``K``
-            against; ``None`` skips that check.
+        img_dir: the ``{split}/rgb`` folder.
+        num: how many images to ask.
+    """
+    sizes = [
+        image_header_size(osp.join(img_dir, f'{i:08d}.jpg'))
+        for i in range(num)
+    ]
+    sizes = [s for s in sizes if s is not None]
+    if not sizes:
+        return None
+    return max(sizes, key=sizes.count)
 
-    Returns:
-        dict: ``xyz`` (N, 21, 3) metres in the camera frame (``None``
-        without ``with_xyz``), ``K`` (N, 3, 3) pixels, ``scale`` (N,)
-        bone 9-10 lengths in metres.
+
+def count_versions(img_dir: str,
+                   num_annotations: int,
+                   split: str = 'training',
+                   num_versions: Optional[int] = None) -> int:
+    """How many versions of ``num_annotations`` annotations the FreiHAND
+    image folder ``img_dir`` holds (images ``00000000.jpg`` on, ``k + N v``
+    sharing annotation ``k``); ``num_versions`` is taken as given.
 
     Raises:
-        FileNotFoundError: a json file is missing.
-        ValueError: ``split`` is unknown, a field has the wrong shape, a
-            non-finite value or a bad ``K``, the files disagree in length,
-            a joint is at or behind the camera, or a bone length is not
-            positive.
+        FileNotFoundError: the folder is missing.
+        ValueError: an image name is not a regular file (a FIFO), the
+            count is not a multiple of ``num_annotations`` or names are
+            missing.
     """
-    if split not in ('training', 'evaluation'):
+    if not osp.isdir(img_dir):
+        raise FileNotFoundError(
+            f'FreiHAND image folder {img_dir} is missing (expected '
+            '%08d.jpg files)')
+    if num_versions is not None:
+        return num_versions
+    names = set()
+    for entry in os.scandir(img_dir):
+        if not _IMAGE_RE.match(entry.name):
+            continue
+        if not entry.is_file():
+            from .transforms.loading import not_regular_file
+            raise ValueError(
+                f'{entry.path}: '
+                f'{not_regular_file(entry.path) or "not a regular file"}'
+                ' (a FIFO would block training for ever)')
+        names.add(entry.name)
+    num_images = len(names)
+    if num_images == 0 or num_images % num_annotations:
         raise ValueError(
-            f"split must be 'training' or 'evaluation', got {split!r}")
-    roots = [r for r in (ann_root, data_root) if r]
-    paths = {}
-    keys = ('xyz', 'K', 'scale') if with_xyz else ('K', 'scale')
-    for key in keys:
-        found = [
-            osp.join(r, f'{split}_{key}.json') for r in roots
-            if osp.isfile(osp.join(r, f'{split}_{key}.json'))
-        ]
-        if not found and len(roots) > 1:
-            raise FileNotFoundError(
-                f'FreiHAND annotation file {split}_{key}.json is missing: '
-                f'looked in ann_root {ann_root} and data_root {data_root}')
-        paths[key] = found[0] if found else osp.join(data_root,
-                                                     f'{split}_{key}.json')
-    xyz = None if not with_xyz else check_array(
-        _read_json(paths['xyz'], '3-D joints, N x 21 x 3 metres'),
-        f'{paths["xyz"]}: field xyz', (21, 3))
-    K = check_array(
-        _read_json(paths['K'], 'intrinsics, N x 3 x 3'),
-        f'{paths["K"]}: field K', (3, 3))
-    check_intrinsics_batch(K, f'{paths["K"]}: field K', image_size)
-    scale = check_array(
-        _read_json(paths['scale'], 'bone 9-10 lengths, N floats'),
-        f'{paths["scale"]}: field scale', ())
-    lengths = {
-        key: len(val)
-        for key, val in (('xyz', xyz), ('K', K), ('scale', scale))
-        if val is not None
-    }
-    if len(set(lengths.values())) != 1:
-        raise ValueError('FreiHAND annotation files disagree in length: ' +
-                         ', '.join(f'{paths[k]} has {n}'
-                                   for k, n in lengths.items()))
-    if xyz is not None and np.any(xyz[..., 2] <= 0):
-        bad = int(np.argwhere(xyz[..., 2] <= 0)[0, 0])
-        raise ValueError(f'{paths["xyz"]}: sample {bad} has a joint at or '
-                         'behind the camera (z <= 0); xyz must be metres in '
-                         'the camera frame')
-    if np.any(scale <= 0):
-        raise ValueError(f'{paths["scale"]}: bone lengths must be positive')
-    return dict(xyz=xyz, K=K, scale=scale)
+            f'{img_dir} holds {num_images} images named %08d.jpg, not a '
+            f'multiple of the {num_annotations} annotations in '
+            f'{split}_xyz.json (image k + N*v must share annotation k)')
+    missing = [
+        f'{i:08d}.jpg' for i in range(num_images)
+        if f'{i:08d}.jpg' not in names
+    ]
+    if missing:
+        raise ValueError(
+            f'{img_dir} lacks {len(missing)} of the images 00000000.jpg.. '
+            f'{num_images - 1:08d}.jpg ({", ".join(missing[:5])}'
+            f'{", ..." if len(missing) > 5 else ""}) and holds others '
+            'instead')
+    return num_images // num_annotations
 
 
 def peclr_split(num: int,
@@ -175,33 +180,6 @@ def peclr_split(num: int,
                          'leaves a part empty')
     perm = np.random.RandomState(seed).permutation(num)
     return np.sort(perm[n_val:] if part == 'train' else perm[:n_val])
-
-
-def select_subset(num: int,
-                  subset: Optional[Union[int, float]] = None,
-                  seed: int = 0) -> np.ndarray:
-    """Sorted indices of a seeded random subset of ``num`` annotations.
-
-    Args:
-        num: number of annotations.
-        subset: how many to keep (int) or which fraction (float in (0, 1]);
-            None keeps all.
-        seed: seed of the draw, so label-scarce experiments repeat.
-    """
-    if subset is None:
-        return np.arange(num)
-    if isinstance(subset, float):
-        if not 0 < subset <= 1:
-            raise ValueError(
-                f'subset fraction must be in (0, 1], got {subset}')
-        count = max(1, int(round(subset * num)))
-    else:
-        count = int(subset)
-        if not 0 < count <= num:
-            raise ValueError(f'subset count must be in 1..{num}, got '
-                             f'{subset}')
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(num, size=count, replace=False))
 
 
 #: FreiHAND's 21-joint hand definition (mmpose's dataset info file).
@@ -247,6 +225,16 @@ class HandDatasetBase(BaseDataset):
     METAINFO: dict = HAND_METAINFO
     DATASET_NAME = 'hand'
 
+    def __init__(self, *args, **kwargs):
+        root = kwargs.get('data_root', '')
+        if not isinstance(root, (str, os.PathLike)):
+            raise ValueError(
+                f'{type(self).__name__}: data_root must be the data set\'s '
+                f'folder (a path), got {root!r}; set it in the config, e.g. '
+                '--cfg-options train_dataloader.dataset.data_root=PATH')
+        kwargs['data_root'] = os.fspath(root)
+        super().__init__(*args, **kwargs)
+
     @classmethod
     def _load_metainfo(cls, metainfo: Optional[dict] = None) -> dict:
         return hand_metainfo(cls.DATASET_NAME,
@@ -264,7 +252,19 @@ class FreiHand3DDataset(HandDatasetBase):
     ``keypoints`` (1, 21, 2) their projections in pixels,
     ``keypoints_visible`` (1, 21), ``bbox`` (1, 4) xyxy around the
     projections and ``bone_length`` (the per-sample ``scale``: length of
-    bone 9-10).
+    bone 9-10). Every data info also holds ``expected_img_shape`` (H, W),
+    the size the images share (:func:`expected_image_size`) and the
+    cameras are checked against, which ``LoadHandImage`` holds each
+    decoded image to, and ``is_left`` (``hand='left'``).
+
+    A left-hand set (``hand='left'``) is read as it is: each sample is
+    flagged ``is_left``, so ``HandCanonicalCrop`` crops the image mirrored
+    as ``cv2.flip(img, 1)`` would (column ``u -> W - 1 - u``) into the right
+    hand the models learn, and the pose estimator maps its predictions back
+    into the set's own (left) frame, where the metric compares them with
+    the set's joints. The scores are those of a mirrored copy (images
+    flipped, ``x -> -x``, ``K -> mirror_intrinsics(K, W)``) read with
+    ``hand='right'``.
 
     Args:
         data_root (str): FreiHAND root folder.
@@ -292,6 +292,8 @@ class FreiHand3DDataset(HandDatasetBase):
         ann_root (str, optional): a folder searched before ``data_root`` for
             the annotation files, e.g. where ``FreiHAND_pub_v2_eval.zip``
             was unpacked (it holds ``evaluation_xyz.json``).
+        hand (str): ``'right'`` (FreiHAND) or ``'left'``: which hand the
+            set's images show.
     """
 
     DATASET_NAME = 'freihand3d'
@@ -306,7 +308,13 @@ class FreiHand3DDataset(HandDatasetBase):
                  with_labels: Union[bool, str] = True,
                  ann_root: Optional[str] = None,
                  peclr_split: Optional[str] = None,
+                 hand: str = 'right',
                  **kwargs):
+        if hand not in ('right', 'left'):
+            raise ValueError(
+                f"FreiHand3DDataset: hand must be 'right' or 'left', got "
+                f'{hand!r}')
+        self.hand = hand
         self.split = split
         self.versions = None if versions is None else list(versions)
         self.num_versions = num_versions
@@ -321,47 +329,22 @@ class FreiHand3DDataset(HandDatasetBase):
         return osp.join(self.data_root, self.split, 'rgb')
 
     def _count_versions(self, num_annotations: int) -> int:
-        img_dir = self._image_dir()
-        if not osp.isdir(img_dir):
-            raise FileNotFoundError(
-                f'FreiHAND image folder {img_dir} is missing (expected '
-                '%08d.jpg files)')
-        if self.num_versions is not None:
-            return self.num_versions
-        names = {
-            e.name
-            for e in os.scandir(img_dir) if _IMAGE_RE.match(e.name)
-        }
-        num_images = len(names)
-        if num_images == 0 or num_images % num_annotations:
-            raise ValueError(
-                f'{img_dir} holds {num_images} images named %08d.jpg, not a '
-                f'multiple of the {num_annotations} annotations in '
-                f'{self.split}_xyz.json (image k + N*v must share annotation '
-                'k)')
-        missing = [
-            f'{i:08d}.jpg' for i in range(num_images)
-            if f'{i:08d}.jpg' not in names
-        ]
-        if missing:
-            raise ValueError(
-                f'{img_dir} lacks {len(missing)} of the images 00000000.jpg.. '
-                f'{num_images - 1:08d}.jpg ({", ".join(missing[:5])}'
-                f'{", ..." if len(missing) > 5 else ""}) and holds others '
-                'instead')
-        return num_images // num_annotations
+        return count_versions(self._image_dir(), num_annotations, self.split,
+                              self.num_versions)
 
     def load_data_list(self) -> List[dict]:
         if self.with_labels not in (True, False, 'camera'):
             raise ValueError("with_labels must be True, False or 'camera', "
                              f'got {self.with_labels!r}')
         full = self.with_labels is True
+        img_dir = self._image_dir()
+        size = expected_image_size(img_dir) if osp.isdir(img_dir) else None
         ann = load_freihand_annotations(
             self.data_root,
             self.split,
             self.ann_root,
             with_xyz=full,
-            image_size=_first_image_size(self._image_dir()))
+            image_size=size)
         num = len(ann['K'])
         num_versions = self._count_versions(num)
         versions = self.versions
@@ -383,7 +366,7 @@ class FreiHand3DDataset(HandDatasetBase):
         if full:
             uv = project(ann['xyz'], ann['K'])
         data_list = []
-        img_dir = self._image_dir()
+        shape = None if size is None else (size[1], size[0])
         for v in versions:
             for k in keep:
                 img_id = int(k + num * v)
@@ -395,7 +378,9 @@ class FreiHand3DDataset(HandDatasetBase):
                     num_annotations=int(num),
                     num_versions=int(num_versions),
                     id=img_id,
-                    category_id=1)
+                    category_id=1,
+                    expected_img_shape=shape,
+                    is_left=self.hand == 'left')
                 if self.with_labels == 'camera':
                     info.update(
                         K=ann['K'][k].astype(np.float32),

@@ -28,6 +28,10 @@ class HandImageFolder(HandDatasetBase):
             ``data_root`` to its hand box ``[x1, y1, x2, y2]`` (pixels) and
             optionally ``{"bbox": [...], "is_left": true}``. Images without
             a box are cropped whole.
+
+    A file with an image's name that is not a regular file (a FIFO, which
+    would block the loader for ever; a device) is refused by its name when
+    the folder is read.
     """
 
     DATASET_NAME = 'hand_image_folder'
@@ -51,12 +55,17 @@ class HandImageFolder(HandDatasetBase):
             if not isinstance(boxes, dict):
                 raise ValueError(f'{path}: expected a json object mapping '
                                  'image paths to boxes')
+        from .transforms.loading import not_regular_file
         files = []
         for root, _, names in os.walk(self.data_root):
-            files += [
-                osp.join(root, n) for n in names
-                if n.lower().endswith(IMG_EXTENSIONS)
-            ]
+            for n in names:
+                if not n.lower().endswith(IMG_EXTENSIONS):
+                    continue
+                path = osp.join(root, n)
+                problem = not_regular_file(path)
+                if problem is not None:  # a FIFO would block for ever
+                    raise ValueError(f'{path}: {problem}')
+                files.append(path)
         if not files:
             raise ValueError(f'{self.data_root} holds no images '
                              f'({", ".join(IMG_EXTENSIONS)})')

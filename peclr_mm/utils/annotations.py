@@ -6,7 +6,7 @@ set reads for its samples and the metric for its mean-pose reference, so
 both take them from here rather than from each other.
 """
 import os.path as osp
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -14,7 +14,103 @@ from .arrays import check_array
 from .camera import check_intrinsics_batch
 from .io import read_json
 
-__all__ = ['load_freihand_annotations', 'select_subset']
+__all__ = ['load_freihand_annotations', 'select_subset', 'unit_problems']
+
+#: Plausible depths of a hand's joints in the camera frame, metres.
+DEPTH_RANGE = (0.05, 5.)
+#: Plausible lengths of bone 9-10 (FreiHAND's ``scale``), metres: FreiHAND's
+#: are about 2.5-4.5 cm, the real-world set's 4.9 cm on average.
+BONE_RANGE = (0.005, 0.2)
+#: ``scale`` may differ from ``|x9 - x10|`` by this fraction (FreiHAND's
+#: files agree to float precision).
+SCALE_TOLERANCE = 0.01
+#: What a value 10**k times the plausible one most likely is in.
+_UNITS = {
+    3: 'millimetres (1000x metres)',
+    2: 'centimetres (100x metres)',
+    1: 'ten times metres (x10)',
+    -1: 'a tenth of metres (x0.1)',
+    -2: 'hundredths of metres (x0.01)',
+    -3: 'thousandths of metres (x0.001)'
+}
+
+
+def _likely_unit(value: float, bounds: Tuple[float, float]) -> str:
+    """The unit in which ``value`` (a typical entry) would be plausible
+    metres, as ``'; likely millimetres (1000x metres)'``, or ``''``."""
+    lo, hi = bounds
+    mid = np.sqrt(lo * hi)
+    for k in sorted(_UNITS, key=lambda k: abs(np.log10(value / mid) - k)):
+        if lo <= value / 10.**k <= hi:
+            return f'; likely {_UNITS[k]}'
+    return ''
+
+
+def _samples(bad: np.ndarray) -> str:
+    """``'3 of 24 samples (e.g. 0, 5, 7)'`` for a boolean mask."""
+    idx = np.flatnonzero(bad)
+    some = ', '.join(str(i) for i in idx[:3])
+    return (f'{len(idx)} of {len(bad)} samples (e.g. '
+            f'{some}{", ..." if len(idx) > 3 else ""})')
+
+
+def unit_problems(xyz: Optional[np.ndarray],
+                  scale: np.ndarray,
+                  xyz_file: str = 'xyz',
+                  scale_file: str = 'scale') -> List[str]:
+    """Unit checks of FreiHAND-layout annotations, one line per fault
+    naming the file, the field and the likely unit: every joint depth
+    within :data:`DEPTH_RANGE` metres, every ``scale`` within
+    :data:`BONE_RANGE` metres and (with joints) equal to ``|x9 - x10|``
+    (joints 9 and 10, 0-based) within :data:`SCALE_TOLERANCE`, as in
+    FreiHAND's own files.
+
+    Args:
+        xyz: (N, 21, 3) joints, or None (camera-only labels).
+        scale: (N,) bone lengths.
+        xyz_file: the joints' file, for the message.
+        scale_file: the bone lengths' file, for the message.
+
+    Returns:
+        list[str]: the faults (empty when the units are plausible).
+    """
+    problems = []
+    if xyz is not None:
+        z = xyz[..., 2]
+        bad = ~((z >= DEPTH_RANGE[0]) & (z <= DEPTH_RANGE[1])).all(1)
+        if bad.any():
+            med = float(np.median(np.abs(z[bad])))
+            problems.append(
+                f'{xyz_file}: field xyz: joint depths are not plausible '
+                f'metres ({DEPTH_RANGE[0]:g}-{DEPTH_RANGE[1]:g} m expected, '
+                f'median {med:.4g}) in {_samples(bad)}'
+                f'{_likely_unit(med, DEPTH_RANGE) if med > 0 else ""}')
+    bad = ~((scale >= BONE_RANGE[0]) & (scale <= BONE_RANGE[1]))
+    if bad.any():
+        med = float(np.median(np.abs(scale[bad])))
+        problems.append(
+            f'{scale_file}: field scale: bone 9-10 lengths are not plausible '
+            f'metres ({BONE_RANGE[0]:g}-{BONE_RANGE[1]:g} m expected, median '
+            f'{med:.4g}) in {_samples(bad)}'
+            f'{_likely_unit(med, BONE_RANGE) if med > 0 else ""}')
+    if xyz is not None and not problems:
+        bone = np.linalg.norm(xyz[:, 9] - xyz[:, 10], axis=-1)
+        with np.errstate(all='ignore'):
+            ratio = scale / bone
+        bad = ~(np.abs(ratio - 1) <= SCALE_TOLERANCE)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            med = float(np.median(ratio[bad]))
+            likely = ''
+            k = int(np.round(np.log10(med))) if med > 0 else 0
+            if k in _UNITS and abs(np.log10(med) - k) < 0.05:
+                likely = f'; likely scale in {_UNITS[k]} of xyz\'s unit'
+            problems.append(
+                f'{scale_file}: field scale is not |x9 - x10| of '
+                f'{xyz_file} (within {SCALE_TOLERANCE:.0%}) in '
+                f'{_samples(bad)}: sample {i} has scale {scale[i]:.5g}, '
+                f'|x9 - x10| {bone[i]:.5g} (ratio {med:.4g}){likely}')
+    return problems
 
 
 def _read_json(path: str, what: str):
@@ -60,8 +156,10 @@ def load_freihand_annotations(data_root: str,
         FileNotFoundError: a json file is missing.
         ValueError: ``split`` is unknown, a field has the wrong shape, a
             non-finite value or a bad ``K``, the files disagree in length,
-            a joint is at or behind the camera, or a bone length is not
-            positive.
+            a joint is at or behind the camera, a bone length is not
+            positive, or the units are not metres (:func:`unit_problems`:
+            joint depths or bone lengths implausible, ``scale`` not
+            ``|x9 - x10|``; the likely unit named).
     """
     if split not in ('training', 'evaluation'):
         raise ValueError(
@@ -106,6 +204,10 @@ def load_freihand_annotations(data_root: str,
                          'the camera frame')
     if np.any(scale <= 0):
         raise ValueError(f'{paths["scale"]}: bone lengths must be positive')
+    problems = unit_problems(xyz, scale, paths.get('xyz', 'xyz'),
+                             paths['scale'])
+    if problems:
+        raise ValueError(problems[0])
     return dict(xyz=xyz, K=K, scale=scale)
 
 

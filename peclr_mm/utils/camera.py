@@ -11,7 +11,8 @@ import numpy as np
 
 __all__ = [
     'project', 'backproject', 'inverse_3x3', 'intrinsics_problem',
-    'check_intrinsics', 'check_intrinsics_batch', 'FOCAL_RANGE_PER_SIDE'
+    'check_intrinsics', 'check_intrinsics_batch', 'FOCAL_RANGE_PER_SIDE',
+    'mirror_matrix', 'mirror_intrinsics'
 ]
 
 #: The last row of a pinhole matrix (compared as ``np.allclose`` would).
@@ -219,3 +220,26 @@ def check_intrinsics_batch(K, source: str, image_size=None) -> None:
         problem = intrinsics_problem(K[i], image_size)
         if problem is not None:
             raise ValueError(f'{source}, sample {i}: {problem}')
+
+
+def mirror_matrix(width: int) -> np.ndarray:
+    """The 2x3 affine map of ``cv2.flip(img, 1)`` on an image of ``width``
+    columns: ``u -> width - 1 - u``. Its own inverse."""
+    return np.array([[-1., 0., width - 1.], [0., 1., 0.]])
+
+
+def mirror_intrinsics(K: np.ndarray, width: int) -> np.ndarray:
+    """The camera of the image mirrored left-right (``cv2.flip(img, 1)``,
+    column ``u`` -> ``width - 1 - u``) when the scene is mirrored in ``x``:
+    ``F @ K @ diag(-1, 1, 1)``; fx stays positive, the principal point
+    moves to ``width - 1 - cx``. Its own inverse.
+
+    Args:
+        K: (3, 3) intrinsics of the unmirrored image, in pixels.
+        width: image width W in pixels.
+
+    Returns:
+        np.ndarray: (3, 3) float64 intrinsics of the mirrored image.
+    """
+    flip = np.vstack([mirror_matrix(width), [0., 0., 1.]])
+    return flip @ np.asarray(K, np.float64) @ np.diag([-1., 1., 1.])

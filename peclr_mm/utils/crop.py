@@ -138,6 +138,14 @@ def warp_image(img: np.ndarray,
     """
     warp = np.asarray(warp, np.float64)
     size = tuple(int(s) for s in size)
+    if np.linalg.det(warp[:, :2]) < 0:
+        # a mirroring warp (a left hand): resample the image mirrored by
+        # cv2.flip (u -> W - 1 - u) with the rest of the warp, so that the
+        # crop is a mirrored copy's pixel for pixel (OpenCV's fixed-point
+        # coordinates round mirrored positions differently)
+        width = img.shape[1]
+        img = cv2.flip(img, 1)
+        warp = compose(warp, [[-1., 0., width - 1.], [0., 1., 0.]])
     if antialias and interpolation == 'bilinear':
         scale = float(np.linalg.svd(warp[:, :2], compute_uv=False)[0])
         if 0 < scale < ANTIALIAS_BELOW:

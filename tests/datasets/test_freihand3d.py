@@ -370,3 +370,263 @@ def test_tiny_images_are_refused_everywhere(broken, capsys):
     out, err = capsys.readouterr()
     assert '00000003.jpg: too small' in out
     assert 'evaluation: 8 images, 1 bad' in err
+
+
+def test_every_image_size_is_checked_where_read(broken, capsys):
+    """An 8000 px training image among 224 px ones (issue 36, item 5): the
+    loader names the file, its size and the expected size;
+    check_dataset.py names it too."""
+    import cv2
+
+    from peclr_mm.datasets.transforms import LoadHandImage
+    path = broken / 'training' / 'rgb' / '00000005.jpg'
+    cv2.imwrite(str(path), np.zeros((300, 400, 3), np.uint8))
+    ds = _ds(str(broken))
+    assert ds.get_data_info(0)['expected_img_shape'] == (224, 224)
+    with pytest.raises(
+            OSError,
+            match=r'00000005.jpg: is 400x300 px, but its data set '
+            r'expects 224x224 px'):
+        LoadHandImage()(ds.get_data_info(5))
+    LoadHandImage()(ds.get_data_info(4))  # the others still load
+    tool = _check_dataset_tool()
+    assert tool.main([str(broken), '--splits', 'training']) == 1
+    out, err = capsys.readouterr()
+    assert out.strip().endswith(
+        '00000005.jpg: is 400x300 px, but its data set expects 224x224 px '
+        "(the size its cameras K and crops assume; FreiHAND's are 224x224)")
+    assert 'training: 48 images, 1 bad' in err
+
+
+@pytest.mark.parametrize('edit, field, likely', [
+    (lambda d: (np.array(d) * 1000).tolist(), 'xyz', 'millimetres'),
+    (lambda d: (np.array(d) * 10).tolist(), 'scale', 'ten times metres'),
+    (lambda d: (np.array(d) * 1000).tolist(), 'scale', 'millimetres'),
+])
+def test_units_are_checked(broken, capsys, edit, field, likely):
+    """xyz in millimetres or scale x10 (issue 36, item 6): one line naming
+    the file, the field and the likely unit, from the data set and from
+    check_dataset.py."""
+    _edit(broken / f'training_{field}.json', edit)
+    with pytest.raises(
+            ValueError,
+            match=rf'training_{field}.json: field {field}.*likely {likely}'):
+        _ds(str(broken))
+    tool = _check_dataset_tool()
+    assert tool.main([str(broken), '--splits', 'training']) == 1
+    out = capsys.readouterr().out
+    assert f'training_{field}.json: field {field}' in out and likely in out
+
+
+def test_scale_must_be_the_bone_9_10(broken):
+    """A plausible scale that is not |x9 - x10| is refused (the check is
+    exact in FreiHAND's layout), naming both files."""
+    _edit(broken / 'training_scale.json', lambda d:
+          (np.array(d) * 1.3).tolist())
+    with pytest.raises(
+            ValueError,
+            match=r'training_scale.json: field scale is not \|x9 - x10\| of '
+            r'.*training_xyz.json .*ratio 1.3'):
+        _ds(str(broken))
+
+
+def test_check_dataset_reads_every_annotation_record(broken, capsys):
+    """NaN joints, a record of the wrong shape, a bad K and a negative
+    scale (issue 36, item 7): each named with its file, field and sample;
+    exit 1."""
+
+    def nan_joint(d):
+        d[3][4][0] = float('nan')
+        d[6] = d[6][:20]
+        return d
+
+    _edit(broken / 'training_xyz.json', nan_joint)
+    _edit(broken / 'training_K.json',
+          lambda d: d[:2] + [[[0, 0, 0]] * 3] + d[3:])
+    _edit(broken / 'training_scale.json', lambda d: d[:7] + [-1.] + d[8:])
+    tool = _check_dataset_tool()
+    assert tool.main([str(broken), '--splits', 'training']) == 1
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert any('training_xyz.json: field xyz, sample 3: non-finite' in line
+               for line in lines)
+    assert any('training_xyz.json: field xyz, sample 6: shape (20, 3)' in line
+               for line in lines)
+    assert any('training_K.json: field K, sample 2: the last row' in line
+               for line in lines)
+    assert any('training_scale.json: field scale, sample 7: -1' in line
+               for line in lines)
+    assert 'training: 24 annotations (training_xyz.json, training_K.json, ' \
+        'training_scale.json), 4 bad' in err
+    doc = tool.__doc__
+    for word in ('xyz', 'K', 'scale', 'finite', '|x9 - x10|', 'FIFO'):
+        assert word in doc
+
+
+def _with_timeout(seconds, fn, *args):
+    import signal
+
+    def hang(*_):
+        raise TimeoutError('blocked')
+
+    old = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(seconds)
+    try:
+        return fn(*args)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_fifos_and_directories_are_refused_unopened(broken, tmp_path, capsys):
+    """A FIFO or a directory where an image is expected (issue 36, item 9)
+    is refused with its name and never opened: nothing blocks."""
+    from peclr_mm.datasets import HandImageFolder
+    from peclr_mm.datasets.transforms import LoadHandImage
+    rgb = broken / 'training' / 'rgb'
+    info = _ds(str(broken)).get_data_info(1)
+    os.remove(rgb / '00000001.jpg')
+    os.mkfifo(rgb / '00000001.jpg')
+    with pytest.raises(
+            OSError, match=r'00000001.jpg: not a regular file '
+            r'\(a FIFO\)'):
+        _with_timeout(10, LoadHandImage(), dict(info))
+    with pytest.raises(
+            ValueError, match=r'00000001.jpg: not a regular file '
+            r'\(a FIFO\)'):
+        _with_timeout(10, _ds, str(broken))
+    tool = _check_dataset_tool()
+    assert _with_timeout(20, tool.main,
+                         [str(broken), '--splits', 'training']) == 2
+    assert 'not a regular file (a FIFO)' in capsys.readouterr().err
+    os.remove(rgb / '00000001.jpg')
+    os.mkdir(rgb / '00000001.jpg')
+    with pytest.raises(OSError, match=r'not a regular file \(a directory\)'):
+        LoadHandImage()(dict(info))
+    folder = tmp_path / 'folder'
+    folder.mkdir()
+    shutil.copy(rgb / '00000000.jpg', folder / 'a.jpg')
+    os.mkfifo(folder / 'b.jpg')
+    with pytest.raises(ValueError, match=r'b.jpg: not a regular file'):
+        _with_timeout(
+            10, lambda: HandImageFolder(data_root=str(folder), pipeline=[]))
+
+
+def test_clear_errors_for_a_missing_root_and_the_box_crop(broken):
+    """data_root=None names data_root; the box crop of a camera-only set
+    names the fix (issue 36, item 10)."""
+    from peclr_mm.datasets import HandImageFolder
+    from peclr_mm.datasets.transforms import HandCanonicalCrop, LoadHandImage
+    with pytest.raises(ValueError, match='data_root must be'):
+        FreiHand3DDataset(data_root=None, pipeline=[])
+    with pytest.raises(ValueError, match='data_root must be'):
+        HandImageFolder(data_root=None, pipeline=[])
+    info = _ds(
+        str(broken), split='evaluation', with_labels='camera').get_data_info(0)
+    sample = LoadHandImage()(info)
+    with pytest.raises(KeyError, match="use source='image'"):
+        HandCanonicalCrop(input_size=32, source='bbox')(dict(sample))
+    assert HandCanonicalCrop(
+        input_size=32, source='image')(dict(sample))['crop_size'] > 0
+
+
+def _mirrored_pair(synthetic_root, tmp_path):
+    """The synthetic evaluation split as a right-hand set and as its
+    mirror image (a left-hand set), both from the same decoded pixels
+    (PNG bytes under the layout's .jpg names: no re-compression)."""
+    import cv2
+
+    from peclr_mm.utils.camera import mirror_intrinsics
+    roots = {}
+    xyz = np.array(
+        json.load(open(os.path.join(synthetic_root, 'evaluation_xyz.json'))))
+    K = np.array(
+        json.load(open(os.path.join(synthetic_root, 'evaluation_K.json'))))
+    scale = json.load(
+        open(os.path.join(synthetic_root, 'evaluation_scale.json')))
+    for hand in ('right', 'left'):
+        root = tmp_path / hand
+        (root / 'evaluation' / 'rgb').mkdir(parents=True)
+        for i in range(len(xyz)):
+            img = cv2.imread(
+                os.path.join(synthetic_root, 'evaluation', 'rgb',
+                             f'{i:08d}.jpg'))
+            if hand == 'left':
+                img = cv2.flip(img, 1)
+            (root / 'evaluation' / 'rgb' / f'{i:08d}.jpg').write_bytes(
+                cv2.imencode('.png', img)[1].tobytes())
+        w = img.shape[1]
+        json.dump((xyz * [-1, 1, 1] if hand == 'left' else xyz).tolist(),
+                  open(root / 'evaluation_xyz.json', 'w'))
+        json.dump([(mirror_intrinsics(k, w) if hand == 'left' else k).tolist()
+                   for k in K], open(root / 'evaluation_K.json', 'w'))
+        json.dump(scale, open(root / 'evaluation_scale.json', 'w'))
+        roots[hand] = str(root)
+    return roots
+
+
+def test_left_hand_set_scores_as_its_mirrored_copy(synthetic_root, tmp_path):
+    """hand='left' on a left-hand set gives the scores of hand='right' on
+    its mirrored copy, its predictions in the left set's own frame (the
+    mirrored copy's, mirrored back), with a model whose root refiner is
+    not zero (issue 34, item 5)."""
+    import torch
+    from mmengine.dataset import pseudo_collate
+    from mmpose.registry import MODELS
+
+    from peclr_mm.evaluation import freihand_scores
+    from ..conftest import tiny_finetune_cfg
+    roots = _mirrored_pair(synthetic_root, tmp_path)
+    cfg = tiny_finetune_cfg(roots['right'], str(tmp_path / 'work'))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    torch.nn.init.normal_(model.head.root_refiner[-1].weight, std=0.5)
+    model.eval()
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    # an untrained network puts every joint on one spot, where the closed
+    # form's root depth is ill-conditioned: its output about a real hand
+    first = FreiHand3DDataset(
+        data_root=roots['right'],
+        split='evaluation',
+        pipeline=pipeline,
+        test_mode=True)[0]['data_samples']
+    enc = model.head.codec.encode(
+        first.gt_instances.transformed_keypoints,
+        keypoints_3d=first.gt_instances.keypoints_3d,
+        K_crop=first.metainfo['K_crop'],
+        bone_length=first.metainfo['bone_length'])
+    base_uv = torch.as_tensor(enc['keypoint_labels'])
+    base_z = torch.as_tensor(enc['z_rel_labels'])
+    forward = model.head.forward
+
+    def about_a_hand(feats):
+        uv, z_rel = forward(feats)
+        return base_uv + 100 * (uv - uv.mean()), base_z + 100 * z_rel
+
+    model.head.forward = about_a_hand
+    out = {}
+    for hand in ('right', 'left'):
+        ds = FreiHand3DDataset(
+            data_root=roots[hand],
+            split='evaluation',
+            hand=hand,
+            pipeline=pipeline,
+            test_mode=True)
+        data = pseudo_collate([ds[i] for i in range(len(ds))])
+        with torch.no_grad():
+            samples = model.test_step(data)
+        pred = np.stack(
+            [np.asarray(s.pred_instances.keypoints_3d)[0] for s in samples])
+        uv = np.stack(
+            [np.asarray(s.pred_instances.keypoints)[0] for s in samples])
+        gt = np.stack(
+            [np.asarray(s.gt_instances.keypoints_3d)[0] for s in samples])
+        out[hand] = (pred, uv, gt, freihand_scores(pred, gt))
+    (pr, uvr, gtr, sr), (pl, uvl, gtl, sl) = out['right'], out['left']
+    np.testing.assert_allclose(gtl, gtr * [-1, 1, 1], atol=1e-7)
+    # the left set's predictions are the right copy's, mirrored back
+    np.testing.assert_allclose(pl, pr * [-1, 1, 1], atol=1e-5)
+    np.testing.assert_allclose(uvl[..., 0], 223 - uvr[..., 0], atol=1e-3)
+    for key in ('epe_mm', 'pa_epe_mm', 'auc', 'pa_auc'):
+        assert sl[key] == pytest.approx(sr[key], rel=1e-5, abs=1e-6), key

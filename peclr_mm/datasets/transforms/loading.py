@@ -1,8 +1,10 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """Image loading that names the file and the fault."""
+import os
 import os.path as osp
+import stat
 import weakref
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 from mmpose.datasets.transforms import LoadImage
@@ -10,11 +12,65 @@ from mmpose.registry import TRANSFORMS
 
 from ...utils.arrays import image_size_problem
 
-__all__ = ['LoadHandImage', 'LoadRandomVersion', 'LoadSimilarHand']
+__all__ = [
+    'LoadHandImage', 'LoadRandomVersion', 'LoadSimilarHand',
+    'not_regular_file', 'image_shape_mismatch'
+]
 
 #: The images the caching loaders of this process keep, found by path and
 #: decoding settings; an entry lives while a loader still holds it.
 _KEPT: 'weakref.WeakValueDictionary' = weakref.WeakValueDictionary()
+
+_KINDS = ((stat.S_ISDIR, 'a directory'), (stat.S_ISFIFO, 'a FIFO'),
+          (stat.S_ISSOCK, 'a socket'), (stat.S_ISCHR, 'a character device'),
+          (stat.S_ISBLK, 'a block device'))
+
+
+def not_regular_file(path: str) -> Optional[str]:
+    """What ``path`` is when it exists but is not a regular file (a FIFO,
+    which blocks whoever opens it until a writer comes; a directory; a
+    device), as ``'not a regular file (a FIFO)'``; ``None`` for a regular
+    file (or a link to one), a path that does not exist (the reader says
+    it is missing) and a URL. Decided by ``os.stat``: nothing is opened.
+
+    Args:
+        path: the file's path.
+
+    Returns:
+        str | None: the problem, or None.
+    """
+    if '://' in path:
+        return None
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f'cannot be inspected ({exc.strerror})'
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), 'special')
+    return f'not a regular file ({kind}); images must be regular files'
+
+
+def image_shape_mismatch(shape: Sequence[int],
+                         expected: Optional[Sequence[int]]) -> Optional[str]:
+    """``'is WxH px, its data set expects W'xH' px ...'`` when an image of
+    ``shape`` (H, W, ...) is not the ``expected`` (H, W), else None (also
+    when nothing is expected).
+
+    Args:
+        shape: the decoded (or header's) image shape, (H, W, ...).
+        expected: (H, W) the annotations assume, or None.
+    """
+    if expected is None:
+        return None
+    h, w = int(shape[0]), int(shape[1])
+    eh, ew = int(expected[0]), int(expected[1])
+    if (h, w) == (eh, ew):
+        return None
+    return (f'is {w}x{h} px, but its data set expects {ew}x{eh} px (the '
+            'size its cameras K and crops assume; FreiHAND\'s are 224x224)')
 
 
 @TRANSFORMS.register_module()
@@ -26,8 +82,14 @@ class LoadHandImage(LoadImage):
     download, a zero-byte file). This one raises ``FileNotFoundError`` for a
     missing file and ``OSError("corrupt or unreadable image FILE ...")`` for
     one that does not decode, and refuses images under ``MIN_IMAGE_SIDE``
-    (32) pixels a side. ``tools/misc/check_dataset.py`` finds all such
-    files of a data set before training.
+    (32) pixels a side. A path that is not a regular file (a FIFO, which
+    would block the loader forever, a directory) is refused by its name
+    before anything opens it. A sample that says which size its data set
+    expects (``expected_img_shape``, (H, W), from ``FreiHand3DDataset``:
+    the size its ``K`` and crops assume) is refused, naming the file, its
+    size and the expected one, when its image has another size.
+    ``tools/misc/check_dataset.py`` finds all such files of a data set
+    before training.
 
     With ``cache_mib`` the decoded images are kept in this process's
     memory, up to that many MiB (first come, first kept), so a data set that
@@ -39,8 +101,9 @@ class LoadHandImage(LoadImage):
     is returned read-only: a later transform that wrote into it in place
     would fail instead of changing the cache.
 
-    Required keys: ``img_path`` (or ``img``). Added keys: ``img``,
-    ``img_shape``, ``ori_shape``.
+    Required keys: ``img_path`` (or ``img``); optional
+    ``expected_img_shape``. Added keys: ``img``, ``img_shape``,
+    ``ori_shape``.
 
     Args:
         cache_mib (float): memory for decoded images, MiB; 0 keeps none.
@@ -79,6 +142,7 @@ class LoadHandImage(LoadImage):
                 if img is not None:
                     self._keep(path, img)
             if img is not None:
+                self._check_shape(results, img.shape)
                 results['img'] = img
                 results['img_shape'] = results['ori_shape'] = img.shape[:2]
                 return results
@@ -88,16 +152,27 @@ class LoadHandImage(LoadImage):
             self._keep(path, out['img'])
         return out
 
+    @staticmethod
+    def _check_shape(results: dict, shape: Sequence[int]) -> None:
+        """Refuse an image of ``shape`` that is too small or not the size
+        the sample's data set expects, naming the file."""
+        problem = image_size_problem(shape) or image_shape_mismatch(
+            shape, results.get('expected_img_shape'))
+        if problem is not None:
+            raise OSError(
+                f'image {results.get("img_path") or "<array>"}: {problem}')
+
     def _load(self, results: dict) -> Optional[dict]:
         """Decode ``img_path`` (or check a given ``img``), with errors that
         name the file."""
         path = results.get('img_path')
         if 'img' in results or path is None:
             out = super().transform(results)
-            problem = image_size_problem(out['img'].shape)
-            if problem is not None:
-                raise OSError(f'image {path or "<array>"}: {problem}')
+            self._check_shape(out, out['img'].shape)
             return out
+        problem = not_regular_file(path)
+        if problem is not None:  # opening a FIFO would block for ever
+            raise OSError(f'image {path}: {problem}')
         try:
             out = super().transform(results)
         except Exception as exc:  # mmcv raises several types
@@ -112,9 +187,7 @@ class LoadHandImage(LoadImage):
         if out is None and not self.ignore_empty:
             raise OSError(f'corrupt or unreadable image {path}')
         if out is not None:
-            problem = image_size_problem(out['img'].shape)
-            if problem is not None:
-                raise OSError(f'image {path}: {problem}')
+            self._check_shape(out, out['img'].shape)
         return out
 
     def __repr__(self) -> str:
