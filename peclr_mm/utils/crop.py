@@ -75,15 +75,18 @@ ANTIALIAS_BELOW = 0.5
 
 
 def _prefilter(img: np.ndarray, warp: np.ndarray, size: Tuple[int, int],
-               scale: float) -> Tuple[np.ndarray, np.ndarray]:
-    """Area-resample the part of ``img`` that the warp's output sees to
-    about the output's resolution; return it and the exact remaining warp
-    (``warp @ inverse(resize)``), so that the composition is ``warp``.
+               scale: float,
+               border_value: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Area-average the part of ``img`` that the warp's output sees by the
+    whole factor ``n = floor(1 / scale)`` (OpenCV's fast path), to between
+    one and two times the output's resolution; return it and the exact
+    remaining warp (``warp @ inverse(resize)``), so that the composition is
+    ``warp``.
 
-    The region is the bounding box of the output's preimage, a few source
-    pixels wider, clipped to the image; its pixel range is mirror-symmetric
-    (a mirrored image gives the mirrored region), so a left hand and its
-    flipped copy are resampled alike.
+    The region is the bounding box of the output's preimage, ``2 / scale``
+    source pixels wider, clipped to the image and padded with
+    ``border_value`` to a multiple of ``n`` (the padding lies outside what
+    the output sees, or outside the image).
     """
     h, w = img.shape[:2]
     ow, oh = size
@@ -97,14 +100,25 @@ def _prefilter(img: np.ndarray, warp: np.ndarray, size: Tuple[int, int],
     x1, y1 = int(min(hi[0], w - 1)), int(min(hi[1], h - 1))
     if x1 < x0 or y1 < y0:  # the output sees none of the image
         return img, warp
-    rw, rh = x1 - x0 + 1, y1 - y0 + 1
-    tw, th = max(1, int(round(rw * scale))), max(1, int(round(rh * scale)))
+    n = int(1. / scale)
+    region = img[y0:y1 + 1, x0:x1 + 1]
+    pad_x, pad_y = -(x1 - x0 + 1) % n, -(y1 - y0 + 1) % n
+    if pad_x or pad_y:
+        region = cv2.copyMakeBorder(
+            region,
+            0,
+            pad_y,
+            0,
+            pad_x,
+            cv2.BORDER_CONSTANT,
+            value=(border_value, ) * 3)
+    rh, rw = region.shape[:2]
     region = cv2.resize(
-        img[y0:y1 + 1, x0:x1 + 1], (tw, th), interpolation=cv2.INTER_AREA)
-    fx, fy = tw / rw, th / rh
-    # pixel centres of the region: (u - x0 + 0.5) * fx - 0.5
-    resize = np.array([[fx, 0., (.5 - x0) * fx - .5],
-                       [0., fy, (.5 - y0) * fy - .5]])
+        region, (rw // n, rh // n), interpolation=cv2.INTER_AREA)
+    f = 1. / n
+    # pixel centres of the region: (u - x0 + 0.5) / n - 0.5
+    resize = np.array([[f, 0., (.5 - x0) * f - .5],
+                       [0., f, (.5 - y0) * f - .5]])
     return region, compose(warp, invert(resize))
 
 
@@ -121,9 +135,10 @@ def warp_image(img: np.ndarray,
     value under :data:`ANTIALIAS_BELOW`) reads a few source pixels per
     output pixel and aliases (the noise of a phone photo becomes another
     picture): with ``antialias`` the part of the image the output sees is
-    first area-averaged (``cv2.INTER_AREA``) to about the output's
-    resolution, and the rest of the warp, composed exactly, resamples
-    that. The map from ``img`` to the output is ``warp`` either way.
+    first area-averaged (``cv2.INTER_AREA``, by a whole factor) to one to
+    two times the output's resolution, and the rest of the warp, composed
+    exactly, resamples that. The map from ``img`` to the output is
+    ``warp`` either way.
 
     Args:
         img: (H, W) or (H, W, C) image.
@@ -149,7 +164,7 @@ def warp_image(img: np.ndarray,
     if antialias and interpolation == 'bilinear':
         scale = float(np.linalg.svd(warp[:, :2], compute_uv=False)[0])
         if 0 < scale < ANTIALIAS_BELOW:
-            img, warp = _prefilter(img, warp, size, scale)
+            img, warp = _prefilter(img, warp, size, scale, border_value)
     return cv2.warpAffine(
         img,
         warp,
