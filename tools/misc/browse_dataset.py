@@ -21,6 +21,10 @@ model receives:
   its ``theta``, ``s`` and ``shift`` as caption: the skeleton lands on the
   hand only if the recorded geometry is what the warp did.
 
+A data set that cannot be read, or a sample whose image is missing,
+corrupt, not a regular file or not the size its annotations expect, ends
+the run with one line naming it (exit 1).
+
 Writes ``{phase}_{index:05d}_{img_id}.jpg`` into ``--output-dir``; never
 overwrites a file it did not write in the same run (it refuses a non-empty
 folder unless ``--overwrite``, and then replaces only its own file names).
@@ -150,7 +154,11 @@ def main(argv=None) -> int:
         raise SystemExit(f'error: {args.output_dir} is not empty (pass '
                          '--overwrite to write into it)')
     os.makedirs(args.output_dir, exist_ok=True)
-    dataset = DATASETS.build(loader.dataset)
+    try:
+        dataset = DATASETS.build(loader.dataset)
+    except (OSError, ValueError, KeyError) as exc:
+        raise SystemExit(f'error: {args.config}: the {args.phase} data set '
+                         f'cannot be read: {exc}') from None
     codec = None
     head = cfg.get('model', {}).get('head')
     if head is not None and 'codec' in head:
@@ -162,7 +170,11 @@ def main(argv=None) -> int:
     worst = 0.
     for n, idx in enumerate(indices):
         np.random.seed(args.seed + n)  # the pipeline's random draws
-        packed = dataset[int(idx)]
+        try:
+            packed = dataset[int(idx)]
+        except (OSError, ValueError, KeyError) as exc:
+            # one line naming the file (e.g. an image of another size)
+            raise SystemExit(f'error: sample {int(idx)}: {exc}') from None
         info = dataset.get_data_info(int(idx))
         if isinstance(packed['inputs'], list):
             img = draw_peclr_sample(packed, info, args.scale)
