@@ -86,6 +86,11 @@ class MediaPipeHands:
             raise ValueError(
                 f'model_complexity must be 0 or 1, got {model_complexity}')
         self.selfie = selfie
+        self.settings = dict(
+            static_image_mode=static_image_mode,
+            max_num_hands=int(max_num_hands),
+            min_detection_confidence=min_detection_confidence,
+            model_complexity=model_complexity)
         self._hands = import_mediapipe_hands().Hands(
             static_image_mode=static_image_mode,
             max_num_hands=int(max_num_hands),
@@ -156,4 +161,6 @@ class MediaPipeHands:
         return None
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(selfie={self.selfie})'
+        args = ', '.join(f'{k}={v!r}'
+                         for k, v in getattr(self, 'settings', {}).items())
+        return f'{type(self).__name__}({args}, selfie={self.selfie})'

@@ -70,5 +70,6 @@ def test_bad_input_is_refused():
 def test_nothing_found_in_a_blank_image():
     with MediaPipeHands(min_detection_confidence=0.5) as detect:
         assert detect(np.full((128, 128, 3), 127, np.uint8)) == []
+        assert 'min_detection_confidence=0.5' in repr(detect)
     with pytest.raises(ValueError, match='min_detection_confidence'):
         MediaPipeHands(min_detection_confidence=2.)
