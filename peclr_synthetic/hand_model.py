@@ -52,7 +52,7 @@ _MCP = np.array([[0.024, 0.086, 0.0], [0.003, 0.089, 0.0],
 _PHALANGES = np.array([[0.040, 0.024, 0.022], [0.045, 0.028, 0.024],
                        [0.042, 0.027, 0.023], [0.033, 0.020, 0.021]])
 # Rest spread of the fingers in degrees, positive towards the thumb.
-_SPLAY = np.array([8.0, 1.0, -6.0, -14.0])
+_SPLAY = np.array([6.0, 1.0, -5.0, -11.0])
 _THUMB_CMC = np.array([0.020, 0.022, 0.006])
 _THUMB_BONES = np.array([0.044, 0.032, 0.029])
 _REF_BONE = 0.045  # length of bone 9-10 at size 1
@@ -90,9 +90,9 @@ def _curl(rng: np.random.Generator) -> float:
     """How far a finger is bent, 0 (straight) to 1 (fist); a mixture so
     that open, closed and in-between fingers are all common."""
     u = rng.random()
-    if u < 0.25:
+    if u < 0.4:
         return rng.uniform(0.0, 0.15)
-    if u < 0.45:
+    if u < 0.55:
         return rng.uniform(0.75, 1.0)
     return rng.uniform(0.0, 1.0)
 
@@ -125,7 +125,7 @@ def _articulate(rng: np.random.Generator, size: float) -> np.ndarray:
         pip = np.clip(105 * c + rng.normal(0, 15), -5, 115)
         dip = np.clip(0.65 * pip + rng.normal(0, 12), -10, 85)
         # Spread narrows as the finger bends (collateral ligaments).
-        abd = (_SPLAY[f] + np.clip(rng.normal(0, 8), -20, 20)) * (1 - 0.6 * c)
+        abd = (_SPLAY[f] + np.clip(rng.normal(0, 6), -15, 15)) * (1 - 0.6 * c)
         frame = _rot(2, -abd)
         for j, (flex, length) in enumerate(zip((mcp, pip, dip), bones)):
             frame = frame @ _rot(0, flex)
@@ -141,7 +141,7 @@ def sample_hand(rng: np.random.Generator,
     (:func:`_view_rotation`). The focal length is log-normal around 492 px
     at 224 px (200 to 1100 px, like FreiHAND's evaluation cameras); the
     root (wrist) lies 0.4 to 1.0 m from the camera, chosen with it so that
-    the hand spans about 95 to 190 px, with its box centre up to 25 px off
+    the hand spans about 115 to 195 px, with its box centre up to 25 px off
     the image centre and every joint inside the image.
 
     Args:
@@ -159,7 +159,7 @@ def sample_hand(rng: np.random.Generator,
     focal = float(
         np.clip(492.0 * np.exp(rng.normal(0.0, 0.32)), *
                 FOCAL_RANGE)) * size / IMG_SIZE
-    span = rng.uniform(95.0, 190.0) * size / IMG_SIZE
+    span = rng.uniform(115.0, 195.0) * size / IMG_SIZE
     offset = rng.uniform(-1.0, 1.0, 2)
     centre = (size - 1) / 2.0 if size % 2 else size / 2.0
     extent = np.ptp(joints[:, :2], axis=0).max()

@@ -47,8 +47,10 @@ class Surface(NamedTuple):
 
     @property
     def mask(self) -> np.ndarray:
-        """Pixels of the hand (not the forearm) as a bool (H, W) map."""
-        return (self.part != PART_NONE) & (self.part != PART_ARM)
+        """Pixels of the hand and wrist (not the forearm beyond 2 cm from
+        the wrist) as a bool (H, W) map."""
+        arm = (self.part == PART_ARM) & (self.along > 0.02 / _ARM_LEN)
+        return (self.part != PART_NONE) & ~arm
 
 
 class _Buffers:
