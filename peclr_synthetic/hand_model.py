@@ -77,8 +77,8 @@ def _view_rotation(rng: np.random.Generator) -> np.ndarray:
     base = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])
     if rng.random() < 0.5:  # the back towards the camera
         base = base @ _rot(1, 180.0)
-    pitch = float(np.clip(rng.normal(0.0, 22.0), -55.0, 55.0))
-    yaw = float(np.clip(rng.normal(0.0, 25.0), -65.0, 65.0))
+    pitch = float(np.clip(rng.normal(0.0, 12.0), -55.0, 55.0))
+    yaw = float(np.clip(rng.normal(0.0, 12.0), -65.0, 65.0))
     if rng.random() < 0.2:
         roll = rng.uniform(-180.0, 180.0)
     else:

@@ -161,11 +161,12 @@ def _scene(rng: np.random.Generator, size: int,
            skin: np.ndarray) -> np.ndarray:
     """A background: a photograph (most often, when available) or
     procedural clutter, toned down and sometimes out of focus."""
-    img = _photo_background(rng, size) if rng.random() < 0.6 else None
+    img = _photo_background(rng, size) if rng.random() < 0.75 else None
     if img is None:
         img = _background(rng, size, skin)
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(1.0, 4.0))
         grey = img.mean(axis=2, keepdims=True)
-        keep = rng.uniform(0.35, 0.9)  # procedural colours are loud
+        keep = rng.uniform(0.2, 0.7)  # procedural colours are loud
         img = np.clip(grey + keep * (img - grey), 0, 255).astype(np.uint8)
     if rng.random() < 0.35:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.8, 2.5))
@@ -204,7 +205,7 @@ def _paint(surf: Surface, rng: np.random.Generator) -> np.ndarray:
     tex = tex[:y1 - y0, :x1 - x0].astype(np.float32) / 128.0 - 1.0
     albedo *= 1.0 + rng.uniform(0.03, 0.09) * tex.mean(axis=2, keepdims=True)
     albedo *= 1.0 + 0.04 * tex
-    crease = surf.lines[win] * np.clip(0.35 + palmar, 0.0, 1.0)
+    crease = surf.lines[win] * np.clip(0.1 + 1.5 * palmar, 0.0, 1.0)
     albedo *= (1.0 - rng.uniform(0.25, 0.45) * crease)[..., None]
     # Nails: the back of the distal phalanx near the tip.
     nail = (part == PART_TIP) & (palmar < -0.55) & (along > 0.42)

@@ -12,6 +12,7 @@ wrist while a finger in front of the palm still hides it. Needs only NumPy.
 """
 from typing import List, NamedTuple, Tuple
 
+import cv2
 import numpy as np
 
 from .hand_model import _REF_BONE
@@ -100,7 +101,7 @@ class _Buffers:
         self.normal[ys, xs] = n
         win_part = self.part[ys, xs]
         self.part[ys, xs] = np.where(s > 0.5, part, win_part)
-        self.along[ys, xs] += s * (along - self.along[ys, xs])
+        self.along[ys, xs] = np.where(s > 0.5, along, self.along[ys, xs])
         pal = normal @ palmar_dir.astype(np.float32)
         self.palmar[ys, xs] += s * (pal - self.palmar[ys, xs])
         self.lines[ys, xs] += s * (lines - self.lines[ys, xs])
@@ -161,7 +162,9 @@ class _Buffers:
         exactly by each pixel's ray; its rim is drawn by capsules."""
         centre = corners.mean(axis=0)
         n = normal if float(normal @ centre) < 0 else -normal
-        uv = self.centre + self.focal * corners[:, :2] / corners[:, 2:]
+        front = corners + n * half
+        uv = self.centre + self.focal * front[:, :2] / np.maximum(
+            front[:, 2:], 1e-3)
         ys, xs, u, v = self.box(uv.min(axis=0), uv.max(axis=0))
         if u.size == 0 or v.size == 0:
             return
@@ -177,15 +180,15 @@ class _Buffers:
             t - centre[2]) * ax[2]
         py = (rx * t - centre[0]) * ay[0] + (ry * t - centre[1]) * ay[1] + (
             t - centre[2]) * ay[2]
-        poly = np.stack([(corners - centre) @ ax, (corners - centre) @ ay], 1)
-        inside = t > 0.05
-        area = np.cross(poly[1] - poly[0], poly[2] - poly[0])
-        sign = 1.0 if area > 0 else -1.0
-        for i in range(len(poly)):
-            e0, e1 = poly[i], poly[(i + 1) % len(poly)]
-            cross = (e1[0] - e0[0]) * (py - e0[1]) - (e1[1] - e0[1]) * (
-                px - e0[0])
-            inside &= sign * cross >= 0
+        # The polygon on the front face, projected: the pixels it covers.
+        front = corners + n * half
+        front = self.centre + self.focal * front[:, :2] / np.maximum(
+            front[:, 2:], 1e-3)
+        cover = np.zeros((v.size, u.size), np.uint8)
+        cv2.fillPoly(cover, [
+            np.round((front - [u[0, 0], v[0, 0]]) * 16).astype(np.int32)
+        ], 1, cv2.LINE_8, 4)
+        inside = (t > 0.05) & (cover > 0)
         # A gentle dome: the normal tilts outwards away from the centre.
         bend = 4.0
         nrm = np.broadcast_to(n, px.shape + (3, )).astype(np.float32).copy()
@@ -244,14 +247,21 @@ def rasterise_hand(xyz: np.ndarray, K: np.ndarray, size: int) -> Surface:
     buf.capsule(wrist, wrist + arm * _ARM_LEN, _ARM_R[0] * s, _ARM_R[1] * s,
                 PART_ARM, out, 0.015 * s)
     half = _PALM_HALF * s
+    # The skin between the fingers reaches past the knuckles on straight
+    # fingers (less as the finger bends at its base).
+    web = []
+    for f in range(4):
+        bone = xyz[6 + 4 * f] - xyz[5 + 4 * f]
+        along = float(bone @ up) / (np.linalg.norm(bone) + 1e-12)
+        web.append(s * (-0.005 + 0.013 * max(along, 0.0)))
     # Outline of the palm in its mid-plane, pulled in by the rim radius.
     outline = np.stack([
         xyz[0] + side * 0.020 * s + up * 0.006 * s,
         xyz[1] * 0.5 + xyz[5] * 0.5 + side * 0.002 * s,
-        xyz[5] + side * 0.001 * s - up * 0.004 * s,
-        xyz[9] - up * 0.003 * s,
-        xyz[13] - up * 0.004 * s,
-        xyz[17] - side * 0.001 * s - up * 0.006 * s,
+        xyz[5] + side * 0.001 * s + up * web[0],
+        xyz[9] + up * web[1],
+        xyz[13] + up * web[2],
+        xyz[17] - side * 0.001 * s + up * web[3],
         xyz[17] - side * 0.003 * s - up * 0.035 * s,
         xyz[0] - side * 0.020 * s + up * 0.006 * s,
     ])
