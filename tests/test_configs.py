@@ -15,7 +15,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
     p for p in glob.glob(
         osp.join(ROOT, "configs", "**", "*.py"), recursive=True)
-    if "_base_" not in p and "benchmarks" not in p)
+    if "_base_" not in p)
 
 
 def _transforms(pipeline):
@@ -51,34 +51,3 @@ def test_config_builds(path):
             assert METRICS.get(ev['type']) is not None, ev['type']
     for hook in cfg.get('custom_hooks', []):
         assert HOOKS.get(hook['type']) is not None, hook['type']
-
-
-@pytest.mark.parametrize(
-    'path',
-    sorted(glob.glob(osp.join(ROOT, 'configs', 'benchmarks', '*.py'))),
-    ids=osp.basename)
-def test_benchmark_budget_names_existing_configs(path):
-    """Each reproduction budget parses, names configs that exist, and its
-    pretraining changes apply to both methods' configs."""
-    from tools.benchmarks.reproduce_claim import load_budget
-    b = load_budget(path)
-    for kind in ('peclr', 'simclr'):
-        cfg = Config.fromfile(osp.join(ROOT, b.pretrain.configs[kind]))
-        cfg.merge_from_dict(b.pretrain.get('cfg_options', {}))
-        assert cfg.model.head.equivariant is (kind == 'peclr')
-    # similar-hand encoders: their config weights by pose, their pairs'
-    # source is known, a pseudo-labeller is pretrained before them
-    encoders = list(b.pretrain.configs)
-    for kind, spec in b.pretrain.get('similar', {}).items():
-        cfg = Config.fromfile(osp.join(ROOT, b.pretrain.configs[kind]))
-        assert cfg.model.head.pose_weighting == 'linear'
-        assert spec['poses'] in ('truth', 'pseudo')
-        if spec['poses'] == 'pseudo':
-            pl = b.pseudo_labels
-            assert encoders.index(pl.encoder) < encoders.index(kind)
-            assert pl.fraction in b.fractions and pl.seed in b.seeds
-    for challenger, incumbent in b.get('compare', []):
-        assert {challenger, incumbent} <= set(encoders) | {'random'}
-    assert osp.isfile(osp.join(ROOT, b.downstream_config))
-    assert all(0 < f <= 1 for f in b.fractions) and b.seeds
-    assert b.probe_iters > 0 and b.finetune_iters > 0

@@ -1,7 +1,8 @@
 # CPU-sized fine-tuning on the embedded synthetic set, starting from the demo
 # pretraining (configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py).
 # The recipe was found by measurement, one change at a time
-# (tools/benchmarks/finetune_recipes.py, docs/results/finetune_recipes.md):
+# (projects/reproduction/finetune_recipes.py,
+# docs/results/finetune_recipes.md):
 # - 64 px crops of the hand's box (top-down, as mmpose's FreiHAND configs);
 # - ResNet-18's stem and first two stages (stride 8) with the 2.5-D heatmap
 # head (one deconvolution to stride 4, soft-argmax): at 64 px the stride-8

@@ -1,12 +1,12 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
+"""Metrics, the mean-pose reference and the FreiHAND submission.
+``peclr_mm.evaluation.probes`` (what a frozen encoder holds, for the
+encoder analyses in ``tools/analysis/``) is not loaded with the package."""
 from .functional import (FREIHAND_THRESHOLDS, align_w_scale, epe_2d,
                          freihand_scores, named_scores, root_relative_epe)
 from .mean_pose import (MEAN_POSE_KEYS, MeanPose, fit_mean_pose,
                         load_mean_pose, mean_pose_scores)
 from .metrics import FreiHand3DMetric, Keypoints2DWriter
-from .probes import (head_targets, knn_pose_distance, latent_equivariance,
-                     move_latent, pooled_features, pose_distance, projections,
-                     ridge_probe, select_ridge_lambda)
 from .submission import load_freihand_submission, write_freihand_submission
 
 __all__ = [
@@ -14,7 +14,5 @@ __all__ = [
     'root_relative_epe', 'epe_2d', 'named_scores', 'FreiHand3DMetric',
     'Keypoints2DWriter', 'load_freihand_submission',
     'write_freihand_submission', 'MeanPose', 'MEAN_POSE_KEYS', 'fit_mean_pose',
-    'load_mean_pose', 'mean_pose_scores', 'ridge_probe', 'pooled_features',
-    'projections', 'head_targets', 'knn_pose_distance', 'latent_equivariance',
-    'move_latent', 'select_ridge_lambda', 'pose_distance'
+    'load_mean_pose', 'mean_pose_scores'
 ]

@@ -11,8 +11,6 @@
 - :func:`pooled_features`: an encoder's average-pooled last feature map for
   packed pipeline outputs; :func:`projections` a self-supervised
   algorithm's projections of them.
-- :func:`head_targets`: the 2.5-D head's targets (``uv / size``, ``z_rel``)
-  of packed views, the quantities a probe reads.
 - :func:`knn_pose_distance`: nearest-neighbour retrieval of hand poses from
   features (the paper's retrieval figure as a number).
 - :func:`partner_rank`: whether features find the same hand again under
@@ -34,7 +32,7 @@ from .functional import align_w_scale
 
 __all__ = [
     'pipeline_views', 'build_with_encoder', 'ridge_probe',
-    'select_ridge_lambda', 'pooled_features', 'projections', 'head_targets',
+    'select_ridge_lambda', 'pooled_features', 'projections',
     'knn_pose_distance', 'pose_distance', 'latent_equivariance', 'move_latent',
     'partner_rank'
 ]
@@ -353,43 +351,6 @@ def _model_inputs(model: torch.nn.Module, packed: Sequence[dict],
         if isinstance(inputs, list):  # self-supervised preprocessors
             inputs = inputs[0]
         yield inputs
-
-
-def head_targets(packed: Sequence[dict],
-                 size: int,
-                 root: str = 'palm') -> np.ndarray:
-    """(N, 63): the 2.5-D head's targets of packed views, ``uv / size``
-    (42, crop pixels over the crop size) then ``z_rel`` (21, bone units).
-
-    Args:
-        packed: pipeline outputs whose ``data_samples`` hold
-            ``gt_instances.keypoints_3d`` (21 joints, metres in the camera
-            frame) and the metainfo ``K_crop`` (3, 3) and ``bone_length``
-            (metres).
-        size: the crop size in pixels.
-        root: the 2.5-D root (see :func:`~peclr_mm.codecs.root_weights`).
-
-    Returns:
-        np.ndarray: (N, 63) float64 targets, ``u, v`` per joint then
-        ``z_rel``.
-    """
-    from ..codecs.hand25d import encode_25d
-
-    def stack(key):
-        return np.stack([
-            np.asarray(v['data_samples'].metainfo[key], np.float64)
-            for v in packed
-        ])
-
-    xyz = np.stack([
-        np.asarray(v['data_samples'].gt_instances.keypoints_3d,
-                   np.float64).reshape(-1, 3) for v in packed
-    ])
-    t = encode_25d(xyz,
-                   stack('K_crop').reshape(-1, 3, 3),
-                   stack('bone_length').reshape(-1), root)
-    return np.concatenate([t['uv'].reshape(len(xyz), -1) / size, t['z_rel']],
-                          1)
 
 
 def pose_distance(a: np.ndarray,

@@ -1,6 +1,7 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-from . import affine, arrays, camera, checkpoint, config, io, timing
+"""Helpers of the package. ``config`` (config edits of the benchmark tools)
+and ``timing`` (interleaved timing) are not loaded with the package: import
+them as ``peclr_mm.utils.config`` and ``peclr_mm.utils.timing``."""
+from . import affine, arrays, camera, checkpoint, io
 
-__all__ = [
-    'affine', 'arrays', 'camera', 'checkpoint', 'config', 'io', 'timing'
-]
+__all__ = ['affine', 'arrays', 'camera', 'checkpoint', 'io']

@@ -45,8 +45,6 @@ import tempfile
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 VARIANTS = ('config', 'nocache')
 

@@ -22,12 +22,10 @@ import time
 import torch
 import torch.nn.functional as F
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from peclr_mm.models.losses import equivariant_nt_xent, nt_xent
+from peclr_mm.utils.timing import time_interleaved
 
-from peclr_mm.models.losses import equivariant_nt_xent, nt_xent  # noqa: E402
-from peclr_mm.utils.timing import time_interleaved  # noqa: E402
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def make_losses(n: int, dim: int) -> tuple:

@@ -24,7 +24,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
 
 
 def main(argv=None) -> int:

@@ -40,10 +40,6 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 from typing import Callable, List, Sequence  # noqa: E402
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -58,6 +54,8 @@ from peclr_mm.datasets.freihand3d import FreiHand3DDataset  # noqa: E402
 from peclr_mm.utils import affine  # noqa: E402
 from peclr_mm.utils.timing import time_interleaved, verdict  # noqa: E402
 from peclr_synthetic import generate_freihand  # noqa: E402
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 TARGET_SAMPLES_PER_S = 780.
 TARGET_GEOMETRY_SPEEDUP = 2.

@@ -34,22 +34,19 @@ from typing import Callable, List
 
 import torch
 import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.dataset import default_collate
+from mmengine.optim import OptimWrapper
+from mmengine.registry import init_default_scope
+from mmpose.registry import MODELS
+
+import peclr_mm  # noqa: F401 (registers PeCLR and the transforms)
+from peclr_mm.datasets.freihand3d import FreiHand3DDataset
+from peclr_mm.models.losses import undo_view_geometry
+from peclr_mm.utils.timing import time_interleaved, verdict
+from peclr_synthetic import generate_freihand
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from mmengine.config import Config  # noqa: E402
-from mmengine.dataset import default_collate  # noqa: E402
-from mmengine.optim import OptimWrapper  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmpose.registry import MODELS  # noqa: E402
-
-import peclr_mm  # noqa: E402,F401 (registers PeCLR and the transforms)
-from peclr_mm.datasets.freihand3d import FreiHand3DDataset  # noqa: E402
-from peclr_mm.models.losses import undo_view_geometry  # noqa: E402
-from peclr_mm.utils.timing import time_interleaved, verdict  # noqa: E402
-from peclr_synthetic import generate_freihand  # noqa: E402
 
 TARGET_STEP_RATIO = 1.03
 TARGET_LATENT_FRACTION = 0.03

@@ -562,7 +562,6 @@ def markdown(result: Dict) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    sys.path.insert(0, ROOT)
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--data', default='data/freihand_fullsize')
     parser.add_argument('--batches', type=int, default=20)

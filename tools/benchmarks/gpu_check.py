@@ -281,7 +281,6 @@ def markdown(result: Dict) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    sys.path.insert(0, ROOT)
     args = parse_args(argv)
     result = run(args)
     from peclr_mm.utils.io import atomic_write, atomic_write_json
