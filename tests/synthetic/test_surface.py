@@ -89,3 +89,31 @@ def test_views_and_focal_lengths_like_freihand():
     assert 0.7 < np.mean(upright) < 0.98
     assert 380 < np.median(focal) < 620
     assert min(focal) < 300 and max(focal) > 800
+
+
+def test_forearm_leaves_the_frame():
+    """The forearm reaches the image border in most renders and is not
+    part of the hand's mask beyond the wrist."""
+    from peclr_synthetic.surface import PART_ARM
+    leaves = 0
+    for k in range(30):
+        xyz, K = synthetic.sample_hand(np.random.default_rng([13, k]))
+        surf = rasterise_hand(xyz, K, 224)
+        arm = surf.part == PART_ARM
+        border = np.concatenate([arm[0], arm[-1], arm[:, 0], arm[:, -1]])
+        leaves += bool(border.any())
+        assert not (surf.mask & arm & (surf.along > 0.1)).any()
+    assert leaves >= 24
+
+
+def test_photo_backgrounds():
+    """Backgrounds from scikit-image's photographs when it is installed
+    (none otherwise): a jittered crop of the image's size."""
+    from peclr_synthetic.renderer import _photo_background, _photos
+    img = _photo_background(np.random.default_rng(0), 96)
+    if not _photos():
+        assert img is None
+        return
+    assert img.shape == (96, 96, 3) and img.dtype == np.uint8
+    again = _photo_background(np.random.default_rng(0), 96)
+    np.testing.assert_array_equal(img, again)
