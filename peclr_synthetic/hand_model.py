@@ -90,10 +90,10 @@ def _curl(rng: np.random.Generator) -> float:
     """How far a finger is bent, 0 (straight) to 1 (fist); a mixture so
     that open, closed and in-between fingers are all common."""
     u = rng.random()
-    if u < 0.4:
+    if u < 0.5:
         return rng.uniform(0.0, 0.15)
-    if u < 0.55:
-        return rng.uniform(0.75, 1.0)
+    if u < 0.8:
+        return rng.uniform(0.7, 1.0)
     return rng.uniform(0.0, 1.0)
 
 
@@ -115,12 +115,17 @@ def _articulate(rng: np.random.Generator, size: float) -> np.ndarray:
     for j, (flex, length) in enumerate(zip((0.0, mcp, ip), bones)):
         frame = frame @ _rot(0, flex)
         xyz[2 + j] = xyz[1 + j] + frame[:, 1] * length
-    # Fingers: MCP flexes and spreads, PIP and DIP flex.
+    # Fingers: MCP flexes and spreads, PIP and DIP flex. The little
+    # finger mostly follows the ring finger (they share a tendon).
+    curls = []
     for f in range(4):
         base = 5 + 4 * f
         xyz[base] = size * (_MCP[f] + rng.normal(0.0, [0.002, 0.002, 0.003]))
         bones = size * _PHALANGES[f] * jitter(3)
         c = _curl(rng)
+        if f == 3:
+            c = 0.7 * curls[2] + 0.3 * c
+        curls.append(c)
         mcp = np.clip(85 * c + rng.normal(0, 12), -25, 95)
         pip = np.clip(105 * c + rng.normal(0, 15), -5, 115)
         dip = np.clip(0.65 * pip + rng.normal(0, 12), -10, 85)
