@@ -168,8 +168,8 @@ def _scene(rng: np.random.Generator, size: int,
         grey = img.mean(axis=2, keepdims=True)
         keep = rng.uniform(0.2, 0.7)  # procedural colours are loud
         img = np.clip(grey + keep * (img - grey), 0, 255).astype(np.uint8)
-    if rng.random() < 0.35:
-        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.8, 2.5))
+    if rng.random() < 0.6:  # out of focus
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.8, 3.0))
     return img
 
 
