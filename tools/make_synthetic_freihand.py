@@ -11,7 +11,9 @@ Examples (from the repository root, no install needed)::
 
 The generator, the package ``peclr_synthetic`` beside ``peclr_mm``, needs
 only NumPy and OpenCV: this tool imports neither torch nor the OpenMMLab
-stack.
+stack. With scikit-image installed, its bundled photographs become
+backgrounds too (the images then differ from a set written without it;
+the labels do not).
 """
 import argparse
 import os.path as osp
