@@ -1,6 +1,6 @@
 # peclr_mm: every command sets up .venv first (idempotent, seconds when done).
 PY := .venv/bin/python
-SRC := peclr_mm peclr_synthetic tools tests configs setup.py
+SRC := peclr_mm peclr_synthetic projects tools tests configs setup.py
 
 .PHONY: setup test demo lint format
 

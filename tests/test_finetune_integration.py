@@ -281,6 +281,9 @@ model = dict(backbone=dict(init_cfg=dict(type='Pretrained',
 
 
 def test_inference_tool(pipeline_run, synthetic_root, tmp_path):
+    """tools/infer.py on an image with a given camera and box: mmpose's
+    results layout, 2-D joints that are the projections of the 3-D ones,
+    a drawn picture, and a missing image named (exit 1)."""
     import json
 
     import cv2
@@ -289,29 +292,39 @@ def test_inference_tool(pipeline_run, synthetic_root, tmp_path):
     res = _run([
         sys.executable, 'tools/infer.py', pipeline_run['cfg'],
         pipeline_run['ft_ckpt'], img, '--out-dir',
-        str(out), '--recrop', '--K', '600', '600', '112', '112'
+        str(out), '--recrop', '--K', '600', '600', '112', '112', '--bbox',
+        '40', '30', '190', '200', '--hand', 'left'
     ])
     assert res.returncode == 0, res.stderr[-3000:]
     assert 'bone length assumed' in res.stdout
-    pred = json.load(open(out / '00000002_hand3d.json'))
-    xyz = np.array(pred['keypoints_3d_m'])
-    uv = np.array(pred['keypoints_2d_px'])
+    pred = json.load(open(out / 'predictions' / '00000002.json'))
+    assert pred['meta_info']['written_by'] == 'peclr_mm Hand3DInferencer'
+    (frame, ) = pred['instance_info']
+    (hand, ) = frame['instances']
+    xyz = np.array(hand['keypoints_3d'])
+    uv = np.array(hand['keypoints'])
     assert xyz.shape == (21, 3) and uv.shape == (21, 2)
-    assert pred['K'][0][0] == 600 and pred['passes'] == 2
+    assert hand['K'][0][0] == 600 and hand['K_source'] == 'given'
+    assert hand['handedness'] == 'left' and hand['bbox_source'] == 'given'
+    assert hand['bbox'] == [40, 30, 190, 200]
+    assert hand['bone_length_source'].startswith('assumed')
     # The 2-D joints are the projections of the 3-D joints with K: the head
-    # decodes 3-D along the rays of its crop-pixel uv.
+    # decodes 3-D along the rays of its crop-pixel uv (mirrored back here).
     front = xyz[:, 2] > 0.05
-    proj = xyz @ np.array(pred['K']).T
+    proj = xyz @ np.array(hand['K']).T
     np.testing.assert_allclose(
         proj[front, :2] / proj[front, 2:], uv[front], atol=0.05)
-    picture = cv2.imread(str(out / '00000002_hand3d.png'))
-    assert picture is not None and picture.shape[1] > picture.shape[0]
+    picture = cv2.imread(str(out / 'visualizations' / '00000002.jpg'))
+    assert picture is not None and picture.shape == (224, 224, 3)
     bad = _in_process([
         sys.executable, 'tools/infer.py', pipeline_run['cfg'],
         pipeline_run['ft_ckpt'],
-        str(tmp_path / 'missing.jpg')
+        str(tmp_path / 'missing.jpg'), img, '--detector', 'none', '--out-dir',
+        str(tmp_path / 'o1')
     ])
-    assert bad.returncode != 0 and 'missing.jpg' in bad.stderr
+    assert bad.returncode == 1 and 'missing.jpg' in bad.stderr
+    assert 'Traceback' not in bad.stderr
+    assert os.listdir(tmp_path / 'o1' / 'predictions') == ['00000002.json']
 
 
 def test_inference_tool_keeps_files_and_reports_failures(
@@ -333,7 +346,8 @@ def test_inference_tool_keeps_files_and_reports_failures(
     shutil.copy(src, folder / 'b' / 'x.jpg')
     (folder / 'broken.jpg').write_bytes(b'\xff\xd8 not a jpeg')
     shutil.copy(src, folder / 'y.jpg')
-    (folder / 'y_hand3d.png').write_bytes(b'a picture of my own')
+    (folder / 'visualizations').mkdir()
+    (folder / 'visualizations' / 'y.jpg').write_bytes(b'a picture of mine')
     images = [
         folder / 'hand.png', folder / 'broken.jpg', folder / 'a' / 'x.jpg',
         folder / 'b' / 'x.jpg', folder / 'y.jpg'
@@ -341,32 +355,38 @@ def test_inference_tool_keeps_files_and_reports_failures(
     args = [
         sys.executable, 'tools/infer.py', pipeline_run['cfg'],
         pipeline_run['ft_ckpt'], *map(str, images), '--out-dir',
-        str(folder)
+        str(folder), '--detector', 'none'
     ]
     res = _in_process(args)
     assert res.returncode == 1, res.stderr[-3000:]
     assert 'broken.jpg' in res.stderr and 'unreadable' in res.stderr
-    assert 'y_hand3d.png exists and was not written' in res.stderr
+    assert 'y.jpg exists and was not written' in res.stderr
     assert (folder / 'hand.png').read_bytes() == png_bytes
-    assert (folder / 'y_hand3d.png').read_bytes() == b'a picture of my own'
-    for name in ('hand', 'x_3', 'x_4'):
-        assert cv2.imread(str(folder / f'{name}_hand3d.png')) is not None
-        assert (folder / f'{name}_hand3d.json').is_file()
-    assert not (folder / 'x_hand3d.json').exists()
-    # a second run rewrites its own results (and still refuses y's picture)
+    assert (folder / 'visualizations' /
+            'y.jpg').read_bytes() == b'a picture of mine'
+    preds = sorted(os.listdir(folder / 'predictions'))
+    assert len(preds) == 3 and 'hand.json' in preds
+    twins = [p for p in preds if p.startswith('x_')]
+    assert len(twins) == 2 and twins[0] != twins[1]
+    for name in preds:
+        picture = folder / 'visualizations' / name.replace('.json', '.jpg')
+        assert cv2.imread(str(picture)) is not None
+    # a second run rewrites its own results, with the same names
     assert _in_process(args).returncode == 1
-    # another model's checkpoint, a degenerate or negative-focal K
-    for extra, ckpt, message in (([], pipeline_run['pre_ckpt'],
-                                  'does not match'),
-                                 (['--K', '0', '0', '0',
-                                   '0'], pipeline_run['ft_ckpt'], 'focal'),
-                                 (['--K', '-600', '600', '112',
-                                   '112'], pipeline_run['ft_ckpt'],
-                                  'must be positive')):
+    assert sorted(os.listdir(folder / 'predictions')) == preds
+    # another model's checkpoint, a degenerate or negative-focal K, a
+    # pretraining config
+    for extra, cfg, ckpt, message in (
+        ([], pipeline_run['cfg'], pipeline_run['pre_ckpt'], 'does not match'),
+        (['--K', '0', '0', '0',
+          '0'], pipeline_run['cfg'], pipeline_run['ft_ckpt'],
+         'focal'), (['--K', '-600', '600', '112', '112'], pipeline_run['cfg'],
+                    pipeline_run['ft_ckpt'], 'must be positive'),
+        ([], 'configs/peclr/peclr_resnet18-2stage_1xb32-1e_synthetic-64.py',
+         pipeline_run['pre_ckpt'], 'not a TopdownHand3DEstimator')):
         res = _in_process([
-            sys.executable, 'tools/infer.py', pipeline_run['cfg'], ckpt, src,
-            '--out-dir',
-            str(tmp_path / 'other'), *extra
+            sys.executable, 'tools/infer.py', cfg, ckpt, src, '--out-dir',
+            str(tmp_path / 'other'), '--detector', 'none', *extra
         ])
         assert res.returncode == 2 and message in res.stderr, res.stderr
         assert 'Traceback' not in res.stderr
@@ -491,14 +511,13 @@ def test_inference_tool_refuses_bad_input_and_expands_folders(
             folder / f'h{i}.jpg')
     tool = [
         sys.executable, 'tools/infer.py', pipeline_run['cfg'],
-        pipeline_run['ft_ckpt']
+        pipeline_run['ft_ckpt'], '--detector', 'none'
     ]
     out = tmp_path / 'out'
     res = _in_process(tool + [str(folder), '--out-dir', str(out)])
     assert res.returncode == 0, res.stderr[-3000:]
-    assert sorted(os.listdir(out)) == [
-        'h1_hand3d.json', 'h1_hand3d.png', 'h2_hand3d.json', 'h2_hand3d.png'
-    ]
+    assert sorted(os.listdir(out / 'predictions')) == ['h1.json', 'h2.json']
+    assert sorted(os.listdir(out / 'visualizations')) == ['h1.jpg', 'h2.jpg']
     cv2.imwrite(str(folder / 'tiny.png'), np.zeros((1, 1, 3), np.uint8))
     res = _in_process(tool + [
         str(folder), '--out-dir',
@@ -507,7 +526,7 @@ def test_inference_tool_refuses_bad_input_and_expands_folders(
     assert res.returncode == 1
     assert 'h1.jpg: the focal lengths' in res.stderr
     assert 'tiny.png: too small (1x1 px' in res.stderr
-    assert not any(n.endswith('.json') for n in os.listdir(tmp_path / 'o2'))
+    assert not (tmp_path / 'o2' / 'predictions').exists()
     res = _in_process(tool + [
         str(folder / 'h1.jpg'), '--bbox', '10', '10', '10', '10', '--out-dir',
         str(tmp_path / 'o3')
@@ -516,7 +535,7 @@ def test_inference_tool_refuses_bad_input_and_expands_folders(
     empty = tmp_path / 'empty'
     empty.mkdir()
     res = _in_process(tool + [str(empty), '--out-dir', str(tmp_path / 'o4')])
-    assert res.returncode == 2 and 'is a directory with no images' in \
+    assert res.returncode == 2 and 'is a folder with no images' in \
         res.stderr
 
 

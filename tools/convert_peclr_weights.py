@@ -36,20 +36,14 @@ missing, unreadable or not one of the layouts above, or the output is
 refused), with a one-line error.
 """
 import argparse
-import os.path as osp
 import re
 import sys
 from typing import List, Mapping, Optional
 
-try:
-    import peclr_mm  # noqa: F401
-except ImportError:  # running from a checkout without installing
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-    import peclr_mm  # noqa: F401
-
-from peclr_mm.models.utils import weight_converters  # noqa: E402
-from peclr_mm.utils import checkpoint  # noqa: E402
-from peclr_mm.utils.io import check_output_path  # noqa: E402
+import peclr_mm  # noqa: F401
+from peclr_mm.models.utils import weight_converters
+from peclr_mm.utils import checkpoint
+from peclr_mm.utils.io import check_output_path
 
 IncompatibleWeightsError = weight_converters.IncompatibleWeightsError
 

@@ -15,19 +15,12 @@ file only with ``--overwrite``. Exit status: 0 written; 2 nothing written
 under ``--prefix``, or the output is refused), with a one-line error.
 """
 import argparse
-import os.path as osp
 import pickle
 import sys
 
-try:
-    import peclr_mm  # noqa: F401
-except ImportError:
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-    import peclr_mm  # noqa: F401
-
-from peclr_mm.models.utils.weight_converters import \
-    export_backbone  # noqa: E402
-from peclr_mm.utils.io import check_output_path  # noqa: E402
+import peclr_mm  # noqa: F401
+from peclr_mm.models.utils.weight_converters import export_backbone
+from peclr_mm.utils.io import check_output_path
 
 
 def main(argv=None):

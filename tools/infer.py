@@ -1,70 +1,97 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""3-D hand pose on your own images.
+"""3-D hand pose on your own photographs, folders, videos and a webcam.
 
-    python tools/infer.py CONFIG CHECKPOINT img1.jpg [img2.jpg ...] \
-        --out-dir results [--K fx fy cx cy] [--bone-length 0.0335] \
-        [--bbox x1 y1 x2 y2] [--recrop] [--hand left|right]
+    python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] \\
+        [--out-dir infer_results] [--detector mediapipe|none] \\
+        [--det-config DET_CFG --det-checkpoint DET_CKPT] \\
+        [--bbox x1 y1 x2 y2 | --bbox boxes.json] [--hand left|right] \\
+        [--K fx fy cx cy] [--bone-length 0.0335] [--recrop] [--no-vis]
 
-Writes ``NAME_hand3d.json`` (3-D joints in metres, camera frame; 2-D joints
-in image pixels; the camera and bone length used) and ``NAME_hand3d.png``
-(2-D skeleton over the image and a 3-D view) per image; inputs that share a
-name get ``NAME_N`` (N their position in the list). Files this tool did not
-write are never overwritten. An image that cannot be read is reported and
-the others go on; the exit code is then 1 (2 for a bad checkpoint, K or
-bone length). The 2.5-D representation is
-scale-free: absolute depth and size follow from K and the bone length, so
-for images whose camera is unknown the defaults are stated in the output
-(the released PeCLR configs: the authors' default intrinsics of the first
-224 px crop; other configs: principal point at the centre, focal 2.7 x the
-longer side). The models are trained on right hands: ``--hand left``
-mirrors the image, predicts, and mirrors the joints back.
+CONFIG is a fine-tuned hand config (a file or a config name). Every hand in
+every image or video frame is found by MediaPipe Hands (which also tells
+left from right), cropped by the config's crop rule, mirrored when it is a
+left hand, and lifted to 3-D. Writes ``predictions/NAME.json`` (mmpose's
+results layout: ``meta_info`` and, per image or frame, ``instances`` with
+2-D joints in image pixels, 3-D joints in metres in the camera frame, the
+box, handedness and where each came from) and ``visualizations/NAME.jpg``
+(``NAME.mp4`` for a video). Inputs that share a file name get a suffix from
+their path. Files this tool did not write are never overwritten.
+
+The 2.5-D representation is scale-free: absolute depth and size follow
+from K and the bone length; what was assumed for an unknown camera or hand
+size is written beside every hand. Exit codes: 0 all inputs done, 1 some
+inputs failed (reported, the others done), 2 nothing done (bad
+arguments, config or checkpoint).
 """
 import argparse
-import json
-import os
 import os.path as osp
 import sys
+import time
 
 import numpy as np
 
-try:
-    import peclr_mm  # noqa: F401
-except ImportError:
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-    import peclr_mm  # noqa: F401
-
-from peclr_mm.apis import DEFAULT_BONE_LENGTH, inference_hand3d  # noqa
-from peclr_mm.utils.io import atomic_write_json  # noqa: E402
-from peclr_mm.visualization import draw_hand3d  # noqa: E402
+import peclr_mm  # noqa: F401
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='3-D hand pose on your own images')
-    parser.add_argument('config')
-    parser.add_argument('checkpoint')
+        description='3-D hand pose on photographs, folders, videos and a '
+        'webcam')
     parser.add_argument(
-        'images', nargs='+', help='image files or folders of images')
+        'config', help='fine-tuned hand config (file or '
+        'config name)')
+    parser.add_argument('checkpoint', help='its weights (path or address)')
+    parser.add_argument(
+        'inputs',
+        nargs='+',
+        help='images, folders of images, videos, or webcam[:N]')
     parser.add_argument('--out-dir', default='infer_results')
+    parser.add_argument(
+        '--detector',
+        choices=('mediapipe', 'none'),
+        default='mediapipe',
+        help='hand detector (none: each image is one hand-centred crop, '
+        'like FreiHAND)')
+    parser.add_argument(
+        '--det-config', help='an mmdet config: its boxes replace MediaPipe')
+    parser.add_argument('--det-checkpoint', help='the mmdet weights')
+    parser.add_argument(
+        '--det-cat-ids',
+        type=int,
+        nargs='+',
+        default=[0],
+        help='mmdet classes that are hands')
+    parser.add_argument(
+        '--det-score-thr',
+        type=float,
+        default=0.3,
+        help='lowest mmdet box score kept')
+    parser.add_argument(
+        '--max-hands', type=int, default=2, help='most hands per image')
+    parser.add_argument(
+        '--bbox',
+        nargs='+',
+        metavar='BOX',
+        help='x1 y1 x2 y2 (one box for every image), or a json file '
+        'mapping image paths or file names to lists of boxes; replaces the '
+        'detector')
+    parser.add_argument(
+        '--hand',
+        choices=('right', 'left'),
+        help='the hand every image shows (default: the detector\'s '
+        'handedness; right when it has none)')
     parser.add_argument(
         '--K',
         nargs=4,
         type=float,
         metavar=('FX', 'FY', 'CX', 'CY'),
-        help='camera intrinsics in pixels (default: the config\'s; the '
-        'released models: their default K of the first crop; else the '
-        'principal point at the image centre, focal 2.7 x the longer side)')
+        help='camera intrinsics in pixels (default: assumed per image and '
+        'stated in the results)')
     parser.add_argument(
         '--bone-length',
         type=float,
-        default=DEFAULT_BONE_LENGTH,
-        help='middle-finger MCP-PIP length in metres (sets the scale)')
-    parser.add_argument(
-        '--bbox',
-        nargs=4,
-        type=float,
-        metavar=('X1', 'Y1', 'X2', 'Y2'),
-        help='hand box (default: the whole image)')
+        help='middle-finger MCP-PIP length in metres (sets the scale; '
+        'default: assumed, FreiHAND\'s mean, stated in the results)')
     parser.add_argument(
         '--recrop',
         action='store_true',
@@ -72,165 +99,128 @@ def parse_args(argv=None):
         help='second pass on a crop around the first prediction (the '
         'released-model configs always do it)')
     parser.add_argument(
-        '--hand',
-        choices=('right', 'left'),
-        default='right',
-        help='which hand the images show (left: mirrored, predicted, '
-        'mirrored back)')
+        '--no-vis', action='store_true', help='write no pictures or videos')
+    parser.add_argument(
+        '--draw-every',
+        type=int,
+        default=1,
+        help='draw every N-th video frame (1: all)')
+    parser.add_argument(
+        '--show', action='store_true', help='show the pictures in a window')
     parser.add_argument('--device', default='cpu')
     return parser.parse_args(argv)
 
 
-#: Written into every result json, so a later run knows the files are ours.
-WRITTEN_BY = 'peclr_mm tools/infer.py'
-
-
-def output_names(paths):
-    """One output stem per input: the file's stem, or ``STEM_N`` (N its
-    position in the list, from 1) where two inputs share a stem."""
-    stems = [osp.splitext(osp.basename(p))[0] for p in paths]
-    return [
-        f'{stem}_{i + 1}' if stems.count(stem) > 1 else stem
-        for i, stem in enumerate(stems)
-    ]
-
-
-def _ours(json_file: str) -> bool:
+def _boxes(arg):
+    if arg is None:
+        return None
+    if len(arg) == 1:
+        from peclr_mm.utils.io import read_json
+        boxes = read_json(arg[0], 'the --bbox file')
+        if not isinstance(boxes, dict):
+            raise ValueError(f'--bbox {arg[0]} must map image paths or file '
+                             'names to lists of [x1, y1, x2, y2] boxes')
+        return boxes
+    if len(arg) != 4:
+        raise ValueError('--bbox takes four numbers x1 y1 x2 y2 or one json '
+                         f'file, got {len(arg)} values')
     try:
-        with open(json_file) as f:
-            return json.load(f).get('written_by') == WRITTEN_BY
-    except (OSError, ValueError, AttributeError):
-        return False
+        box = [float(v) for v in arg]
+    except ValueError:
+        raise ValueError(f'--bbox must be four numbers, got {arg}') from None
+    from peclr_mm.apis import check_bbox
+    return check_bbox(box, name='--bbox').tolist()
 
 
-def check_outputs(json_file: str, png_file: str, inputs) -> None:
-    """Refuse to write over an input image or over files this tool did not
-    write (a result pair is ours when its json says so)."""
-    real_inputs = {osp.realpath(p) for p in inputs}
-    for out in (json_file, png_file):
-        if osp.realpath(out) in real_inputs:
-            raise FileExistsError(f'{out} is one of the input images')
-    ours = _ours(json_file)  # False when there is none
-    for out in (json_file, png_file):
-        if osp.lexists(out) and not ours:
-            raise FileExistsError(f'{out} exists and was not written by '
-                                  'tools/infer.py; choose another --out-dir')
+def build(args):
+    """The inferencer the arguments describe, or ``ValueError``/``OSError``
+    naming what is wrong."""
+    from peclr_mm.apis import Hand3DInferencer, check_intrinsics
+    K = None
+    if args.K is not None:
+        fx, fy, cx, cy = args.K
+        K = check_intrinsics([[fx, 0, cx], [0, fy, cy], [0, 0, 1.]],
+                             name='--K')
+    if args.bone_length is not None and not (np.isfinite(args.bone_length)
+                                             and args.bone_length > 0):
+        raise ValueError('--bone-length must be a positive number of metres, '
+                         f'got {args.bone_length}')
+    if args.det_checkpoint and not args.det_config:
+        raise ValueError('--det-checkpoint needs --det-config')
+    if args.max_hands < 1:
+        raise ValueError(f'--max-hands must be >= 1, got {args.max_hands}')
+    if args.draw_every < 1:
+        raise ValueError(f'--draw-every must be >= 1, got {args.draw_every}')
+    detector = args.det_config or (None
+                                   if args.detector == 'none' else 'mediapipe')
+    return Hand3DInferencer(
+        args.config,
+        args.checkpoint,
+        device=args.device,
+        detector=detector,
+        det_weights=args.det_checkpoint,
+        det_cat_ids=args.det_cat_ids,
+        det_score_thr=args.det_score_thr,
+        max_hands=args.max_hands,
+        K=K,
+        bone_length=args.bone_length,
+        hand=args.hand,
+        recrop=args.recrop)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    import cv2
-    from mmpose.apis import init_model
-
-    from peclr_mm.apis import check_bbox, check_intrinsics
-    from peclr_mm.utils.checkpoint import check_checkpoint_matches
-    K_given = None
+    from peclr_mm.apis import expand_inputs
+    from peclr_mm.utils.checkpoint import UnsafeCheckpointError
     try:
-        if args.K is not None:
-            fx, fy, cx, cy = args.K
-            K_given = check_intrinsics([[fx, 0, cx], [0, fy, cy], [0, 0, 1.]],
-                                       name='--K')
-        if not (np.isfinite(args.bone_length) and args.bone_length > 0):
-            raise ValueError('--bone-length must be a positive number of '
-                             f'metres, got {args.bone_length}')
-        if args.bbox is not None:
-            check_bbox(args.bbox, name='--bbox')
-        images = expand_inputs(args.images)
-        # a checkpoint of another model would load with warnings and draw
-        # random weights' guesses
-        model = init_model(args.config, None, device=args.device)
-        check_checkpoint_matches(model, args.checkpoint)
-    except (ValueError, OSError) as exc:
+        boxes = _boxes(args.bbox)
+        expand_inputs(args.inputs)  # a bad input fails before the model
+        inferencer = build(args)
+    except (ValueError, OSError, ImportError, UnsafeCheckpointError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
-    model = init_model(args.config, args.checkpoint, device=args.device)
-    os.makedirs(args.out_dir, exist_ok=True)
-    failed = []
-    for path, name in zip(images, output_names(images)):
-        json_file = osp.join(args.out_dir, f'{name}_hand3d.json')
-        png_file = osp.join(args.out_dir, f'{name}_hand3d.png')
-        try:
-            check_outputs(json_file, png_file, images)
-            res = predict(model, path, args, K_given)
-        except (OSError, ValueError) as exc:
-            print(f'error: {exc}', file=sys.stderr)
-            failed.append(path)
+    start, done, hands, empty = time.perf_counter(), 0, 0, []
+    last = None
+    for res in inferencer(
+            args.inputs,
+            out_dir=args.out_dir,
+            show=args.show,
+            draw_every=0 if args.no_vis else args.draw_every,
+            bboxes=boxes,
+            skip_errors=True):
+        if res['error']:
+            print(f'error: {res["error"]}', file=sys.stderr)
             continue
-        write_result(path, name, cv2.imread(path), res, json_file, png_file,
-                     args)
-    if failed:
+        done += 1
+        hands += len(res['predictions'][0])
+        if res['note']:
+            empty.append(res['input'] +
+                         (f' frame {res["frame_id"]}' if res['kind'] in
+                          ('video', 'webcam') else ''))
+        if res['input'] != last:
+            last = res['input']
+            for inst in res['predictions'][0]:
+                print(f'{res["input"]}: {inst["handedness"]} hand '
+                      f'({inst["handedness_source"]}), box '
+                      f'{inst["bbox_source"]}, wrist at z = '
+                      f'{inst["keypoints_3d"][0][2] * 1000:.0f} mm; K '
+                      f'{inst["K_source"]}; bone length '
+                      f'{inst["bone_length_source"]}')
+    seconds = time.perf_counter() - start
+    t = inferencer.timing
+    print(f'{done} image(s)/frame(s), {hands} hand(s) in {seconds:.1f} s '
+          f'(detector {np.mean(t["detector_ms"] or [0]):.0f} ms, model '
+          f'{np.mean(t["model_ms"] or [0]):.0f} ms per image); results in '
+          f'{osp.join(args.out_dir, "predictions")}')
+    if empty:
+        print(f'no hand found in {len(empty)}: ' + ', '.join(empty[:10]) +
+              (' ...' if len(empty) > 10 else ''))
+    if inferencer.errors:
         print(
-            f'{len(failed)} of {len(images)} image(s) failed: ' +
-            ', '.join(failed),
+            f'{len(inferencer.errors)} input(s) failed (reported above)',
             file=sys.stderr)
         return 1
     return 0
-
-
-#: What a directory argument is expanded to.
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
-
-
-def expand_inputs(paths):
-    """The image arguments with each directory replaced by the images
-    directly inside it (sorted, by extension); an empty directory is
-    refused by name."""
-    out = []
-    for path in paths:
-        if not osp.isdir(path):
-            out.append(path)
-            continue
-        found = sorted(
-            osp.join(path, n) for n in os.listdir(path)
-            if n.lower().endswith(IMAGE_EXTENSIONS)
-            and osp.isfile(osp.join(path, n)))
-        if not found:
-            raise ValueError(f'{path} is a directory with no images '
-                             f'({", ".join(IMAGE_EXTENSIONS)}) in it')
-        out += found
-    return out
-
-
-def predict(model, path, args, K_given):
-    return inference_hand3d(
-        model,
-        path,
-        K=K_given,
-        bone_length=args.bone_length,
-        bbox=args.bbox,
-        recrop=args.recrop,
-        hand=args.hand)
-
-
-def write_result(path, name, img, res, json_file, png_file, args):
-    b_note = ('given' if args.bone_length != DEFAULT_BONE_LENGTH else
-              f'assumed: {DEFAULT_BONE_LENGTH} m (FreiHAND mean)')
-    out = dict(
-        written_by=WRITTEN_BY,
-        image=osp.abspath(path),
-        keypoints_3d_m=res['keypoints_3d'].round(6).tolist(),
-        keypoints_2d_px=res['keypoints_2d'].round(2).tolist(),
-        K=res['K'].tolist(),
-        K_source=res['K_source'],
-        bone_length_m=res['bone_length'],
-        bone_length_source=b_note,
-        passes=res['passes'],
-        hand=res['hand'],
-        units='keypoints_3d in metres, camera frame (x right, y down, '
-        'z forward); keypoints_2d in image pixels')
-
-    atomic_write_json(json_file, out, indent=1)
-    root_mm = res['keypoints_3d'][0] * 1000
-    draw_hand3d(
-        img,
-        res['keypoints_2d'],
-        res['keypoints_3d'],
-        png_file,
-        title=f'{name}: wrist at z = {root_mm[2]:.0f} mm '
-        f'(K {"given" if args.K else "assumed"}, bone length '
-        f'{res["bone_length"] * 1000:.1f} mm)')
-    print(f'{path}: wrote {json_file} and {png_file}')
-    print(f'  K {res["K_source"]}; bone length {b_note}')
 
 
 if __name__ == '__main__':

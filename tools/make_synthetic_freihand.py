@@ -2,7 +2,7 @@
 """Write a synthetic hand data set in the FreiHAND layout (or, with
 ``--youtube3d``, in the YouTube3DHands layout).
 
-Examples (from the repository root, no install needed)::
+Examples (from the repository root, after ``make setup``)::
 
     python tools/make_synthetic_freihand.py --out data/synthetic_freihand \\
         --num-train 32560 --num-eval 3960 --versions 4 --seed 0 --workers 8
@@ -16,12 +16,7 @@ backgrounds too (the images then differ from a set written without it;
 the labels do not).
 """
 import argparse
-import os.path as osp
 import sys
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if ROOT not in sys.path:  # running from a checkout without installing
-    sys.path.insert(0, ROOT)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -29,10 +29,6 @@ import sys
 import time
 import zipfile
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
 EXPECTED = 'a json array (N, 21, 2) of 2-D joints in pixels'
 
 

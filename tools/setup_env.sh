@@ -82,6 +82,7 @@ fi
 
 echo "setup: OpenMMLab packages (--no-deps) and peclr_mm"
 quiet_pip install -q --no-deps -r requirements/openmmlab.txt
+quiet_pip install -q --no-deps -r requirements/mediapipe.txt
 # A setup.py develop install (not PEP 660, see requirements/build.txt) so
 # that mim resolves the package to this checkout, where peclr_mm/.mim links
 # configs and tools.

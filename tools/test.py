@@ -7,19 +7,14 @@ The command line is mmpose's ``tools/test.py``; ``mim test peclr_mm CONFIG
 import argparse
 import os
 import os.path as osp
-import sys
 
 import mmengine
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-try:
-    import peclr_mm  # noqa: F401 (registers modules and the safe loader)
-except ImportError:  # running from a checkout without installing
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-    import peclr_mm  # noqa: F401
-from peclr_mm.utils.checkpoint import check_checkpoint_matches  # noqa: E402
+import peclr_mm  # noqa: F401 (registers modules and the safe loader)
+from peclr_mm.utils.checkpoint import check_checkpoint_matches
 
 
 def parse_args():

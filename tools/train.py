@@ -6,16 +6,11 @@ The command line is mmpose's ``tools/train.py``.
 import argparse
 import os
 import os.path as osp
-import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-try:
-    import peclr_mm  # noqa: F401 (registers modules and the safe loader)
-except ImportError:  # running from a checkout without installing
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-    import peclr_mm  # noqa: F401
+import peclr_mm  # noqa: F401 (registers modules and the safe loader)
 
 
 def parse_args():

@@ -81,8 +81,10 @@ def _crop_rule(cfg) -> Tuple[str, str]:
                  f'{padding:.6g} about its centre')
     words += (' (peclr_mm.datasets.transforms.HandCanonicalCrop), warped '
               'onto the input size with the crop\'s 2x3 warp_mat as '
-              'WarpView does (bilinear, border 0); a left hand is mirrored '
-              'into a right one first')
+              'WarpView does (bilinear, border 0; a warp that shrinks by '
+              'more than 2x first area-averages the image by a whole '
+              'factor, cv2.INTER_AREA); a left hand is mirrored into a '
+              'right one first')
     return json.dumps(crop, sort_keys=True, default=str), words
 
 

@@ -13,6 +13,7 @@ import os.path as osp
 import re
 from typing import List, Optional, Sequence, Tuple, Union
 
+import mmpose
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
@@ -183,7 +184,10 @@ def peclr_split(num: int,
 
 
 #: FreiHAND's 21-joint hand definition (mmpose's dataset info file).
-HAND_METAINFO = dict(from_file='configs/_base_/datasets/freihand2d.py')
+HAND_METAINFO = dict(
+    from_file=osp.join(
+        osp.dirname(mmpose.__file__), '.mim', 'configs', '_base_', 'datasets',
+        'freihand2d.py'))
 
 
 def hand_metainfo(dataset_name: str, metainfo: Optional[dict] = None) -> dict:

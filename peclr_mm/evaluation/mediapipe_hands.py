@@ -36,7 +36,7 @@ def import_mediapipe_hands():
             f'MediaPipe Hands needs mediapipe=={MEDIAPIPE_VERSION} (newer '
             'wheels no longer ship its models): pip install --no-deps '
             f'mediapipe=={MEDIAPIPE_VERSION} absl-py attrs flatbuffers '
-            f'"protobuf<5" sentencepiece matplotlib ({exc})') from exc
+            f'protobuf==4.25.9 sentencepiece matplotlib ({exc})') from exc
     return hands
 
 

@@ -2,7 +2,7 @@
 """The hand's joint count, the one check of joint arrays that every
 reader, metric and writer uses, the one check of hand boxes, and the
 smallest image accepted."""
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -96,21 +96,41 @@ def check_points(arr,
     return check_array(arr, name, (num, dim), unit, min_len=1)
 
 
-def check_bbox(bbox, name: str = 'bbox') -> np.ndarray:
+#: Smallest side of a hand box, in pixels: below it a crop is a blur of a
+#: few pixels enlarged, never a hand.
+MIN_BBOX_SIDE = 4.
+#: Smallest fraction of a hand box's area that must lie inside the image:
+#: a box mostly outside crops border padding, not a hand.
+MIN_BBOX_OVERLAP = 0.5
+
+
+def check_bbox(bbox,
+               name: str = 'bbox',
+               image_size: Optional[Tuple[int, int]] = None,
+               min_side: float = MIN_BBOX_SIDE,
+               min_overlap: float = MIN_BBOX_OVERLAP) -> np.ndarray:
     """``bbox`` as float64 ``[x1, y1, x2, y2]``, refused (naming ``name``)
-    unless finite with positive area.
+    unless finite with positive area and, when the image's size is given,
+    sides of at least ``min_side`` pixels and at least ``min_overlap`` of
+    its area inside the image.
 
     Args:
         bbox: four numbers ``[x1, y1, x2, y2]`` in pixels (any shape
             holding four).
         name: what ``bbox`` is, for the error message.
+        image_size: ``(W, H)`` of the image the box is in, or ``None`` to
+            check the numbers only.
+        min_side: smallest width and height in pixels (with
+            ``image_size``).
+        min_overlap: smallest fraction of the box's area inside the image
+            (with ``image_size``).
 
     Returns:
         np.ndarray: (4,) float64 box.
 
     Raises:
         ValueError: not four finite numbers with ``x2 > x1`` and
-            ``y2 > y1``.
+            ``y2 > y1``; a box too small or mostly outside the image.
     """
     box = np.asarray(bbox, np.float64).reshape(-1)
     if box.shape != (4, ) or not np.isfinite(box).all() or not (
@@ -118,4 +138,21 @@ def check_bbox(bbox, name: str = 'bbox') -> np.ndarray:
         raise ValueError(f'{name} must be finite [x1, y1, x2, y2] with '
                          f'x2 > x1 and y2 > y1 (pixels), got '
                          f'{np.asarray(bbox).tolist()}')
+    if image_size is None:
+        return box
+    w, h = image_size
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    if min(bw, bh) < min_side:
+        raise ValueError(f'{name} {box.tolist()} is {bw:g} x {bh:g} px; a '
+                         f'hand box needs sides of at least {min_side:g} px')
+    inside = (
+        max(0.,
+            min(box[2], w) - max(box[0], 0.)) *
+        max(0.,
+            min(box[3], h) - max(box[1], 0.)))
+    if inside < min_overlap * bw * bh:
+        raise ValueError(
+            f'{name} {box.tolist()} lies {100 * inside / (bw * bh):.0f} % '
+            f'inside the {w} x {h} image; at least '
+            f'{100 * min_overlap:.0f} % of a hand box must be inside it')
     return box

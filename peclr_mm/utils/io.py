@@ -9,8 +9,8 @@ import tempfile
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Tuple
 
 __all__ = [
-    'atomic_write', 'atomic_write_json', 'read_json', 'iter_json_object',
-    'named_os_error', 'check_output_path'
+    'atomic_write', 'atomic_write_json', 'atomic_write_image', 'read_json',
+    'iter_json_object', 'named_os_error', 'check_output_path'
 ]
 
 
@@ -124,6 +124,26 @@ def atomic_write_json(path: str, obj, **kwargs) -> None:
         with open(name, 'w') as f:
             json.dump(obj, f, **kwargs)
             f.write('\n')
+
+    atomic_write(path, dump)
+
+
+def atomic_write_image(path: str, img) -> None:
+    """``cv2.imencode`` of ``img`` in the format of ``path``'s extension,
+    written through :func:`atomic_write`.
+
+    Raises:
+        OSError: encoding or writing failed; names ``path``.
+    """
+    import cv2
+    ext = osp.splitext(path)[1] or '.png'
+    ok, buf = cv2.imencode(ext, img)
+    if not ok:
+        raise OSError(f'{path}: OpenCV cannot encode a {ext} image')
+
+    def dump(name: str) -> None:
+        with open(name, 'wb') as f:
+            f.write(buf.tobytes())
 
     atomic_write(path, dump)
 

@@ -12,10 +12,10 @@ from collections import OrderedDict
 import pytest
 import torch
 
+from peclr_mm.apis import released
 from peclr_mm.models.utils.weight_converters import (convert_released_model,
                                                      resnet_state_dict_shapes)
-from peclr_mm.utils.checkpoint import released
-from tests.utils.test_checkpoint_released import make_tar, serve
+from tests.apis.test_released import make_tar, serve
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RN50 = 'rn50_peclr_yt3d-fh_pt_fh_ft'

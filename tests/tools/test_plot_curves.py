@@ -1,14 +1,10 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 import json
-import os.path as osp
-import sys
 
 import cv2
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
-import plot_curves  # noqa: E402
+from tools.analysis import plot_curves
 
 
 def _write_log(path, records):

@@ -31,11 +31,10 @@ import time
 
 import numpy as np
 
+from peclr_mm.utils.io import atomic_write_json
+from tools.analysis.encoder_args import add_encoder_args
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:  # the tools' shared modules, and a checkout
-    sys.path.insert(0, ROOT)
-from peclr_mm.utils.io import atomic_write_json  # noqa: E402
-from tools.analysis.encoder_args import add_encoder_args  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -2,8 +2,8 @@
 """The command-line arguments that the probe and analysis tools share.
 
 ``--encoder NAME[=CHECKPOINT]`` names an encoder to measure (repeatable)
-and ``--config`` the config that builds every one of them. Import it after
-putting the checkout's root on ``sys.path``, as the tools do::
+and ``--config`` the config that builds every one of them. The tools
+import it as (the development install puts the checkout on the path)::
 
     from tools.analysis.encoder_args import add_encoder_args
 """

@@ -43,11 +43,9 @@ import time
 
 import numpy as np
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:  # the tools' shared modules, and a checkout
-    sys.path.insert(0, ROOT)
-from tools.analysis.encoder_args import add_encoder_args  # noqa: E402
+from tools.analysis.encoder_args import add_encoder_args
 
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'peclr',
                           'peclr_resnet18-2stage_1xb32-1e_synthetic-64.py')
 

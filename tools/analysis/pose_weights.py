@@ -17,14 +17,9 @@ one does (log(2N - 1)); a weighting under which it costs less rewards
 collapse. Prints a table and, with ``--out``, writes it as json.
 """
 import argparse
-import os.path as osp
 import sys
 
 import numpy as np
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 
 def parse_args(argv=None):

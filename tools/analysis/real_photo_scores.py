@@ -35,15 +35,11 @@ import tempfile
 from typing import Dict, Optional
 
 import numpy as np
+from mmengine.config import DictAction
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:  # the tools' shared modules, and a checkout
-    sys.path.insert(0, ROOT)
-from mmengine.config import DictAction  # noqa: E402
-
-from peclr_mm.evaluation import freihand_scores  # noqa: E402
-from peclr_mm.evaluation import load_mean_pose, mean_pose_scores  # noqa
-from tools.analysis.realism import jsonable, load_split, measure  # noqa
+from peclr_mm.evaluation import (freihand_scores, load_mean_pose,
+                                 mean_pose_scores)
+from tools.analysis.realism import jsonable, load_split, measure
 
 #: (row label, the score's key, the mean pose's key it is compared with).
 ROWS = (('EPE-2D (px)', 'EPE-2D', 'EPE-2D'), ('EPE-2D vs mean in box (px)',

@@ -34,16 +34,9 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
-try:
-    import peclr_mm  # noqa: F401
-except ImportError:  # running from a checkout without installing
-    sys.path.insert(
-        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    import peclr_mm  # noqa: F401
-
-from peclr_mm.datasets.freihand3d import \
-    load_freihand_annotations  # noqa: E402
-from peclr_mm.utils.camera import project  # noqa: E402
+import peclr_mm  # noqa: F401
+from peclr_mm.datasets.freihand3d import load_freihand_annotations
+from peclr_mm.utils.camera import project
 
 #: The summary's keys, in the order printed.
 SUMMARY_KEYS = ('num_images', 'num_detected', 'detection_rate',

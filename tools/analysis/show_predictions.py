@@ -12,23 +12,15 @@ sample's EPE-2D (px), RR-EPE and PA-EPE (mm). The checkpoint is loaded
 with the project's safe loader and must belong to the config's model.
 """
 import argparse
-import os.path as osp
 import sys
 
 import numpy as np
+from mmengine.config import DictAction
 
-try:
-    import peclr_mm  # noqa: F401
-except ImportError:
-    sys.path.insert(
-        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    import peclr_mm  # noqa: F401
-
-from mmengine.config import DictAction  # noqa: E402
-
-from peclr_mm.datasets import project  # noqa: E402
-from peclr_mm.evaluation import freihand_scores, root_relative_epe  # noqa
-from peclr_mm.visualization import draw_skeleton_2d  # noqa: E402
+import peclr_mm  # noqa: F401
+from peclr_mm.datasets import project
+from peclr_mm.evaluation import freihand_scores, root_relative_epe
+from peclr_mm.visualization import draw_skeleton_2d
 
 
 def parse_args(argv=None):

@@ -49,14 +49,8 @@ from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
-try:
-    import peclr_mm  # noqa: F401
-except ImportError:  # running from a checkout without installing
-    sys.path.insert(
-        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    import peclr_mm  # noqa: F401
-
-from peclr_mm.apis.inference import mirror_intrinsics  # noqa: E402
+import peclr_mm  # noqa: F401
+from peclr_mm.apis.inference import mirror_intrinsics
 
 #: What the converter writes beside the splits: its record, and the mark
 #: that ``--overwrite`` looks for.

@@ -34,18 +34,12 @@ written (a bad config or checkpoint, unsafe or not matching the model, or
 OUT refused), with a one-line error.
 """
 import argparse
-import os.path as osp
 import pickle
 import sys
 
 import numpy as np
 
-try:
-    import peclr_mm  # noqa: F401
-except ImportError:
-    sys.path.insert(
-        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    import peclr_mm  # noqa: F401
+import peclr_mm  # noqa: F401
 
 
 def parse_args(argv=None):

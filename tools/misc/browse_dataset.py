@@ -36,21 +36,14 @@ import sys
 
 import cv2
 import numpy as np
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
 
-try:
-    import peclr_mm  # noqa: F401
-except ImportError:
-    sys.path.insert(
-        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    import peclr_mm  # noqa: F401
-
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-
-from peclr_mm.codecs.hand25d import root_weights  # noqa: E402
-from peclr_mm.utils.affine import transform_points  # noqa: E402
-from peclr_mm.utils.camera import project  # noqa: E402
-from peclr_mm.visualization import draw_skeleton_2d  # noqa: E402
+import peclr_mm  # noqa: F401
+from peclr_mm.codecs.hand25d import root_weights
+from peclr_mm.utils.affine import transform_points
+from peclr_mm.utils.camera import project
+from peclr_mm.visualization import draw_skeleton_2d
 
 
 def parse_args(argv=None):

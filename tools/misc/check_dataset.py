@@ -41,14 +41,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-try:
-    import peclr_mm  # noqa: F401
-except ImportError:  # running from a checkout without installing
-    sys.path.insert(
-        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    import peclr_mm  # noqa: F401
-
-from peclr_mm.utils.io import read_json  # noqa: E402
+import peclr_mm  # noqa: F401
+from peclr_mm.utils.io import read_json
 
 #: field -> the shape of one record
 FIELDS = dict(xyz=(21, 3), K=(3, 3), scale=())

@@ -22,18 +22,11 @@ config's model; only then is ``--out`` written (default
 refusal (one line naming the address or file), 2 for bad arguments.
 """
 import argparse
-import os.path as osp
 import sys
 from typing import List, Optional
 
-try:
-    import peclr_mm  # noqa: F401
-except ImportError:  # running from a checkout without installing
-    sys.path.insert(
-        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    import peclr_mm  # noqa: F401
-
-from peclr_mm.utils.checkpoint import released  # noqa: E402
+import peclr_mm  # noqa: F401
+from peclr_mm.apis import released
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -151,7 +151,8 @@ class BaseHand25DHead(BaseHead):
             sign = torch.where(det < 0, -1., 1.).to(xy)
             xy = torch.stack([xy[..., 0] * sign[:, None], xy[..., 1]], -1)
         feat = torch.cat(
-            [z_rel.detach(), xy.flatten(1).detach(), z_cf[:, None]], 1)
+            [z_rel.detach(),
+             xy.flatten(1).detach(), z_cf[:, None]], 1)
         return z_cf, z_cf + self.refine_scale * self.root_refiner(feat)[:, 0]
 
     def _geometry(self, batch_data_samples: OptSampleList,

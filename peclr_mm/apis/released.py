@@ -30,9 +30,10 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
-from .compare import compare_state_dict, describe_mismatch, model_mismatch
-from .loading import (CorruptCheckpointError, UnsafeCheckpointError,
-                      safe_torch_load)
+from ..utils.checkpoint.compare import (compare_state_dict, describe_mismatch,
+                                        model_mismatch)
+from ..utils.checkpoint.loading import (CorruptCheckpointError,
+                                        UnsafeCheckpointError, safe_torch_load)
 
 __all__ = [
     'ReleaseError', 'Release', 'RELEASES', 'RELEASE_BASE_URL',
@@ -151,7 +152,7 @@ def find_release(source: str) -> Optional[Release]:
 
 
 def _config_roots() -> List[str]:
-    package = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
     return [
         osp.join(osp.dirname(package), 'configs'),
         osp.join(package, '.mim', 'configs')
@@ -406,7 +407,7 @@ def _build_model(config: str, backbone_only: bool):
     from mmengine.registry import init_default_scope
     from mmpose.registry import MODELS
 
-    import peclr_mm  # noqa: F401  registers the modules
+    from .. import models  # noqa: F401  registers the modules
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
     model_cfg = cfg.model
@@ -532,7 +533,7 @@ def fetch_released(source: str,
     Raises:
         ReleaseError: any refusal; the message names the address or file.
     """
-    from ...models.utils import weight_converters as wc
+    from ..models.utils import weight_converters as wc
 
     release = find_release(source)
     url = source if source.startswith(('http://', 'https://')) else None

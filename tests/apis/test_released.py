@@ -16,8 +16,8 @@ from contextlib import contextmanager
 import pytest
 import yaml
 
-from peclr_mm.utils.checkpoint import released
-from peclr_mm.utils.checkpoint.released import ReleaseError
+from peclr_mm.apis import released
+from peclr_mm.apis.released import ReleaseError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
