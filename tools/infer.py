@@ -33,6 +33,10 @@ import numpy as np
 import peclr_mm  # noqa: F401
 
 
+#: How many inputs' hands are described on stdout.
+SHOWN = 5
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='3-D hand pose on photographs, folders, videos and a '
@@ -107,6 +111,8 @@ def parse_args(argv=None):
         help='draw every N-th video frame (1: all)')
     parser.add_argument(
         '--show', action='store_true', help='show the pictures in a window')
+    parser.add_argument(
+        '--no-progress', action='store_true', help='no progress bar on stderr')
     parser.add_argument('--device', default='cpu')
     return parser.parse_args(argv)
 
@@ -180,13 +186,14 @@ def main(argv=None):
         print(f'error: {exc}', file=sys.stderr)
         return 2
     start, done, hands, empty = time.perf_counter(), 0, 0, []
-    last = None
+    last, shown = None, 0
     for res in inferencer(
             args.inputs,
             out_dir=args.out_dir,
             show=args.show,
             draw_every=0 if args.no_vis else args.draw_every,
             bboxes=boxes,
+            progress=not args.no_progress,
             skip_errors=True):
         if res['error']:
             print(f'error: {res["error"]}', file=sys.stderr)
@@ -197,8 +204,9 @@ def main(argv=None):
             empty.append(res['input'] +
                          (f' frame {res["frame_id"]}' if res['kind'] in
                           ('video', 'webcam') else ''))
-        if res['input'] != last:
-            last = res['input']
+        if res['input'] != last and shown < SHOWN:
+            # the first inputs' hands in words (all are in the results)
+            last, shown = res['input'], shown + 1
             for inst in res['predictions'][0]:
                 print(f'{res["input"]}: {inst["handedness"]} hand '
                       f'({inst["handedness_source"]}), box '

@@ -437,6 +437,28 @@ class Hand3DInferencer:
             for item in items:  # refuse before anything is written
                 self._check_outputs(item, out_dir, all_inputs, draw_every)
         self.errors = []
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            videos = [i for i in items if i['kind'] in ('video', 'webcam')]
+            bar = tqdm(
+                total=None if videos else len(items),
+                unit='img',
+                desc='hands 3-D')
+        try:
+            for result in self._run_items(items, out_dir, all_inputs,
+                                          return_vis, show, draw_every, bboxes,
+                                          return_datasamples, skip_errors):
+                if bar is not None:
+                    bar.update(1)
+                yield result
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _run_items(self, items, out_dir, all_inputs, return_vis, show,
+                   draw_every, bboxes, return_datasamples,
+                   skip_errors) -> Iterator[dict]:
         for item in items:
             if out_dir is not None and skip_errors:
                 try:
@@ -448,8 +470,7 @@ class Hand3DInferencer:
             try:
                 yield from self._run_item(item, out_dir, return_vis, show,
                                           draw_every, bboxes,
-                                          return_datasamples, progress,
-                                          skip_errors)
+                                          return_datasamples, skip_errors)
             except (OSError, ValueError) as exc:  # a video that cannot open
                 if not skip_errors:
                     raise
@@ -505,7 +526,7 @@ class Hand3DInferencer:
             yield 0, item['source']
 
     def _run_item(self, item, out_dir, return_vis, show, draw_every, bboxes,
-                  return_datasamples, progress, skip_errors) -> Iterator[dict]:
+                  return_datasamples, skip_errors) -> Iterator[dict]:
         import cv2
         detector = self._detector_for(item['kind'])
         records, writer = [], None
@@ -513,11 +534,6 @@ class Hand3DInferencer:
             self._paths(item, out_dir) if out_dir is not None else
             (None, None))
         frames = self._frames(item)
-        if progress:
-            from tqdm import tqdm
-            total = item.get('frames') if item['kind'] in ('video',
-                                                           'webcam') else 1
-            frames = tqdm(frames, total=total, desc=item['name'], unit='frame')
         try:
             for frame_id, frame in frames:
                 path = frame if isinstance(frame, str) else item['key']

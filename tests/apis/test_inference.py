@@ -58,8 +58,11 @@ def test_left_hand_is_the_mirror_of_the_right(demo_model, synthetic_root, bbox,
         hand='left')
     assert left['hand'] == 'left' and left['passes'] == right['passes']
     assert right['passes'] == (2 if recrop else 1)
+    # 0.01 mm: the re-crop is placed from float32 predictions, whose last
+    # bits differ between the mirrored and the plain arithmetic (a wrong
+    # hand is off by centimetres)
     np.testing.assert_allclose(
-        left['keypoints_3d'], right['keypoints_3d'] * [-1, 1, 1], atol=1e-7)
+        left['keypoints_3d'], right['keypoints_3d'] * [-1, 1, 1], atol=1e-5)
     np.testing.assert_allclose(
         left['keypoints_2d'],
         np.stack(
