@@ -58,17 +58,20 @@ def test_left_hand_is_the_mirror_of_the_right(demo_model, synthetic_root, bbox,
         hand='left')
     assert left['hand'] == 'left' and left['passes'] == right['passes']
     assert right['passes'] == (2 if recrop else 1)
-    # 0.01 mm: the re-crop is placed from float32 predictions, whose last
-    # bits differ between the mirrored and the plain arithmetic (a wrong
-    # hand is off by centimetres)
+    # 0.01 mm for one pass; 0.1 mm with the re-crop, which is placed from
+    # the first pass's float32 predictions: OpenCV's warp samples on a
+    # 1/32 px grid, so a mirrored box lands on other grid points (measured
+    # up to 0.02 mm in depth); a wrong hand is off by centimetres
     np.testing.assert_allclose(
-        left['keypoints_3d'], right['keypoints_3d'] * [-1, 1, 1], atol=1e-5)
+        left['keypoints_3d'],
+        right['keypoints_3d'] * [-1, 1, 1],
+        atol=1e-4 if recrop else 1e-5)
     np.testing.assert_allclose(
         left['keypoints_2d'],
         np.stack(
             [w - 1 - right['keypoints_2d'][:, 0], right['keypoints_2d'][:, 1]],
             1),
-        atol=1e-4)
+        atol=0.03 if recrop else 1e-4)
     # the mirrored-back joints are consistent with the image's camera ...
     front = left['keypoints_3d'][:, 2] > 0.05
     np.testing.assert_allclose(
