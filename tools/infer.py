@@ -32,7 +32,6 @@ import numpy as np
 
 import peclr_mm  # noqa: F401
 
-
 #: How many inputs' hands are described on stdout.
 SHOWN = 5
 
