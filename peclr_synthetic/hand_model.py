@@ -153,10 +153,10 @@ def sample_hand(rng: np.random.Generator,
     a hand of 16 cm reach or more spans 86 to 146 px (a closed hand
     proportionally less), with its box centre up to 25 px off the image
     centre and every joint inside the image. That framing leaves the
-    context a real-world hand detector expects: MediaPipe Hands finds
-    about 81 % of evaluation renders framed at 115 to 195 px by the joints'
-    extent alone and about 90 % framed this way (600 renders each of seeds
-    31337 and 4242).
+    context a real-world hand detector expects: MediaPipe Hands found
+    81.0 % and 79.7 % of 600 evaluation renders of seeds 31337 and 4242
+    framed at 115 to 195 px by the joints' extent alone, and 89.3 % of 600
+    renders of seed 2718 framed this way.
 
     Args:
         rng (np.random.Generator): the sample's generator.

@@ -101,6 +101,26 @@ def test_sample_hand_plausible():
         assert 50 < span < 215
 
 
+def test_closed_hands_are_framed_life_sized():
+    """A fist is not blown up to an open hand's size in the image: pixels
+    per metre at the wrist stay within what the widest span gives the
+    smallest hand of MIN_EXTENT reach (hand size 0.88 at the least)."""
+    from peclr_synthetic import hand_model
+    bound = hand_model.SPAN_RANGE[1] / (hand_model.MIN_EXTENT * 0.88)
+    scale, extent = [], []
+    for k in range(300):
+        xyz, K = synthetic.sample_hand(np.random.default_rng([10, k]))
+        scale.append(K[0, 0] / xyz[0, 2])
+        extent.append(np.ptp(xyz[:, :2], axis=0).max())
+    scale, extent = np.array(scale), np.array(extent)
+    assert scale.max() <= bound * 1.001
+    # closed hands exist in the sample and come out smaller in the image
+    closed = extent < 0.12
+    assert closed.sum() >= 10
+    span_px = scale * extent
+    assert np.median(span_px[closed]) < np.median(span_px[~closed])
+
+
 def test_versions_share_the_hand():
     xyz, K = synthetic.sample_hand(np.random.default_rng(0))
     img1, mask1 = synthetic.render_hand(xyz, K, np.random.default_rng(1))
