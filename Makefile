@@ -10,8 +10,9 @@ setup:
 test: setup
 	$(PY) -m pytest tests -q
 
+# make demo [UNLABELED="DIR ..."] [REAL_TEST=ROOT] (see tools/run_demo.sh)
 demo: setup
-	bash tools/run_demo.sh
+	UNLABELED="$(UNLABELED)" REAL_TEST="$(REAL_TEST)" bash tools/run_demo.sh
 
 lint: setup
 	$(PY) -m flake8 $(SRC)

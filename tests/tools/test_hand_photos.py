@@ -45,7 +45,10 @@ def stand_in_detector(monkeypatch):
     monkeypatch.setattr(hand_photos, 'build_detector', lambda opts: _blobs)
 
 
-def _photo(path, size=(120, 160), box=(40, 30, 80, 90), colour='red',
+def _photo(path,
+           size=(120, 160),
+           box=(40, 30, 80, 90),
+           colour='red',
            mark=True):
     img = np.full((*size, 3), 128, np.uint8)
     x1, y1, x2, y2 = box
@@ -57,9 +60,10 @@ def _photo(path, size=(120, 160), box=(40, 30, 80, 90), colour='red',
 
 
 def _run(inputs, out, *extra):
-    return hand_photos.main([*map(str, inputs), '--out', str(out),
-                             '--workers', '0', '--no-progress', '--min-size',
-                             '10', *extra])
+    return hand_photos.main([
+        *map(str, inputs), '--out',
+        str(out), '--workers', '0', '--no-progress', '--min-size', '10', *extra
+    ])
 
 
 def _manifest(out):
@@ -101,9 +105,8 @@ def test_hands_are_cut_out_and_read_by_the_folder_dataset(tmp_path):
     assert all(not b['is_left'] for b in boxes.values())
     ds = HandImageFolder(data_root=str(out), box_file='boxes.json')
     assert len(ds) == 2
-    np.testing.assert_allclose(ds[0]['bbox'][0],
-                               boxes[ds[0]['img_path'][len(str(out)) +
-                                                       1:]]['bbox'])
+    np.testing.assert_allclose(
+        ds[0]['bbox'][0], boxes[ds[0]['img_path'][len(str(out)) + 1:]]['bbox'])
 
 
 def test_a_hand_filling_the_image_is_found_with_a_margin(tmp_path):
@@ -204,8 +207,10 @@ def test_renders_and_real_hands_pretrain_together(tmp_path, synthetic_root):
     src = tmp_path / 'photos'
     src.mkdir()
     for i in range(6):
-        _photo(src / f'{i}.jpg', box=(20 + 6 * i, 25, 70, 95),
-               colour='red' if i % 2 else 'blue')
+        _photo(
+            src / f'{i}.jpg',
+            box=(20 + 6 * i, 25, 70, 95),
+            colour='red' if i % 2 else 'blue')
     real = tmp_path / 'real'
     assert _run([src], real) == 0
     cfg = Config.fromfile(
