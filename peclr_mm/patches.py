@@ -11,13 +11,13 @@ mmpose's registries, which changes nothing that exists, and calls
    (torch >= 2.6 then refuses mmengine's own checkpoints) and loads
    addresses (``http(s)://``, ``torchvision://``, ``open-mmlab://``, ...)
    with ``weights_only=False``, so a pickle from an address runs its code.
-   The replacements (:data:`peclr_mm.utils.checkpoint.SAFE_SCHEMES`) load
+   The replacements (:data:`peclr_mm.weights.loading.SAFE_SCHEMES`) load
    with ``weights_only=True`` and an allow-list of exactly what mmengine
    writes, downloading addresses into the hub cache first.
 2. **Checkpoint saving** (``mmengine.runner.runner.save_checkpoint``):
    mmengine writes straight to ``epoch_N.pth``, so a run killed while
    saving leaves a truncated file that ``--resume`` fails on;
-   :func:`peclr_mm.utils.checkpoint.atomic_save_checkpoint` writes
+   :func:`peclr_mm.weights.saving.atomic_save_checkpoint` writes
    ``NAME.tmp`` and renames it into place.
 3. **The pytorch launcher** (``mmengine.dist.utils._init_dist_pytorch``):
    mmengine calls ``torch.cuda.set_device`` unconditionally, so
@@ -28,15 +28,24 @@ mmpose's registries, which changes nothing that exists, and calls
    mmengine removes the oldest checkpoint before the new one is written
    (with ``max_keep_ckpts=1`` a kill while saving leaves none) and
    truncates ``last_checkpoint`` before writing it;
-   :func:`peclr_mm.engine.checkpoint_safety.save_checkpoint_with_step`
+   :func:`peclr_mm.weights.checkpoint_safety.save_checkpoint_with_step`
    writes the new checkpoint and ``last_checkpoint`` (atomically) first.
 5. **Finding the checkpoint to resume**
    (``mmengine.runner.runner.find_latest_checkpoint``): mmengine trusts
    ``last_checkpoint`` even when it is empty or names a missing file;
-   :func:`peclr_mm.engine.checkpoint_safety.find_latest_checkpoint` falls
+   :func:`peclr_mm.weights.checkpoint_safety.find_latest_checkpoint` falls
    back to the newest ``epoch_N.pth`` / ``iter_N.pth`` with a warning.
 
 :func:`applied` reports whether each is in force.
+
+Why at import and not where needed: a stock runner started from a config
+(``tools/train.py``, ``mim train``, ``custom_imports``) reaches mmengine's
+functions with no call of this package in between, so the import is the
+only place all five can take effect; and each is a repair, not a change of
+behaviour a caller could want undone (loading refuses only what would run
+code, saving and rotation write the same files in a safer order, the
+resume look-up answers where mmengine gives up, the launcher defers to
+mmengine wherever CUDA is present).
 """
 from typing import Dict
 
@@ -50,10 +59,11 @@ def apply() -> None:
     from mmengine.hooks import CheckpointHook
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from .engine.checkpoint_safety import (find_latest_checkpoint,
-                                           save_checkpoint_with_step)
     from .engine.cpu_dist import init_dist_pytorch_cpu_aware
-    from .utils.checkpoint import SAFE_SCHEMES, atomic_save_checkpoint
+    from .weights.checkpoint_safety import (find_latest_checkpoint,
+                                            save_checkpoint_with_step)
+    from .weights.loading import SAFE_SCHEMES
+    from .weights.saving import atomic_save_checkpoint
     for prefix, loader in SAFE_SCHEMES.items():
         CheckpointLoader.register_scheme(prefix, loader, force=True)
     runner_module.save_checkpoint = atomic_save_checkpoint
@@ -69,10 +79,11 @@ def applied() -> Dict[str, bool]:
     from mmengine.hooks import CheckpointHook
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from .engine.checkpoint_safety import (find_latest_checkpoint,
-                                           save_checkpoint_with_step)
     from .engine.cpu_dist import init_dist_pytorch_cpu_aware
-    from .utils.checkpoint import SAFE_SCHEMES, atomic_save_checkpoint
+    from .weights.checkpoint_safety import (find_latest_checkpoint,
+                                            save_checkpoint_with_step)
+    from .weights.loading import SAFE_SCHEMES
+    from .weights.saving import atomic_save_checkpoint
     schemes = CheckpointLoader._schemes
     return dict(
         checkpoint_rotation=(CheckpointHook._save_checkpoint_with_step

@@ -36,7 +36,9 @@ def project(xyz: np.ndarray, K: np.ndarray) -> np.ndarray:
     return uvw[..., :2] / uvw[..., 2:]
 
 
-__all__ = ['sample_hand', 'IMG_SIZE', 'FOCAL_RANGE', 'ROOT_DEPTH_RANGE']
+__all__ = [
+    'sample_hand', 'IMG_SIZE', 'FOCAL_RANGE', 'ROOT_DEPTH_RANGE', 'REF_BONE'
+]
 
 IMG_SIZE = 224
 FOCAL_RANGE = (200.0, 1100.0)
@@ -59,7 +61,9 @@ _PHALANGES = np.array([[0.040, 0.024, 0.022], [0.045, 0.028, 0.024],
 _SPLAY = np.array([6.0, 1.0, -5.0, -11.0])
 _THUMB_CMC = np.array([0.020, 0.022, 0.006])
 _THUMB_BONES = np.array([0.044, 0.032, 0.029])
-_REF_BONE = 0.045  # length of bone 9-10 at size 1
+#: Length (m) of bone 9-10 (middle MCP to PIP) of a hand of size 1; the
+#: surface sizes its solids by it.
+REF_BONE = 0.045
 
 
 def _rot(axis: int, deg: float) -> np.ndarray:

@@ -2,9 +2,11 @@
 """Drawing a hand and its background into an image.
 
 The hand's closed surface (:mod:`.surface`: per-pixel depth, normals and
-parts) depends on the geometry only (:func:`_layout`), so the versions of
-one sample share the hand mask and differ in skin tone, texture, lighting,
-sleeve, background, blur and noise (:func:`_paint`). The skin is shaded
+parts) depends on the geometry only (:func:`layout_hand`), so the versions
+of one sample share the hand mask and differ in skin tone, texture,
+lighting, sleeve, background, blur and noise (:func:`paint_hand`). The
+writers call the two apart; :func:`render_hand` is both at once. The skin
+is shaded
 with wrapped diffuse light, a specular highlight, an ambient term tinted by
 the surroundings, ambient occlusion from the depth buffer and a soft cast
 shadow; nails, knuckle creases and palm lines come from the surface's
@@ -20,7 +22,10 @@ import numpy as np
 from .hand_model import IMG_SIZE
 from .surface import PART_ARM, PART_NONE, PART_TIP, Surface, rasterise_hand
 
-__all__ = ['render_hand']
+__all__ = [
+    'render_hand', 'layout_hand', 'paint_hand', 'skin_tone',
+    'procedural_background'
+]
 
 # Skin palette (BGR), light to dark; a tone is drawn between neighbours.
 _SKIN = np.array([[180, 205, 240], [160, 190, 235], [140, 172, 224],
@@ -50,15 +55,16 @@ def _crop_noise(rng: np.random.Generator, out: int, crop: int) -> np.ndarray:
     return patch
 
 
-def _skin_tone(rng: np.random.Generator) -> np.ndarray:
+def skin_tone(rng: np.random.Generator) -> np.ndarray:
+    """A random skin colour (BGR, 0-255 floats) from the palette."""
     t = rng.uniform(0, len(_SKIN) - 1)
     i = min(int(t), len(_SKIN) - 2)
     tone = _SKIN[i] + (t - i) * (_SKIN[i + 1] - _SKIN[i])
     return np.clip(tone + rng.normal(0, 8, 3), 0, 255)
 
 
-def _background(rng: np.random.Generator, size: int,
-                skin: np.ndarray) -> np.ndarray:
+def procedural_background(rng: np.random.Generator, size: int,
+                          skin: np.ndarray) -> np.ndarray:
     """Smooth random colour field, textures and clutter."""
     grid = int(rng.choice([2, 3, 5, 9]))
     colours = rng.uniform(0, 255, (grid, grid, 3))
@@ -163,7 +169,7 @@ def _scene(rng: np.random.Generator, size: int,
     procedural clutter, toned down and sometimes out of focus."""
     img = _photo_background(rng, size) if rng.random() < 0.75 else None
     if img is None:
-        img = _background(rng, size, skin)
+        img = procedural_background(rng, size, skin)
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(1.0, 4.0))
         grey = img.mean(axis=2, keepdims=True)
         keep = rng.uniform(0.2, 0.7)  # procedural colours are loud
@@ -177,11 +183,11 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / (np.linalg.norm(v) + 1e-12)
 
 
-def _paint(surf: Surface, rng: np.random.Generator) -> np.ndarray:
+def paint_hand(surf: Surface, rng: np.random.Generator) -> np.ndarray:
     """Shade the hand's surface over a fresh background: one appearance
     (version)."""
     size = surf.depth.shape[0]
-    skin = _skin_tone(rng) / 255.0
+    skin = skin_tone(rng) / 255.0
     img = _scene(rng, size, skin * 255.0).astype(np.float32) / 255.0
     covered = surf.part != PART_NONE
     if not covered.any():
@@ -268,7 +274,7 @@ def _paint(surf: Surface, rng: np.random.Generator) -> np.ndarray:
         img, alpha=rng.uniform(0.85, 1.15), beta=rng.uniform(-15, 15))
 
 
-def _layout(xyz: np.ndarray, K: np.ndarray, size: int) -> Surface:
+def layout_hand(xyz: np.ndarray, K: np.ndarray, size: int) -> Surface:
     """The hand's rasterised surface; depends on the geometry only, so all
     versions of a sample share it."""
     return rasterise_hand(xyz, K, size)
@@ -297,6 +303,6 @@ def render_hand(xyz: np.ndarray,
         tuple: ``img`` (size, size, 3) uint8 BGR and ``mask`` (size, size)
         uint8, 255 on hand pixels (not the forearm) and 0 elsewhere.
     """
-    surf = _layout(xyz, K, size)
+    surf = layout_hand(xyz, K, size)
     mask = np.where(surf.mask, 255, 0).astype(np.uint8)
-    return _paint(surf, rng), mask
+    return paint_hand(surf, rng), mask

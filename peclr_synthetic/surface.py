@@ -15,7 +15,7 @@ from typing import List, NamedTuple, Tuple
 import cv2
 import numpy as np
 
-from .hand_model import _REF_BONE
+from .hand_model import REF_BONE
 
 __all__ = ['Surface', 'rasterise_hand']
 
@@ -239,7 +239,7 @@ def rasterise_hand(xyz: np.ndarray, K: np.ndarray, size: int) -> Surface:
     xyz = np.asarray(xyz, np.float64)
     K = np.asarray(K, np.float64)
     buf = _Buffers(size, K)
-    s = np.linalg.norm(xyz[9] - xyz[10]) / _REF_BONE
+    s = np.linalg.norm(xyz[9] - xyz[10]) / REF_BONE
     side, up, out = _frame(xyz)
     # Forearm first (far part of the union), then palm, thumb, fingers.
     arm = _arm_direction(xyz, side, up, out)

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from .hand_model import IMG_SIZE, NUM_JOINTS, sample_hand
-from .renderer import _layout, _paint
+from .renderer import layout_hand, paint_hand
 
 __all__ = [
     'generate_freihand', 'clean_stale_partials', 'partial_folder', 'mapped',
@@ -54,9 +54,9 @@ def _work(job: tuple) -> Tuple[int, np.ndarray, np.ndarray]:
     xyzs, Ks = [], []
     for k in range(start, stop):
         xyz, K = _round(*sample_hand(_rng(seed, split_id, k, _GEOMETRY)))
-        layout = _layout(xyz, K, IMG_SIZE)
+        layout = layout_hand(xyz, K, IMG_SIZE)
         for v in range(versions):
-            img = _paint(layout, _rng(seed, split_id, k, _APPEARANCE, v))
+            img = paint_hand(layout, _rng(seed, split_id, k, _APPEARANCE, v))
             write_jpeg(osp.join(folder, f'{k + num * v:08d}.jpg'), img, params)
         xyzs.append(xyz)
         Ks.append(K)

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from .hand_model import IMG_SIZE, project, sample_hand
-from .renderer import _background, _skin_tone, render_hand
+from .renderer import procedural_background, render_hand, skin_tone
 from .writer import (JPEG_QUALITY, MARKER, check_counts, mapped,
                      partial_folder, write_jpeg)
 
@@ -68,7 +68,7 @@ def _hand_frame(k: int, seed: int, width: int, height: int,
     xyz, K = sample_hand(rng)
     crop, mask = render_hand(xyz, K, rng)
     mask = mask > 0
-    frame = _background(rng, max(width, height), _skin_tone(rng))
+    frame = procedural_background(rng, max(width, height), skin_tone(rng))
     frame = np.ascontiguousarray(frame[:height, :width])
     ox = int(rng.integers(0, width - IMG_SIZE + 1))
     oy = int(rng.integers(0, height - IMG_SIZE + 1))

@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from mmpose.registry import MODELS
 
-from peclr_mm.utils.checkpoint import safe_torch_load
+from peclr_mm.weights import safe_torch_load
 from tests.conftest import tiny_finetune_cfg, tiny_pretrain_cfg
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -523,7 +523,7 @@ def test_inference_tool_refuses_bad_input_and_expands_folders(
         str(folder), '--out-dir',
         str(tmp_path / 'o2'), '--K', '1e-30', '1e-30', '0', '0'
     ])
-    assert res.returncode == 1
+    assert res.returncode == 2  # every input failed
     assert 'h1.jpg: the focal lengths' in res.stderr
     assert 'tiny.png: too small (1x1 px' in res.stderr
     assert not (tmp_path / 'o2' / 'predictions').exists()

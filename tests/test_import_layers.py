@@ -1,9 +1,11 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """The package's imports run one way (docs/design.md section 7):
 ``utils`` <- ``datasets``; ``utils`` <- ``codecs`` <- ``models`` <-
-``evaluation``; the glue (``apis``, ``engine``, ``visualization``,
-``patches``) on top. Every module under peclr_mm is parsed, imports inside
-functions included."""
+``evaluation``; ``utils`` <- ``weights`` (the checkpoint wing) <-
+``models``; the glue (``apis``, ``engine``, ``visualization``,
+``patches``) on top. Above the package, ``projects/`` import the package
+but never ``tools/``, and the package imports neither. Every module is
+parsed, imports inside functions included."""
 import ast
 import os
 import os.path as osp
@@ -11,6 +13,7 @@ from typing import Dict, Iterator, Set, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PACKAGE = osp.join(ROOT, 'peclr_mm')
+PROJECTS = osp.join(ROOT, 'projects')
 
 #: The sub-packages (and top-level modules) each may import from.
 _BASE = {'utils', 'version'}
@@ -19,8 +22,9 @@ ALLOWED: Dict[str, Set[str]] = {
     'utils': {'version'},
     'datasets': _BASE,
     'codecs': _BASE,
-    'models': _BASE | {'codecs'},
-    'evaluation': _BASE | {'codecs', 'models'},
+    'weights': _BASE,
+    'models': _BASE | {'codecs', 'weights'},
+    'evaluation': _BASE | {'codecs', 'models', 'weights'},
 }
 #: On top: may import any layer above, but not one another's modules
 #: except as listed.
@@ -29,6 +33,13 @@ TOP: Dict[str, Set[str]] = {
     'engine': {'visualization'},
     'patches': {'engine'},
     'apis': {'visualization', 'engine'},
+}
+#: Top-level folders of the checkout that a tree must not import: a
+#: project is built on the package, and a script of ``tools/`` that a
+#: project needs belongs to the project (or to the package).
+NOT_IMPORTED: Dict[str, Set[str]] = {
+    PACKAGE: {'projects', 'tools'},
+    PROJECTS: {'tools'},
 }
 
 
@@ -98,6 +109,23 @@ def violations(package_dir: str = PACKAGE) -> list:
     return found
 
 
+def foreign_imports(tree: str, forbidden: Set[str], root: str = ROOT) -> list:
+    """``'file:line: target'`` for every import of a ``forbidden``
+    top-level package by a module under ``tree`` (a folder of the checkout
+    ``root``)."""
+    found = []
+    for dirpath, _, files in os.walk(tree):
+        for name in sorted(files):
+            if not name.endswith('.py'):
+                continue
+            path = osp.join(dirpath, name)
+            for line, target in _imports(path, root):
+                if target.split('.')[0] in forbidden:
+                    found.append(f'{osp.relpath(path, root)}:{line}: '
+                                 f'{target}')
+    return found
+
+
 def test_every_sub_package_has_a_layer():
     names = {
         n[:-3] if n.endswith('.py') else n
@@ -110,6 +138,11 @@ def test_every_sub_package_has_a_layer():
 
 def test_imports_run_one_way():
     assert violations() == []
+
+
+def test_projects_and_package_do_not_import_upwards():
+    for tree, forbidden in NOT_IMPORTED.items():
+        assert foreign_imports(tree, forbidden) == []
 
 
 def test_the_check_sees_a_backward_import(tmp_path):
@@ -130,4 +163,23 @@ def test_the_check_sees_a_backward_import(tmp_path):
         'peclr_mm.evaluation',
         f'{osp.join("peclr_mm", "utils", "io.py")}:1: utils imports '
         'peclr_mm.models.head',
+    ]
+
+
+def test_the_check_sees_a_project_importing_a_tool(tmp_path):
+    """``import tools...`` and ``from tools... import`` in a project are
+    caught, inside functions too; a project's own ``tools`` sub-folder is
+    not ``tools/``."""
+    study = tmp_path / 'projects' / 'study'
+    study.mkdir(parents=True)
+    (study / 'a.py').write_text('import tools.analysis.x\n'
+                                'def f():\n'
+                                '    from tools.analysis import y\n')
+    (study / 'b.py').write_text('from .tools import z\n'
+                                'from peclr_mm import models\n')
+    found = foreign_imports(
+        str(tmp_path / 'projects'), {'tools'}, root=str(tmp_path))
+    a = osp.join('projects', 'study', 'a.py')
+    assert sorted(found) == [
+        f'{a}:1: tools.analysis.x', f'{a}:3: tools.analysis'
     ]

@@ -35,7 +35,7 @@ def test_undone_replacement_is_reported_and_reapplied(name, monkeypatch):
 
 
 def test_local_scheme_reported_and_reapplied(monkeypatch):
-    from peclr_mm.utils.checkpoint import load_from_local_safe
+    from peclr_mm.weights import load_from_local_safe
     schemes = dict(CheckpointLoader._schemes)
     schemes[''] = lambda *a, **k: None
     monkeypatch.setattr(CheckpointLoader, '_schemes', schemes)

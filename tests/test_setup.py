@@ -56,12 +56,12 @@ def test_custom_imports_register_into_mmpose(tmp_path):
         import mmengine.runner.runner as runner_module
         from mmengine.dist import utils as dist_utils
         from mmengine.runner.checkpoint import CheckpointLoader
-        loading = 'peclr_mm.utils.checkpoint.loading'
+        loading = 'peclr_mm.weights.loading'
         assert CheckpointLoader._get_checkpoint_loader(
             'https://x/y.pth').__module__ == loading
         assert CheckpointLoader._get_checkpoint_loader(
             'a/b.pth').__module__ == loading
-        from peclr_mm.utils.checkpoint import atomic_save_checkpoint
+        from peclr_mm.weights import atomic_save_checkpoint
         assert runner_module.save_checkpoint is atomic_save_checkpoint
         assert dist_utils._init_dist_pytorch.__module__ == \
             'peclr_mm.engine.cpu_dist'

@@ -27,7 +27,7 @@ peclr_mm's own training and this tool write: it loads as it is, or
 than four stages (as the demo configs' two-stage ResNet-18). Lightning
 ``.ckpt`` files pickle callback classes and hyper-parameters, which
 ``weights_only=True`` refuses; only their tensors are read
-(``peclr_mm.utils.checkpoint.load_state_dict_only``), so no code from the
+(``peclr_mm.weights.inert.load_state_dict_only``), so no code from the
 file runs.
 
 The output is never written over the input, and an existing file only with
@@ -41,11 +41,10 @@ import sys
 from typing import List, Mapping, Optional
 
 import peclr_mm  # noqa: F401
-from peclr_mm.models.utils import weight_converters
-from peclr_mm.utils import checkpoint
 from peclr_mm.utils.io import check_output_path
+from peclr_mm.weights import converters, inert, loading
 
-IncompatibleWeightsError = weight_converters.IncompatibleWeightsError
+IncompatibleWeightsError = converters.IncompatibleWeightsError
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -121,12 +120,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
         check_output_path(args.dst, [args.src], args.overwrite)
-        check_release_layout(args.src,
-                             checkpoint.load_state_dict_only(args.src))
-        out = weight_converters.convert_released_checkpoint(
-            args.src, args.dst, args.depth, args.prefix, args.backbone_only)
-    except (IncompatibleWeightsError, checkpoint.UnsafeCheckpointError,
-            checkpoint.CorruptCheckpointError, OSError) as exc:
+        check_release_layout(args.src, inert.load_state_dict_only(args.src))
+        out = converters.convert_released_checkpoint(args.src, args.dst,
+                                                     args.depth, args.prefix,
+                                                     args.backbone_only)
+    except (IncompatibleWeightsError, loading.UnsafeCheckpointError,
+            loading.CorruptCheckpointError, OSError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     if out['kind'] == 'model':
@@ -138,7 +137,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                   f'  python tools/test.py {out["config"]} {args.dst}')
         else:
             print(f'no released-model config has ResNet-{out["depth"]}: '
-                  f'copy {weight_converters.RELEASED_CONFIGS[50]} and set '
+                  f'copy {converters.RELEASED_CONFIGS[50]} and set '
                   'the backbone depth and the head\'s in_channels')
     else:
         print(f'wrote {out["num_tensors"]} tensors of ResNet-{out["depth"]} '

@@ -19,8 +19,8 @@ import pickle
 import sys
 
 import peclr_mm  # noqa: F401
-from peclr_mm.models.utils.weight_converters import export_backbone
 from peclr_mm.utils.io import check_output_path
+from peclr_mm.weights.converters import export_backbone
 
 
 def main(argv=None):

@@ -14,7 +14,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import peclr_mm  # noqa: F401 (registers modules and the safe loader)
-from peclr_mm.utils.checkpoint import check_checkpoint_matches
+from peclr_mm.weights import check_checkpoint_matches
 
 
 def parse_args():

@@ -106,7 +106,8 @@ def merge_args(cfg, args):
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    from peclr_mm.engine.checkpoint_safety import WorkDirBusyError, WorkDirLock
+    from peclr_mm.weights.checkpoint_safety import (WorkDirBusyError,
+                                                    WorkDirLock)
     lock = None
     if int(os.environ.get('RANK', '0')) == 0:  # one holder per run
         try:

@@ -1,7 +1,5 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""Metrics, the mean-pose reference and the FreiHAND submission.
-``peclr_mm.evaluation.probes`` (what a frozen encoder holds, for the
-encoder analyses in ``tools/analysis/``) is not loaded with the package."""
+"""Metrics, the mean-pose reference and the FreiHAND submission."""
 from .functional import (FREIHAND_THRESHOLDS, align_w_scale, epe_2d,
                          freihand_scores, named_scores, root_relative_epe)
 from .mean_pose import (MEAN_POSE_KEYS, MeanPose, fit_mean_pose,

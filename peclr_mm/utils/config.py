@@ -1,7 +1,8 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""Edits that the benchmark tools (``tools/benchmarks/``) and the encoder
-analyses make to a shipped config: run names, data roots, input size,
-cross-version views and an iteration loop.
+"""Edits that the benchmark tools (``tools/benchmarks/``) and the
+reproduction study (``projects/reproduction/``) make to a shipped config:
+run names, data roots, input size, cross-version views and an iteration
+loop.
 
 Not loaded by ``import peclr_mm``; the reproduction study's schedules are
 ``projects/reproduction/schedules.py``."""

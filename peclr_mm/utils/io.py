@@ -5,18 +5,22 @@ top-level entry at a time)."""
 import json
 import os
 import os.path as osp
+import shutil
 import tempfile
+from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Tuple
 
 __all__ = [
     'atomic_write', 'atomic_write_json', 'atomic_write_image', 'read_json',
-    'iter_json_object', 'named_os_error', 'check_output_path'
+    'iter_json_object', 'named_os_error', 'check_output_path',
+    'json_written_by', 'is_same_file', 'folder_built_beside'
 ]
 
 
-def _same_file(a: str, b: str) -> bool:
-    """Whether paths ``a`` and ``b`` name one file: the same path once
-    symbolic links are resolved, or (hard links) the same inode."""
+def is_same_file(a: str, b: str) -> bool:
+    """Whether writing path ``a`` would write the file at path ``b``: the
+    same path once symbolic links are resolved (whether or not the file
+    exists yet), or two names of one existing inode (hard links)."""
     if osp.realpath(a) == osp.realpath(b):
         return True
     try:
@@ -25,13 +29,40 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
+def json_written_by(path: str) -> Optional[str]:
+    """The ``written_by`` a JSON file names as its first entry (how the
+    tools that pass ``written_by`` to :func:`check_output_path` mark their
+    outputs), read without loading the whole file.
+
+    Args:
+        path: the file.
+
+    Returns:
+        str or None: the value, or None for a missing file, a file that
+        is not a JSON object or whose first entry is not ``written_by``.
+    """
+    try:
+        for key, value in iter_json_object(path, 'a JSON object', chunk=4096):
+            return value if key == 'written_by' else None
+    except (OSError, ValueError, UnicodeDecodeError):
+        pass
+    return None
+
+
 def check_output_path(out: str,
                       inputs: Iterable[Optional[str]],
-                      overwrite: bool = False) -> None:
+                      overwrite: bool = False,
+                      written_by: Optional[str] = None) -> None:
     """Refuse to write ``out`` over one of the tool's ``inputs`` (always,
-    ``overwrite`` or not) or over any existing file unless ``overwrite``:
-    a tool cannot tell its own earlier output from a file it did not
-    write, so replacing either is the user's explicit choice.
+    ``overwrite`` or not) or over any existing file unless ``overwrite``.
+
+    Without ``written_by`` a tool cannot tell its own earlier output from
+    a file it did not write, so replacing either is the user's explicit
+    choice. With ``written_by`` (a JSON output whose first entry is
+    ``"written_by": written_by``, see :func:`json_written_by`) only the
+    tool's own earlier output may be replaced: any other file (a data
+    root's ``evaluation_xyz.json``, say) is refused even with
+    ``overwrite``.
 
     Args:
         out: the file the tool is about to write.
@@ -39,21 +70,31 @@ def check_output_path(out: str,
             symbolic or hard link to one of them counts as that file.
         overwrite: whether an existing ``out`` that is no input may be
             replaced (the tools' ``--overwrite``).
+        written_by: the mark of the tool's own JSON outputs, or None.
 
     Raises:
-        FileExistsError: ``out`` is an input, or exists and not
-            ``overwrite``; one line naming ``out``.
+        FileExistsError: ``out`` is an input, exists and not
+            ``overwrite``, or exists and is not marked ``written_by``;
+            one line naming ``out``.
         IsADirectoryError: ``out`` is a folder.
     """
     for src in inputs:
-        if src is not None and _same_file(out, src):
+        if src is not None and is_same_file(out, src):
             raise FileExistsError(
                 f'{out} is the input {src}: refusing to write over it '
                 '(even with --overwrite); choose another output file')
     if osp.isdir(out):
         raise IsADirectoryError(f'{out} is a folder; expected the path of '
                                 'the file to write')
-    if osp.lexists(out) and not overwrite:
+    if not osp.lexists(out):
+        return
+    if written_by is not None and (osp.islink(out)
+                                   or json_written_by(out) != written_by):
+        raise FileExistsError(
+            f'{out} exists and was not written by {written_by}: refusing '
+            'to write over it (even with --overwrite); choose another '
+            'output file')
+    if not overwrite:
         raise FileExistsError(f'{out} exists: pass --overwrite to replace '
                               'it, or choose another output file')
 
@@ -103,6 +144,44 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
             os.remove(tmp)
         if isinstance(exc, OSError) and path not in str(exc):
             raise named_os_error(exc, f'writing {path}') from exc
+        raise
+
+
+@contextmanager
+def folder_built_beside(out: str) -> Iterator[str]:
+    """Build a folder beside ``out``, then swap it in whole: ``out`` is at
+    every moment the old folder (or nothing) or the new one, never half.
+
+    Yields a fresh, empty, hidden sibling folder ``.NAME.partial-PID`` to
+    fill. When the block ends normally it takes ``out``'s place (an
+    existing ``out`` is first renamed aside, then removed); when it raises
+    (Ctrl-C included) it is removed and ``out`` left as it was. Whether an
+    existing ``out`` may be replaced is the caller's to decide, inside the
+    block (last, so that nothing made meanwhile is missed).
+
+    Args:
+        out: the folder to write.
+
+    Yields:
+        str: the folder to build in.
+    """
+    parent, base = osp.split(osp.abspath(out))
+    os.makedirs(parent, exist_ok=True)
+    tmp = osp.join(parent, f'.{base}.partial-{os.getpid()}')
+    while osp.lexists(tmp):
+        tmp += '_'
+    os.mkdir(tmp)
+    try:
+        yield tmp
+        if osp.lexists(out):
+            old = tmp + '.old'
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

@@ -12,7 +12,7 @@ word. Here:
 - :func:`save_checkpoint_with_step` (installed over
   ``CheckpointHook._save_checkpoint_with_step`` by :mod:`peclr_mm.patches`)
   writes the new checkpoint (atomically, see
-  :func:`peclr_mm.utils.checkpoint.atomic_save_checkpoint`), then
+  :func:`peclr_mm.weights.saving.atomic_save_checkpoint`), then
   ``last_checkpoint`` atomically, and only then removes the checkpoints
   beyond ``max_keep_ckpts``;
 - :func:`find_latest_checkpoint` (installed over mmengine's) falls back to

@@ -40,9 +40,10 @@ from typing import Dict, Mapping, Optional, Tuple
 
 import torch
 
-from ...utils.checkpoint import (compare_state_dict, describe_mismatch,
-                                 load_state_dict_only, safe_torch_load)
-from ...utils.io import atomic_write
+from ..utils.io import atomic_write
+from .compare import compare_state_dict, describe_mismatch
+from .inert import load_state_dict_only
+from .loading import safe_torch_load
 
 __all__ = [
     'IncompatibleWeightsError', 'RELEASE_JOINT_ORDER', 'RELEASED_CONFIGS',
@@ -346,7 +347,7 @@ def convert_released_checkpoint(src: str,
         IncompatibleWeightsError: ``src`` fits neither layout; the message
             names the file and what is missing.
     """
-    from ...version import __version__
+    from ..version import __version__
 
     # PeCLR's PyTorch-Lightning .ckpt files pickle callbacks and
     # hyper-parameters: only their tensors are read, nothing else is run

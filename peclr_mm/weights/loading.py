@@ -16,13 +16,15 @@ mmengine's remote schemes (``http(s)://``, ``torchvision://``,
 ``modelzoo://``, ``open-mmlab://``, ``openmmlab://``, ``mmcls://``,
 ``pavi://``, ``s3://``, ``petrel://``) load with ``weights_only=False``, so a
 pickle served from an address would run its code. They are replaced too:
-each resolves its address, downloads the file into torch's hub cache
-(:func:`fetch_checkpoint`, rank 0 first when distributed) and loads it
+each resolves its address, downloads the file into torch's hub cache,
+under a folder named by a hash of the whole address
+(:func:`fetch_checkpoint`, :func:`cache_path`, rank 0 first when
+distributed) and loads it
 through the same :func:`safe_torch_load`. :mod:`peclr_mm.patches` installs
 :data:`SAFE_SCHEMES` into mmengine.
 """
+import hashlib
 import io
-import os
 import os.path as osp
 import pickle
 import re
@@ -35,11 +37,13 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
+from .download import DownloadError, download
+
 __all__ = [
     'UnsafeCheckpointError', 'CorruptCheckpointError', 'SAFE_GLOBALS',
     'safe_torch_load', 'fetch_checkpoint', 'load_from_local_safe',
     'load_from_address_safe', 'load_from_pavi_safe', 'load_from_ceph_safe',
-    'SAFE_SCHEMES', 'HTTP_PREFIXES', 'NAMED_PREFIXES'
+    'SAFE_SCHEMES', 'HTTP_PREFIXES', 'NAMED_PREFIXES', 'cache_path'
 ]
 
 _BUILTIN_STATISTICS = ('min', 'max', 'mean', 'current')
@@ -112,25 +116,41 @@ NAMED_PREFIXES = ('torchvision://', 'modelzoo://', 'open-mmlab://',
                   'openmmlab://', 'mmcls://')
 
 
-def _download(url: str, model_dir: Optional[str] = None) -> str:
-    """The local copy of ``url`` in torch's hub cache (``TORCH_HOME``),
-    downloaded once (to a temporary file, then renamed, by
-    ``torch.hub.download_url_to_file``); rank 0 downloads first when
-    distributed."""
-    from mmengine.dist import barrier, get_dist_info
+def cache_path(url: str, model_dir: Optional[str] = None) -> str:
+    """Where :func:`fetch_checkpoint` keeps the download of ``url``: a
+    folder named by a hash of the whole address, so that two servers'
+    ``epoch_12.pth`` never stand for each other, and the address's own
+    file name in it.
+
+    Args:
+        url: the ``http(s)://`` address.
+        model_dir: the cache folder; ``None`` for ``checkpoints`` under
+            torch's hub directory (``TORCH_HOME``).
+
+    Returns:
+        str: ``MODEL_DIR/HASH16/NAME``.
+    """
     model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
     name = osp.basename(urlparse(url).path) or 'checkpoint.pth'
-    path = osp.join(model_dir, name)
+    key = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return osp.join(model_dir, key, name)
+
+
+def _download(url: str, model_dir: Optional[str] = None) -> str:
+    """The local copy of ``url`` in the cache (:func:`cache_path`),
+    downloaded once and whole (:func:`.download.download`); rank 0
+    downloads first when distributed."""
+    from mmengine.dist import barrier, get_dist_info
+    path = cache_path(url, model_dir)
 
     def fetch() -> None:
         if osp.isfile(path):
             return
-        os.makedirs(model_dir, exist_ok=True)
         try:
-            torch.hub.download_url_to_file(url, path, progress=False)
-        except Exception as exc:
-            raise OSError(
-                f'could not download checkpoint {url}: {exc}') from exc
+            download(url, path)
+        except DownloadError as exc:
+            raise DownloadError(f'could not download checkpoint {url}: '
+                                f'{exc}') from exc
 
     rank, world_size = get_dist_info()
     if rank == 0:

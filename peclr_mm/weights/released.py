@@ -3,20 +3,20 @@
 fetching, unpacking, converting and checking them for the configs that
 load them (``tools/misc/download_released.py``, docs/released_models.md).
 
-Every step leaves either its whole result or nothing: a download streams
-into a temporary file beside its target and is renamed only once it is
-complete (its length, its gzip stream and, when given, its SHA-256
-checked); the checkpoint inside an archive is read from the archive into
-a temporary folder under a name of this module's choosing (no member is
-ever extracted by its own path, and an archive with a member that points
-outside its folder is refused); the converted checkpoint is written
-beside its target, loaded back with the allow-listed
-``torch.load(weights_only=True)``, compared key for key and shape for
-shape with the config's model, and only then put in place, never over an
-existing file unless asked.
+Every step leaves either its whole result or nothing: a download
+(:func:`~peclr_mm.weights.download.download`: bounded in time and
+size, http(s) redirects only) streams into a temporary file beside its
+target and is renamed only once it is complete (its length, its gzip
+stream and, when given, its SHA-256 checked), and a downloaded archive
+that is then refused is removed, never reused; the checkpoint inside an
+archive is read from the archive into a temporary folder under a name of
+this module's choosing (no member is ever extracted by its own path, and
+an archive with a member that points outside its folder is refused); the
+converted checkpoint is written beside its target, loaded back with the
+allow-listed ``torch.load(weights_only=True)``, compared key for key and
+shape for shape with the config's model, and only then put in place, never
+over an existing file unless asked.
 """
-import gzip
-import hashlib
 import os
 import os.path as osp
 import posixpath
@@ -24,22 +24,22 @@ import re
 import shutil
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
 import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
-from ..utils.checkpoint.compare import (compare_state_dict, describe_mismatch,
-                                        model_mismatch)
-from ..utils.checkpoint.loading import (CorruptCheckpointError,
-                                        UnsafeCheckpointError, safe_torch_load)
+from ..utils.io import is_same_file
+from .compare import compare_state_dict, describe_mismatch, model_mismatch
+from .converters import IncompatibleWeightsError, convert_released_checkpoint
+from .download import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, download, sha256_of
+from .loading import (CorruptCheckpointError, UnsafeCheckpointError,
+                      safe_torch_load)
+from .names import find_config
 
 __all__ = [
     'ReleaseError', 'Release', 'RELEASES', 'RELEASE_BASE_URL',
-    'CHECKPOINT_SUFFIXES', 'find_release', 'find_config', 'download',
-    'sha256_of', 'read_checkpoint_member', 'check_against_config',
-    'fetch_released'
+    'CHECKPOINT_SUFFIXES', 'find_release', 'read_checkpoint_member',
+    'check_against_config', 'fetch_released'
 ]
 
 #: Where the authors publish their archives (github.com/dahiyaaneesh/peclr,
@@ -151,149 +151,10 @@ def find_release(source: str) -> Optional[Release]:
     return None
 
 
-def _config_roots() -> List[str]:
-    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    return [
-        osp.join(osp.dirname(package), 'configs'),
-        osp.join(package, '.mim', 'configs')
-    ]
-
-
-def find_config(config: str) -> str:
-    """The file of a config given by path or by name.
-
-    Args:
-        config: a path, or a config's name (``hand25d_resnet50-peclr-
-            released_freihand-224``, ``.py`` optional) looked up under the
-            checkout's ``configs/`` and the installed package's
-            ``.mim/configs``.
-
-    Returns:
-        str: the config's path.
-
-    Raises:
-        ReleaseError: no such config.
-    """
-    if osp.isfile(config):
-        return config
-    name = _stem(config) + '.py'
-    for root in _config_roots():
-        for folder, _, files in os.walk(root):
-            if name in files and '_base_' not in folder:
-                return osp.join(folder, name)
-    raise ReleaseError(f'config {config} not found (neither a file nor a '
-                       'config name under configs/)')
-
-
-def sha256_of(path: str) -> str:
-    """The SHA-256 of a file, in hexadecimal."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _check_sha256(what: str, got: str, expected: Optional[str]) -> None:
     if expected and got != expected.lower():
         raise ReleaseError(f'{what}: SHA-256 {got} differs from the '
                            f'expected {expected.lower()}')
-
-
-def _check_gzip(path: str, what: str) -> None:
-    """Decompress ``path`` to its end, so that a truncated download (whose
-    server sent no length) is caught by gzip's own length and CRC."""
-    try:
-        with gzip.open(path, 'rb') as f:
-            while f.read(_CHUNK):
-                pass
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ReleaseError(f'{what} is truncated or damaged (not a whole '
-                           f'gzip stream: {exc})') from exc
-
-
-def download(url: str,
-             dst: str,
-             sha256: Optional[str] = None,
-             timeout: float = 60.,
-             progress: Optional[Callable[[int, Optional[int]],
-                                         None]] = None) -> str:
-    """Download ``url`` to ``dst`` whole or not at all.
-
-    The body streams into a temporary file in ``dst``'s folder, which is
-    renamed to ``dst`` only when the server's length is reached, a
-    ``.gz``/``.tgz`` file decompresses to its end and, when given, the
-    SHA-256 matches; on any failure (an interrupted connection, Ctrl-C)
-    the temporary file is removed and ``dst`` is left as it was.
-
-    Args:
-        url: the ``http(s)://`` address.
-        dst: the file to write.
-        sha256: the expected SHA-256 (hexadecimal), or None.
-        timeout: seconds the connection may stall.
-        progress: called with the bytes received so far and the total
-            (None when the server sends no length) after each chunk.
-
-    Returns:
-        str: the file's SHA-256.
-
-    Raises:
-        ReleaseError: the server answered with an error, could not be
-            reached, closed the connection early, or the file is damaged
-            or differs from ``sha256``; the message names ``url``.
-    """
-    folder = osp.dirname(osp.abspath(dst))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(dst)}.', suffix='.part')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            digest, received, total = _stream(url, f, timeout, progress)
-        if total is not None and received != total:
-            raise ReleaseError(f'download of {url} interrupted: {received} '
-                               f'of {total} bytes received')
-        if dst.endswith(('.gz', '.tgz')):
-            _check_gzip(tmp, f'download of {url} ({received} bytes)')
-        _check_sha256(f'download of {url}', digest, sha256)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-    return digest
-
-
-def _stream(url, f, timeout, progress) -> Tuple[str, int, Optional[int]]:
-    request = urllib.request.Request(
-        url, headers={'User-Agent': 'peclr_mm-download-released'})
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        raise ReleaseError(f'could not download {url}: HTTP {exc.code} '
-                           f'{exc.reason}') from exc
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, 'reason', exc)
-        raise ReleaseError(f'could not download {url}: {reason}') from exc
-    digest = hashlib.sha256()
-    received = 0
-    with response:
-        length = response.headers.get('Content-Length')
-        total = int(length) if length and length.isdigit() else None
-        while True:
-            try:
-                chunk = response.read(_CHUNK)
-            except (OSError, ValueError) as exc:  # IncompleteRead, reset
-                raise ReleaseError(
-                    f'download of {url} interrupted after {received} bytes '
-                    f'({type(exc).__name__}: {exc})') from exc
-            if not chunk:
-                break
-            f.write(chunk)
-            digest.update(chunk)
-            received += len(chunk)
-            if progress is not None:
-                progress(received, total)
-    return digest.hexdigest(), received, total
 
 
 def _escapes(name: str) -> bool:
@@ -407,7 +268,7 @@ def _build_model(config: str, backbone_only: bool):
     from mmengine.registry import init_default_scope
     from mmpose.registry import MODELS
 
-    from .. import models  # noqa: F401  registers the modules
+    # the modules are registered: importing this module imported peclr_mm
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
     model_cfg = cfg.model
@@ -484,10 +345,33 @@ def _place(tmp: str, out: str, overwrite: bool) -> None:
     os.remove(tmp)
 
 
-def _same_file(a: str, b: str) -> bool:
-    if osp.abspath(a) == osp.abspath(b):
-        return True
-    return osp.exists(a) and osp.exists(b) and osp.samefile(a, b)
+def _kept(archive: str) -> bool:
+    """Whether ``archive`` is one this module kept (``--keep-archive``):
+    its ``.sha256`` record, written beside it then, still matches it. A
+    stale record without its archive is removed."""
+    record = archive + '.sha256'
+    if not osp.isfile(record):
+        return False
+    if not osp.lexists(archive):
+        os.remove(record)
+        return False
+    with open(record) as f:
+        digest = f.read().split(' ', 1)[0]
+    return osp.isfile(archive) and not osp.islink(archive) and sha256_of(
+        archive) == digest
+
+
+def _keep(archive: str, digest: str) -> None:
+    """Record ``archive`` as kept by this module (``sha256sum`` format)."""
+    with open(archive + '.sha256', 'w') as f:
+        f.write(f'{digest}  {osp.basename(archive)}\n')
+
+
+def _discard(archive: str) -> None:
+    """Remove an archive of this module and its record."""
+    for path in (archive, archive + '.sha256'):
+        if osp.lexists(path):
+            os.remove(path)
 
 
 def fetch_released(source: str,
@@ -497,7 +381,8 @@ def fetch_released(source: str,
                    member: Optional[str] = None,
                    overwrite: bool = False,
                    keep_archive: bool = False,
-                   timeout: float = 60.,
+                   timeout: float = DEFAULT_TIMEOUT,
+                   max_bytes: int = DEFAULT_MAX_BYTES,
                    progress: Optional[Callable[[int, Optional[int]],
                                                None]] = None,
                    log: Callable[[str], None] = print) -> dict:
@@ -518,11 +403,15 @@ def fetch_released(source: str,
         member: the checkpoint's path inside the archive, when it holds
             several.
         overwrite: replace an existing ``out``.
-        keep_archive: keep a downloaded archive beside ``out`` (it is
-            reused by the next call); otherwise it is removed once the
-            checkpoint is written.
-        timeout: seconds a download may stall.
-        progress: the download's progress callback (:func:`download`).
+        keep_archive: keep a downloaded archive beside ``out``, with its
+            ``.sha256`` record, to be reused by the next call; otherwise
+            it is removed once the checkpoint is written. An archive that
+            is refused (damaged, of the wrong hash or kind, not fitting
+            the config) is removed either way.
+        timeout: seconds the whole download may take.
+        max_bytes: the largest download accepted.
+        progress: the download's progress callback
+            (:func:`~peclr_mm.weights.download.download`).
         log: where progress messages go.
 
     Returns:
@@ -532,9 +421,9 @@ def fetch_released(source: str,
 
     Raises:
         ReleaseError: any refusal; the message names the address or file.
+        DownloadError: the download failed or was refused (names the
+            address).
     """
-    from ..models.utils import weight_converters as wc
-
     release = find_release(source)
     url = source if source.startswith(('http://', 'https://')) else None
     local = None
@@ -558,7 +447,7 @@ def fetch_released(source: str,
                 f'{source} is no known release: give the output file with '
                 '--out')
         out = osp.join(out or 'checkpoints', release.out)
-    if local is not None and _same_file(local, out):
+    if local is not None and is_same_file(local, out):
         raise ReleaseError(f'--out {out} is the input itself; choose '
                            'another file')
     if osp.exists(out) and not overwrite:
@@ -566,27 +455,55 @@ def fetch_released(source: str,
     folder = osp.dirname(osp.abspath(out))
     os.makedirs(folder, exist_ok=True)
 
-    downloaded = download_digest = None
+    archive = fresh = None  # a download of this module (fresh: this call)
     if url is not None:
         name = posixpath.basename(url.split('?')[0]) or 'download.tar.gz'
-        target = osp.join(folder, name)
-        if _same_file(target, out):
+        archive = osp.join(folder, name)
+        if is_same_file(archive, out):
             raise ReleaseError(f'--out {out} is where {url} is downloaded '
                                'to; choose another file')
-        if osp.isfile(target):
-            log(f'using {target}, downloaded before (delete it to download '
-                'again)')
+        if _kept(archive):
+            log(f'using {archive}, kept by an earlier run (delete it to '
+                'download again)')
+        elif osp.lexists(archive):
+            raise ReleaseError(
+                f'{archive} exists and was not downloaded by this tool; move '
+                'it away, or give it as the source')
         else:
-            log(f'downloading {url} to {target}')
-            download_digest = download(url, target, sha256, timeout, progress)
-            downloaded = target
-        local = target
-    if downloaded is None:
-        digest = sha256_of(local)
+            log(f'downloading {url} to {archive}')
+            fresh = download(
+                url,
+                archive,
+                sha256,
+                timeout=timeout,
+                max_bytes=max_bytes,
+                progress=progress)
+        local = archive
+    try:
+        digest = fresh or sha256_of(local)
         _check_sha256(local, digest, sha256)
-    else:
-        digest = download_digest
+        written = _convert(local, out, release, config, member, overwrite,
+                           folder)
+    except BaseException as exc:
+        # a refused download is not left to be reused; one kept earlier
+        # goes only when refused, not when interrupted
+        if archive is not None and (fresh or isinstance(exc, Exception)):
+            _discard(archive)
+        raise
+    if archive is not None:
+        if keep_archive:
+            _keep(archive, digest)
+        else:
+            _discard(archive)
+    return dict(written, sha256=digest)
 
+
+def _convert(local: str, out: str, release: Optional[Release],
+             config: Optional[str], member: Optional[str], overwrite: bool,
+             folder: str) -> dict:
+    """Read, convert, check and place the checkpoint of ``local`` (an
+    archive or a checkpoint) at ``out``; :func:`fetch_released`'s result
+    without ``sha256``."""
     with tempfile.TemporaryDirectory(dir=folder, prefix='.released.') as tmp:
         if _is_archive(local):
             path, inner = read_checkpoint_member(
@@ -598,10 +515,10 @@ def fetch_released(source: str,
             config = release.config
         converted = osp.join(tmp, 'converted.pth')
         try:
-            result = wc.convert_released_checkpoint(
+            result = convert_released_checkpoint(
                 path, converted, depth=release.depth if release else None)
             ckpt = safe_torch_load(converted, map_location='cpu')
-        except (wc.IncompatibleWeightsError, CorruptCheckpointError,
+        except (IncompatibleWeightsError, CorruptCheckpointError,
                 UnsafeCheckpointError) as exc:
             raise ReleaseError(str(exc).replace(path, shown)) from None
         if release is not None and result['kind'] != release.kind:
@@ -615,13 +532,10 @@ def fetch_released(source: str,
             check_against_config(ckpt['state_dict'], result['kind'],
                                  config_path)
         _place(converted, out, overwrite)
-    if downloaded is not None and not keep_archive:
-        os.remove(downloaded)
     return dict(
         out=out,
         config=config_path,
         kind=result['kind'],
         depth=result['depth'],
         num_tensors=result['num_tensors'],
-        source=shown,
-        sha256=digest)
+        source=shown)

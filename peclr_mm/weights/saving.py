@@ -6,7 +6,7 @@ from typing import Sequence
 
 import torch
 
-from ..io import atomic_write, named_os_error
+from ..utils.io import atomic_write, named_os_error
 from .loading import safe_torch_load
 
 __all__ = ['atomic_save_checkpoint', 'strip_checkpoint']

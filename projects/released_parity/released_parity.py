@@ -2,7 +2,7 @@
 """The released PeCLR models through peclr_mm, against the authors' own
 procedure.
 
-    python tools/benchmarks/released_parity.py [--work-dir DIR] \
+    python projects/released_parity/released_parity.py [--work-dir DIR] \
         [--num-eval 16] [--depth 50] [--out docs/results/released_parity]
 
 The released files cannot be downloaded here, so a stand-in takes their
@@ -411,7 +411,7 @@ def write_report(result: Dict, out: str) -> None:
     lines = [
         '# The released models through peclr_mm: parity with the authors\' '
         'procedure', '',
-        'Measured by `python tools/benchmarks/released_parity.py` on '
+        'Measured by `python projects/released_parity/released_parity.py` on '
         f'{result["num_images"]} synthetic FreiHAND-layout evaluation images '
         f'with a seeded ResNet-{result["depth"]} stand-in in the release\'s '
         'key layout (the release files cannot be downloaded here).', '',

@@ -24,9 +24,9 @@ from typing import Sequence
 
 import numpy as np
 
-from peclr_mm.evaluation.probes import pipeline_views
 from peclr_mm.utils.io import atomic_write_json
-from tools.analysis.encoder_args import add_encoder_args
+from projects.reproduction.analysis.encoder_args import add_encoder_args
+from projects.reproduction.probes import pipeline_views
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -95,8 +95,8 @@ def main(argv=None) -> int:
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    from peclr_mm.evaluation.probes import (build_with_encoder,
-                                            pooled_features, ridge_probe)
+    from projects.reproduction.probes import (build_with_encoder,
+                                              pooled_features, ridge_probe)
     torch.set_num_threads(1)
     init_default_scope('mmpose')
     cfg = Config.fromfile(

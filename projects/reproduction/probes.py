@@ -26,9 +26,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.utils.latent_geometry import (apply_view_geometry,
-                                            undo_view_geometry)
-from .functional import align_w_scale
+from peclr_mm.evaluation.functional import align_w_scale
+from peclr_mm.models.utils.latent_geometry import (apply_view_geometry,
+                                                   undo_view_geometry)
 
 __all__ = [
     'pipeline_views', 'build_with_encoder', 'ridge_probe',
@@ -58,7 +58,7 @@ def pipeline_views(cfg,
     """
     from mmpose.registry import DATASETS
 
-    from ..utils.config import set_input_size
+    from peclr_mm.utils.config import set_input_size
     dcfg = cfg.test_dataloader.dataset.copy()
     dcfg.data_root = data_root
     dcfg.split = split

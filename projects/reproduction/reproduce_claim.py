@@ -402,12 +402,12 @@ def ridge_rows(ckpts: dict,
     subset. Each encoder's rows are kept in ``ridge/ENC[_eN].json``, with
     its features' and fits' seconds. ``run=False``: the kept rows only."""
     from peclr_mm.datasets.freihand3d import select_subset
-    from peclr_mm.evaluation.probes import (build_with_encoder, pipeline_views,
-                                            pooled_features, ridge_probe,
-                                            select_ridge_lambda)
     from peclr_mm.utils.config import set_input_size
     from peclr_mm.utils.io import atomic_write_json, read_json
     from projects.reproduction.probe_features import head_targets
+    from projects.reproduction.probes import (build_with_encoder,
+                                              pipeline_views, pooled_features,
+                                              ridge_probe, select_ridge_lambda)
     done = {
         enc: osp.join(work, 'ridge', f'{enc}{suffix(enc, epoch, b)}.json')
         for enc in ckpts
@@ -470,16 +470,17 @@ def latent_rows(ckpts: dict,
                 epoch: int,
                 run: bool = True) -> list:
     """The paper's mechanism measured on each encoder of pretraining epoch
-    ``epoch`` (``tools/analysis/equivariance.py``, one folder per encoder
-    in ``latent/``, kept): how much of a rotation or shift of the image the
-    latent fails to follow (equivariance error / the error of a latent that
-    stays put: 0 equivariant, 1 invariant), how well a ridge probe of the
-    pooled frozen features reads the rotation back (degrees, beside
-    chance), how well it reads the hand's own in-plane orientation back,
-    pose retrieval, and the hands' own orientation spread.
+    ``epoch`` (``projects/reproduction/analysis/equivariance.py``, one
+    folder per encoder in ``latent/``, kept): how much of a rotation or
+    shift of the image the latent fails to follow (equivariance error / the
+    error of a latent that stays put: 0 equivariant, 1 invariant), how well
+    a ridge probe of the pooled frozen features reads the rotation back
+    (degrees, beside chance), how well it reads the hand's own in-plane
+    orientation back, pose retrieval, and the hands' own orientation
+    spread.
     ``run=False``: the kept analyses only."""
     from peclr_mm.utils.io import read_json
-    from tools.analysis import equivariance
+    from projects.reproduction.analysis import equivariance
     lat = b.latent
     rows = []
     for enc, ckpt in ckpts.items():

@@ -131,7 +131,8 @@ def verdict(rows: list, fractions=(0.01, 0.05), rule: str = 'max') -> list:
 
 LATENT_INTRO = (
     'The mechanism, measured on the frozen encoders '
-    '(`tools/analysis/equivariance.py`): equivariance error / the error of '
+    '(`projects/reproduction/analysis/equivariance.py`): equivariance '
+    'error / the error of '
     'a latent that stays put, for rotations of the image (+-15 to 90 '
     'degrees) and shifts (0: the latent follows the image as PeCLR\'s '
     'geometry says; 1: invariant); the in-plane rotation read back from '

@@ -41,8 +41,8 @@ from typing import Callable, Dict, Iterable, List, Tuple
 
 from mmengine.hooks import Hook
 
-from peclr_mm.utils.checkpoint import safe_torch_load, strip_checkpoint
 from peclr_mm.utils.io import atomic_write, atomic_write_json, read_json
+from peclr_mm.weights import safe_torch_load, strip_checkpoint
 
 MANIFEST = 'state.json'
 #: the fingerprint of the data the state's records were measured on
@@ -417,7 +417,7 @@ def check_resumable(folder: str) -> None:
         ValueError: the checkpoint it would resume from is stripped; the
             message names it.
     """
-    from peclr_mm.engine.checkpoint_safety import find_latest_checkpoint
+    from peclr_mm.weights.checkpoint_safety import find_latest_checkpoint
     ckpt = find_latest_checkpoint(folder) if osp.isdir(folder) else None
     if ckpt is not None and not resumable(ckpt):
         raise ValueError(

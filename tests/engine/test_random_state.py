@@ -8,8 +8,8 @@ import torch
 from mmengine.runner import Runner
 
 from peclr_mm.engine import get_random_states, set_random_states
-from peclr_mm.utils.checkpoint import safe_torch_load
 from peclr_mm.utils.config import name_run
+from peclr_mm.weights import safe_torch_load
 from tests.conftest import tiny_finetune_cfg
 
 

@@ -7,15 +7,19 @@ import hashlib
 import importlib.util
 import os
 import os.path as osp
+import signal
+import subprocess
+import sys
+import time
 from collections import OrderedDict
 
 import pytest
 import torch
 
-from peclr_mm.apis import released
-from peclr_mm.models.utils.weight_converters import (convert_released_model,
-                                                     resnet_state_dict_shapes)
-from tests.apis.test_released import make_tar, serve
+from peclr_mm.weights import released
+from peclr_mm.weights.converters import (convert_released_model,
+                                         resnet_state_dict_shapes)
+from tests.weights.test_released import make_tar, serve
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RN50 = 'rn50_peclr_yt3d-fh_pt_fh_ft'
@@ -126,7 +130,11 @@ def test_config_name_to_checked_checkpoint(site, archives, tmp_path, capsys):
     assert err.count('\n') == 1 and 'exists; pass --overwrite' in err
     assert out.read_bytes() == before and len(requests) == 1
     assert tool.main(args + ['--overwrite', '--keep-archive']) == 0
-    assert set(os.listdir(out.parent)) == {f'{RN50}.tar.gz', 'rn50.pth'}
+    assert set(os.listdir(out.parent)) == {
+        f'{RN50}.tar.gz', f'{RN50}.tar.gz.sha256', 'rn50.pth'
+    }
+    assert tool.main(args + ['--overwrite']) == 0  # the kept one, reused
+    assert len(requests) == 2 and os.listdir(out.parent) == ['rn50.pth']
 
 
 def test_encoder_from_local_archive(archives, tmp_path, capsys):
@@ -182,3 +190,67 @@ def test_refusals_are_one_line(site, archives, tmp_path, capsys):
     assert not osp.exists(out)
     assert sorted(os.listdir(tmp_path)) == sorted(
         [f'{RN50}.tar.gz', 'empty.tar.gz', 'w.pth'])
+
+
+def test_refused_archive_is_removed_not_reused(site, archives, tmp_path,
+                                               capsys):
+    """A downloaded archive refused after the download (here: it does not
+    fit the config asked for) is removed, kept one or not, and the next run
+    downloads it again; a file of the archive's name that this tool did not
+    download is neither reused nor removed."""
+    base, requests = site
+    tool = load_tool()
+    out = tmp_path / 'ckpts' / 'rn50.pth'
+    name = 'hand25d_resnet50-peclr-released_freihand-224'
+    wrong = ['--config', 'hand25d_resnet152-peclr-released_freihand-224']
+    for extra in ([], ['--keep-archive']):
+        assert tool.main([name, '--out', str(out)] + wrong + extra) == 1
+        assert 'does not match' in capsys.readouterr().err
+        assert not out.parent.exists() or os.listdir(out.parent) == []
+    assert tool.main([name, '--out', str(out), '--keep-archive']) == 0
+    assert len(requests) == 3
+    # the kept archive, refused on reuse, goes with its record
+    assert tool.main([name, '--out', str(out), '--overwrite'] + wrong) == 1
+    assert os.listdir(out.parent) == ['rn50.pth'] and len(requests) == 3
+    # a file that only has the archive's name is the user's
+    foreign = out.parent / f'{RN50}.tar.gz'
+    foreign.write_bytes(b'mine')
+    assert tool.main([name, '--out', str(out), '--overwrite']) == 1
+    assert 'not downloaded by this tool' in capsys.readouterr().err
+    assert foreign.read_bytes() == b'mine' and len(requests) == 3
+
+
+def test_sigterm_leaves_no_partial_file(archives, tmp_path):
+    """SIGTERM during a download removes the hidden ``.part`` file, as an
+    error or Ctrl-C does; the exit status says it was terminated."""
+    from tests.weights.test_released import serve
+    out = tmp_path / 'out'
+    out.mkdir()
+    data = archives[RN50][0]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
+    with serve({'/w.tar.gz': data}, trickle={'/w.tar.gz': 0.05}) \
+            as (base, _):
+        proc = subprocess.Popen([
+            sys.executable,
+            osp.join(ROOT, 'tools', 'misc', 'download_released.py'),
+            f'{base}/w.tar.gz', '--out',
+            str(out / 'w.pth')
+        ],
+                                cwd=ROOT,
+                                env=env,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 120
+            while not any(n.endswith('.part') for n in os.listdir(out)):
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert os.listdir(out) == []

@@ -1,5 +1,6 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from peclr_mm.evaluation import (freihand_scores, load_mean_pose,
                                  mean_pose_scores)
 from tests.conftest import tiny_finetune_cfg
 from tests.tools.real_world_fixture import write_real_world_fixture
-from tools.analysis.real_photo_scores import main
+from tools.analysis.real_photo_scores import WRITTEN_BY, main
 from tools.analysis.realism import load_split
 from tools.dataset_converters.real_world_testset import convert
 
@@ -84,3 +85,28 @@ def test_a_model_beside_the_mean_pose(real_root, tmp_path, capsys):
 def test_config_and_checkpoint_go_together(real_root):
     with pytest.raises(SystemExit):
         main([real_root, '--config', 'x.py'])
+
+
+def test_out_never_writes_over_a_file_it_did_not_write(real_root, tmp_path,
+                                                       capsys):
+    """The data root's labels and any file it did not write are refused
+    (exit 2, one line), --overwrite or not; its own output needs
+    --overwrite."""
+    root = tmp_path / 'root'
+    shutil.copytree(real_root, root)
+    args = [str(root), '--no-mediapipe', '--out']
+    for name in ('evaluation_xyz.json', 'training_K.json',
+                 'real_world_testset.json'):
+        target = root / name
+        before = target.read_bytes()
+        for extra in ((), ('--overwrite', )):
+            assert main(args + [str(target), *extra]) == 2
+            err = capsys.readouterr().err
+            assert err.count('\n') == 1 and str(target) in err
+        assert target.read_bytes() == before
+    out = tmp_path / 'scores.json'
+    assert main(args + [str(out)]) == 0
+    assert main(args + [str(out)]) == 2
+    assert 'pass --overwrite' in capsys.readouterr().err
+    assert main(args + [str(out), '--overwrite']) == 0
+    assert json.load(open(out))['written_by'] == WRITTEN_BY

@@ -155,3 +155,20 @@ def test_one_split(source, tmp_path):
                  str(out), '--frames', '0', '1', '--split', 'evaluation']) == 0
     assert (out / 'evaluation_K.json').is_file()
     assert not (out / 'training').exists()
+
+
+@pytest.mark.parametrize('unit,factor', [('mm', 10.), ('m', 0.01)])
+def test_joints_not_in_cm_are_refused(source, tmp_path, capsys, unit, factor):
+    """The same hands stored in mm (4.5 m away, read as cm) or m (4.5 mm
+    away) are refused in one line naming the field and the likely unit;
+    nothing is written."""
+    src, fix = source
+    savemat(
+        osp.join(src, 'pose_gt.mat'),
+        dict(pose_gt=(fix['xyz_cm'] * factor).astype(np.float32)))
+    out = str(tmp_path / 'out')
+    assert main([src, out, '--frames', '0', '3']) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'pose_gt.mat: field pose_gt' in err
+    assert f'look like {unit},' in err
+    assert not osp.exists(out)

@@ -1,5 +1,6 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -81,3 +82,44 @@ def test_the_command_on_renders(synthetic_root, tmp_path, capsys):
 def test_the_command_names_a_missing_split(tmp_path, capsys):
     assert main([str(tmp_path), '--num', '3']) == 2
     assert 'evaluation/rgb is missing' in capsys.readouterr().err
+
+
+def _stub_detector(img):
+    return []
+
+
+def test_out_never_writes_over_a_file_it_did_not_write(synthetic_root,
+                                                       tmp_path, capsys):
+    """The data root's own labels (the input), any other file, and its own
+    earlier output without --overwrite are refused with one line and left
+    as they were; its own output is replaced with --overwrite."""
+    root = tmp_path / 'root'
+    shutil.copytree(synthetic_root, root)
+    labels = root / 'evaluation_xyz.json'
+    foreign = root / 'training_xyz.json'
+    before = labels.read_bytes(), foreign.read_bytes()
+
+    def run(out, *extra):
+        code = main([str(root), '--num', '2', '--out',
+                     str(out), *extra],
+                    detector=_stub_detector)
+        return code, capsys.readouterr().err
+
+    for out in (labels, foreign):
+        for extra in ((), ('--overwrite', )):
+            code, err = run(out, *extra)
+            assert code == 2 and err.count('\n') == 1, err
+            assert str(out) in err and 'refusing' in err
+    assert (labels.read_bytes(), foreign.read_bytes()) == before
+    other = tmp_path / 'notes.json'
+    other.write_text('{"summary": "mine"}\n')
+    assert run(other, '--overwrite')[0] == 2
+    assert other.read_text() == '{"summary": "mine"}\n'
+
+    out = tmp_path / 'realism.json'
+    assert run(out)[0] == 0
+    assert next(iter(json.load(open(out)))) == 'written_by'
+    code, err = run(out)
+    assert code == 2 and 'pass --overwrite' in err
+    assert run(out, '--overwrite')[0] == 0
+    assert json.load(open(out))['summary']['num_images'] == 2

@@ -9,9 +9,8 @@ import torch
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from peclr_mm.utils.checkpoint import (UnsafeCheckpointError,
-                                       check_checkpoint_matches,
-                                       safe_torch_load)
+from peclr_mm.weights import (UnsafeCheckpointError, check_checkpoint_matches,
+                              safe_torch_load)
 from tests.conftest import tiny_pretrain_cfg
 
 
@@ -47,7 +46,7 @@ def test_runner_checkpoint_loads_safely_and_resumes(trained, synthetic_root):
 
 
 def test_stripped_checkpoint_keeps_the_weights_alone(trained, tmp_path):
-    from peclr_mm.utils.checkpoint import strip_checkpoint
+    from peclr_mm.weights import strip_checkpoint
     src = os.path.join(trained, 'epoch_1.pth')
     dst = str(tmp_path / 'weights.pth')
     full = safe_torch_load(src)

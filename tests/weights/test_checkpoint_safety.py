@@ -16,9 +16,9 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch import nn
 
-from peclr_mm.engine.checkpoint_safety import (LOCK_NAME, WorkDirBusyError,
-                                               WorkDirLock,
-                                               find_latest_checkpoint)
+from peclr_mm.weights.checkpoint_safety import (LOCK_NAME, WorkDirBusyError,
+                                                WorkDirLock,
+                                                find_latest_checkpoint)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -135,8 +135,8 @@ def test_a_held_work_dir_is_refused_and_a_stale_lock_taken_over(tmp_path):
 
 
 def test_full_disk_names_the_file(tmp_path, monkeypatch):
-    from peclr_mm.utils.checkpoint import atomic_save_checkpoint
     from peclr_mm.utils.io import atomic_write_json
+    from peclr_mm.weights import atomic_save_checkpoint
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, 'No space left on device')

@@ -10,11 +10,10 @@ import torchvision
 from mmpose.models.backbones import ResNet
 from torch import nn
 
-from peclr_mm.models.utils import (IncompatibleWeightsError,
-                                   convert_torchvision_resnet)
+from peclr_mm.weights.converters import (IncompatibleWeightsError,
+                                         convert_torchvision_resnet)
 
-ROOT = osp.dirname(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def load_tool():
@@ -48,7 +47,8 @@ def tv_layer4(model, x):
 
 
 def released_layouts(model):
-    """The three layouts of the PeCLR release (see weight_converters)."""
+    """The three layouts of the PeCLR release (see
+    peclr_mm.weights.converters)."""
     sd = model.state_dict()
     plain = OrderedDict(sd)
     finetuned = OrderedDict(('backend_model.' + k, v) for k, v in sd.items())
@@ -170,7 +170,7 @@ class _AttributeDict(dict):
 
 
 def test_lightning_ckpt_converts_without_running_its_pickles(tmp_path):
-    from peclr_mm.utils.checkpoint import UnsafeCheckpointError
+    from peclr_mm.weights import UnsafeCheckpointError
     rn18 = torchvision.models.resnet18(weights=None)
     marker = tmp_path / 'ran'
     src, dst = str(tmp_path / 'peclr.ckpt'), str(tmp_path / 'out.pth')
@@ -189,7 +189,7 @@ def test_lightning_ckpt_converts_without_running_its_pickles(tmp_path):
             }],
         }, src)
     with pytest.raises(UnsafeCheckpointError):
-        load_tool().checkpoint.safe_torch_load(src)
+        load_tool().loading.safe_torch_load(src)
     assert load_tool().main([src, dst, '--depth', '18']) == 0
     assert not marker.exists()
     model = ResNet(
@@ -215,10 +215,11 @@ def test_released_model_converts_whole(tmp_path, capsys):
     from mmengine.runner import load_checkpoint
     from mmpose.registry import MODELS
 
-    from peclr_mm.models.utils import RELEASE_JOINT_ORDER
-    from tools.benchmarks.released_parity import (RELEASE_NAMES, TO_FREIHAND,
-                                                  ReleaseStandIn,
-                                                  save_release_layout)
+    from peclr_mm.weights.converters import RELEASE_JOINT_ORDER
+    from projects.released_parity.released_parity import (RELEASE_NAMES,
+                                                          TO_FREIHAND,
+                                                          ReleaseStandIn,
+                                                          save_release_layout)
     assert tuple(TO_FREIHAND) == RELEASE_JOINT_ORDER
     torch.manual_seed(0)
     standin = ReleaseStandIn(50)

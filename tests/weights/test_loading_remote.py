@@ -12,8 +12,9 @@ from mmengine.model import BaseModule
 from mmengine.runner import checkpoint as mmckpt
 from mmengine.runner import load_checkpoint
 
-from peclr_mm.utils.checkpoint import (CorruptCheckpointError,
-                                       UnsafeCheckpointError, safe_torch_load)
+from peclr_mm.weights import (CorruptCheckpointError, UnsafeCheckpointError,
+                              safe_torch_load)
+from peclr_mm.weights.loading import cache_path
 
 
 class _Payload:
@@ -66,10 +67,54 @@ def test_address_is_loaded_safely(server):
     model = torch.nn.Linear(3, 2)
     load_checkpoint(model, f'{url}/good.pth', map_location='cpu')
     torch.testing.assert_close(model.weight, good.weight)
-    assert os.path.isfile(
-        os.path.join(torch.hub.get_dir(), 'checkpoints', 'good.pth'))
+    assert os.path.isfile(cache_path(f'{url}/good.pth'))
+    assert cache_path(f'{url}/good.pth').startswith(
+        os.path.join(torch.hub.get_dir(), 'checkpoints', ''))
     # safe_torch_load takes addresses too (check_checkpoint_matches uses it)
     assert 'state_dict' in safe_torch_load(f'{url}/good.pth')
+
+
+def _serve(folder):
+    httpd = http.server.ThreadingHTTPServer(
+        ('127.0.0.1', 0), functools.partial(_Quiet, directory=str(folder)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f'http://127.0.0.1:{httpd.server_address[1]}'
+
+
+def test_same_file_name_from_two_servers_is_two_checkpoints(
+        tmp_path, monkeypatch):
+    """Two servers' ``epoch_12.pth`` (and two paths of one server) are two
+    files in the cache: the second is downloaded, not the first reused."""
+    monkeypatch.setattr(torch.hub, '_hub_dir', str(tmp_path / 'hub'))
+    weights = []
+    servers = []
+    for i in range(2):
+        www = tmp_path / f'www{i}'
+        (www / 'run').mkdir(parents=True)
+        weights.append(torch.full((2, 3), float(i)))
+        torch.save({'state_dict': {
+            'weight': weights[-1]
+        }}, www / 'epoch_12.pth')
+        torch.save({'state_dict': {
+            'weight': weights[-1] + 10
+        }}, www / 'run' / 'epoch_12.pth')
+        servers.append(_serve(www))
+    try:
+        urls = [f'{base}/epoch_12.pth' for _, base in servers]
+        urls.append(f'{servers[0][1]}/run/epoch_12.pth')
+        loaded = [safe_torch_load(u)['state_dict']['weight'] for u in urls]
+        for got, expected in zip(loaded, weights + [weights[0] + 10]):
+            torch.testing.assert_close(got, expected)
+        assert len({cache_path(u) for u in urls}) == 3
+        # cached: a second load needs no server
+        for httpd, _ in servers:
+            httpd.shutdown()
+            httpd.server_close()
+        torch.testing.assert_close(
+            safe_torch_load(urls[1])['state_dict']['weight'], weights[1])
+    finally:
+        for httpd, _ in servers:
+            httpd.server_close()
 
 
 def test_init_cfg_from_address_is_loaded_safely(server):

@@ -11,13 +11,16 @@ import os.path as osp
 import socket
 import tarfile
 import threading
+import time
 from contextlib import contextmanager
 
 import pytest
 import yaml
 
-from peclr_mm.apis import released
-from peclr_mm.apis.released import ReleaseError
+from peclr_mm.weights import released
+from peclr_mm.weights.download import DownloadError, download
+from peclr_mm.weights.names import find_config
+from peclr_mm.weights.released import ReleaseError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -25,11 +28,32 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 class _Handler(http.server.BaseHTTPRequestHandler):
     """Serves ``server.files`` (path -> bytes); ``server.cut`` maps a path
     to how many bytes are sent before the connection is closed, with the
-    whole length announced (``length``) or none (``close``)."""
+    whole length announced (``length``) or none (``close``); a body that is
+    a ``str`` is a redirect (302) to that address; ``server.trickle`` maps
+    a path to the seconds between its bytes."""
 
     def do_GET(self):  # noqa: N802 (http.server's name)
         self.server.requests.append(self.path)
         body = self.server.files.get(self.path)
+        if isinstance(body, str):
+            self.send_response(302)
+            self.send_header('Location', body)
+            self.end_headers()
+            return
+        delay = getattr(self.server, 'trickle', {}).get(self.path)
+        if body is not None and delay is not None:
+            self.send_response(200)
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            try:
+                for i in range(len(body)):
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(delay)
+            except OSError:  # the client gave up
+                pass
+            self.close_connection = True
+            return
         if body is None:
             self.send_error(404, 'Not Found')
             return
@@ -47,11 +71,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serve(files, cut=None):
+def serve(files, cut=None, trickle=None):
     """An HTTP server on 127.0.0.1 (port 0) in a thread; yields its base
     address (``http://127.0.0.1:PORT``) and the list of requested paths."""
     httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
     httpd.files, httpd.cut, httpd.requests = files, cut or {}, []
+    httpd.trickle = trickle or {}
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -81,7 +106,7 @@ def make_tar(members, compresslevel=1):
 def test_download_is_whole_and_hashed(tmp_path):
     body = os.urandom(3 << 20)
     with serve({'/a/w.bin': body}) as (base, _):
-        digest = released.download(f'{base}/a/w.bin', str(tmp_path / 'w.bin'))
+        digest = download(f'{base}/a/w.bin', str(tmp_path / 'w.bin'))
     assert (tmp_path / 'w.bin').read_bytes() == body
     assert digest == hashlib.sha256(body).hexdigest()
     assert os.listdir(tmp_path) == ['w.bin']
@@ -95,8 +120,8 @@ def test_interrupted_download_leaves_nothing(tmp_path, mode):
     dst = tmp_path / 'w.tar.gz'
     with serve({'/w.tar.gz': body}, {'/w.tar.gz': (len(body) // 2, mode)}) \
             as (base, _):
-        with pytest.raises(ReleaseError) as info:
-            released.download(f'{base}/w.tar.gz', str(dst))
+        with pytest.raises(DownloadError) as info:
+            download(f'{base}/w.tar.gz', str(dst))
     assert f'{base}/w.tar.gz' in str(info.value)
     assert 'interrupted' in str(info.value) or 'truncated' in str(info.value)
     assert os.listdir(tmp_path) == []
@@ -105,25 +130,77 @@ def test_interrupted_download_leaves_nothing(tmp_path, mode):
 def test_http_error_and_unreachable_name_the_address(tmp_path):
     with serve({}) as (base, _):
         with pytest.raises(
-                ReleaseError,
+                DownloadError,
                 match=rf'could not download {base}/x.tar.gz: '
                 r'HTTP 404'):
-            released.download(f'{base}/x.tar.gz', str(tmp_path / 'x'))
+            download(f'{base}/x.tar.gz', str(tmp_path / 'x'))
     with socket.socket() as s:  # a port nobody listens on
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
     url = f'http://127.0.0.1:{port}/x.tar.gz'
-    with pytest.raises(ReleaseError, match=f'could not download {url}: '):
-        released.download(url, str(tmp_path / 'x'), timeout=5)
+    with pytest.raises(DownloadError, match=f'could not download {url}: '):
+        download(url, str(tmp_path / 'x'), timeout=5)
     assert os.listdir(tmp_path) == []
 
 
 def test_wrong_sha256_leaves_nothing(tmp_path):
     with serve({'/w.bin': b'weights'}) as (base, _):
-        with pytest.raises(ReleaseError, match='SHA-256 .* differs'):
-            released.download(
-                f'{base}/w.bin', str(tmp_path / 'w.bin'), sha256='0' * 64)
+        with pytest.raises(DownloadError, match='SHA-256 .* differs'):
+            download(f'{base}/w.bin', str(tmp_path / 'w.bin'), sha256='0' * 64)
     assert os.listdir(tmp_path) == []
+
+
+def test_timeout_bounds_the_whole_download(tmp_path):
+    """A server that sends a byte every 0.2 s never stalls a read for long,
+    yet the download ends at its timeout, leaving nothing."""
+    with serve({'/slow.bin': b'x' * 200}, trickle={'/slow.bin': 0.2}) \
+            as (base, _):
+        start = time.monotonic()
+        with pytest.raises(DownloadError, match='longer than the timeout'):
+            download(
+                f'{base}/slow.bin',
+                str(tmp_path / 'slow.bin'),
+                timeout=1.,
+                stall=1.)
+        assert time.monotonic() - start < 3
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('mode', [None, 'close'])
+def test_size_limit(tmp_path, mode):
+    """A body over ``max_bytes`` is refused: by its announced length
+    before reading, or once that many bytes have come."""
+    body = os.urandom(3 << 16)
+    cut = {} if mode is None else {'/big.bin': (len(body), mode)}
+    with serve({'/big.bin': body}, cut) as (base, _):
+        with pytest.raises(DownloadError, match='limit of 65536'):
+            download(
+                f'{base}/big.bin',
+                str(tmp_path / 'big.bin'),
+                max_bytes=1 << 16)
+        download(
+            f'{base}/big.bin', str(tmp_path / 'big.bin'), max_bytes=len(body))
+    assert os.listdir(tmp_path) == ['big.bin']
+
+
+def test_redirects_only_to_http(tmp_path):
+    with serve({
+            '/ok.bin': b'weights',
+            '/to-http': '/ok.bin',
+            '/to-ftp': 'ftp://127.0.0.1/ok.bin',
+            '/to-file': 'file:///etc/passwd'
+    }) as (base, requests):
+        download(f'{base}/to-http', str(tmp_path / 'w.bin'))
+        assert (tmp_path / 'w.bin').read_bytes() == b'weights'
+        for path in ('/to-ftp', '/to-file'):
+            with pytest.raises(
+                    DownloadError,
+                    match=f'{base}{path}: (redirected to|HTTP 302.*not '
+                    'allowed)'):
+                download(f'{base}{path}', str(tmp_path / 'x.bin'))
+    assert os.listdir(tmp_path) == ['w.bin']
+    with pytest.raises(DownloadError, match='not an http'):
+        download('ftp://127.0.0.1/w.bin', str(tmp_path / 'y.bin'))
 
 
 @pytest.mark.parametrize(
@@ -232,8 +309,8 @@ def test_metafile_weights_agree_with_the_registry():
     assert listed == {r.name for r in released.RELEASES}
     for release in released.RELEASES:
         assert osp.isfile(osp.join(ROOT, release.config))
-        assert released.find_config(
-            release.aliases[0]).endswith(release.aliases[0] + '.py')
+        assert find_config(release.aliases[0]).endswith(release.aliases[0] +
+                                                        '.py')
 
 
 def test_mim_reads_a_weight_per_released_model():

@@ -4,7 +4,8 @@ MediaPipe Hands.
 
     python tools/analysis/real_photo_scores.py DATA_ROOT \
         [--config CFG --checkpoint CKPT] [--split evaluation] \
-        [--no-mediapipe] [--out scores.json] [--cfg-options ...]
+        [--no-mediapipe] [--out scores.json [--overwrite]] \
+        [--cfg-options ...]
 
 DATA_ROOT is a FreiHAND-layout set whose training split gives the
 mean-pose reference, e.g. the real-world test set converted by
@@ -25,8 +26,12 @@ per score, with each column's ratio to the mean pose:
 
 The model's and MediaPipe's EPE-2D are compared with both 2-D references:
 the mean image position (a detector's floor) and the mean pose in the box
-(the floor of a model shown the hand's box). Exit codes: 0 scored, 2 bad
-input.
+(the floor of a model shown the hand's box). ``--out`` writes the scores
+as JSON marked ``"written_by": "tools/analysis/real_photo_scores.py"``;
+it never writes over a file that is not such an output (the data root's
+``evaluation_xyz.json``, the config, the checkpoint ...), and over its own
+earlier output only with ``--overwrite``. Exit codes: 0 scored, 2 bad
+input or a refused ``--out`` (one line).
 """
 import argparse
 import os.path as osp
@@ -39,7 +44,11 @@ from mmengine.config import DictAction
 
 from peclr_mm.evaluation import (freihand_scores, load_mean_pose,
                                  mean_pose_scores)
-from tools.analysis.realism import jsonable, load_split, measure
+from tools.analysis.realism import jsonable, load_split, measure, split_files
+
+#: The first entry of the JSON ``--out`` writes: what marks the files this
+#: tool may write over (with ``--overwrite``).
+WRITTEN_BY = 'tools/analysis/real_photo_scores.py'
 
 #: (row label, the score's key, the mean pose's key it is compared with).
 ROWS = (('EPE-2D (px)', 'EPE-2D', 'EPE-2D'), ('EPE-2D vs mean in box (px)',
@@ -84,7 +93,7 @@ def model_scores(config: str,
     from mmengine.runner import Runner
 
     from peclr_mm.engine import cpu_model_wrapper_cfg
-    from peclr_mm.utils.checkpoint import check_checkpoint_matches
+    from peclr_mm.weights import check_checkpoint_matches
     cfg = Config.fromfile(config)
     ev = cfg.test_evaluator
     if not isinstance(ev, dict) or ev.get('type') != 'FreiHand3DMetric':
@@ -142,6 +151,10 @@ def parse_args(argv=None):
     parser.add_argument('--min-detection-confidence', type=float, default=0.5)
     parser.add_argument('--out', help='write the scores here as JSON')
     parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace an earlier --out of this tool (never another file)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -153,9 +166,18 @@ def parse_args(argv=None):
     return args
 
 
+def _check_out(args) -> None:
+    from peclr_mm.utils.io import check_output_path
+    inputs = split_files(args.data_root, args.split) + split_files(
+        args.data_root, 'training') + [args.config, args.checkpoint]
+    check_output_path(args.out, inputs, args.overwrite, WRITTEN_BY)
+
+
 def main(argv=None, detector=None) -> int:
     args = parse_args(argv)
     try:
+        if args.out:  # before the scoring, and again before writing
+            _check_out(args)
         data = load_split(args.data_root, args.split)
         mean = mean_pose_scores(
             load_mean_pose(args.data_root), data['xyz'], data['K'])
@@ -172,30 +194,37 @@ def main(argv=None, detector=None) -> int:
         if args.config:
             model = model_scores(args.config, args.checkpoint, args.data_root,
                                  args.split, args.cfg_options)
+        print(f'{args.data_root} {args.split}: {len(data["xyz"])} hands; '
+              'mean pose of its training split; (xR) = ratio to the mean '
+              'pose')
+        print(score_table(model, mean, mediapipe))
+        if mediapipe is not None:
+            print(f'MediaPipe: {mediapipe["ms_per_image"]:.1f} ms per image')
+        if args.out:
+            _check_out(args)
+            _write(args, model, mean, mediapipe)
     except (OSError, ValueError, ImportError, KeyError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
-    print(f'{args.data_root} {args.split}: {len(data["xyz"])} hands; '
-          'mean pose of its training split; (xR) = ratio to the mean pose')
-    print(score_table(model, mean, mediapipe))
-    if mediapipe is not None:
-        print(f'MediaPipe: {mediapipe["ms_per_image"]:.1f} ms per image')
-    if args.out:
-        from peclr_mm.utils.io import atomic_write_json
-        atomic_write_json(
-            args.out,
-            jsonable(
-                dict(
-                    data_root=osp.abspath(args.data_root),
-                    split=args.split,
-                    config=args.config,
-                    checkpoint=args.checkpoint,
-                    model=model,
-                    mean_pose=mean,
-                    mediapipe=mediapipe)),
-            indent=1)
-        print(f'written to {args.out}')
     return 0
+
+
+def _write(args, model, mean, mediapipe) -> None:
+    from peclr_mm.utils.io import atomic_write_json
+    atomic_write_json(
+        args.out,
+        jsonable(
+            dict(
+                written_by=WRITTEN_BY,
+                data_root=osp.abspath(args.data_root),
+                split=args.split,
+                config=args.config,
+                checkpoint=args.checkpoint,
+                model=model,
+                mean_pose=mean,
+                mediapipe=mediapipe)),
+        indent=1)
+    print(f'written to {args.out}')
 
 
 if __name__ == '__main__':

@@ -2,7 +2,8 @@
 """How real a FreiHAND-layout set's hands look to a real-world hand model.
 
     python tools/analysis/realism.py DATA_ROOT [--split evaluation] \
-        [--num 300] [--min-detection-confidence 0.5] [--out realism.json]
+        [--num 300] [--min-detection-confidence 0.5] \
+        [--out realism.json [--overwrite]]
 
 Runs MediaPipe Hands (``static_image_mode=True``; a palm detector and a
 landmark model trained on real photographs) on ``--num`` evenly spaced
@@ -23,8 +24,12 @@ On the real-world test set of Ge et al. (frames 0-291, converted by
 ``tools/dataset_converters/real_world_testset.py``) MediaPipe finds about
 99 % of the hands with an error of about 0.04 of the box side; renders it
 does not recognise as hands score far lower. ``--out`` writes the summary
-and each image's record as JSON. Exit codes: 0 measured, 2 the split
-cannot be read or MediaPipe is missing.
+and each image's record as JSON, marked ``"written_by":
+"tools/analysis/realism.py"``; it never writes over a file that is not
+such an output (a data root's ``evaluation_xyz.json``, say), and over its
+own earlier output only with ``--overwrite``. Exit codes: 0 measured, 2
+the split cannot be read, MediaPipe is missing or ``--out`` is refused
+(one line).
 """
 import argparse
 import os.path as osp
@@ -38,6 +43,9 @@ import peclr_mm  # noqa: F401
 from peclr_mm.datasets.freihand3d import load_freihand_annotations
 from peclr_mm.utils.camera import project
 
+#: The first entry of the JSON ``--out`` writes: what marks the files this
+#: tool may write over (with ``--overwrite``).
+WRITTEN_BY = 'tools/analysis/realism.py'
 #: The summary's keys, in the order printed.
 SUMMARY_KEYS = ('num_images', 'num_detected', 'detection_rate',
                 'error_box_median', 'error_box_mean', 'epe_2d_px_median',
@@ -277,34 +285,56 @@ def parse_args(argv=None):
         help='images to measure, evenly spaced (default 300; 0 for all)')
     parser.add_argument('--min-detection-confidence', type=float, default=0.5)
     parser.add_argument('--out', help='write the summary and records here')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace an earlier --out of this tool (never another file)')
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def split_files(data_root: str, split: str) -> List[str]:
+    """The annotation files a split is read from (a tool's inputs, which
+    its ``--out`` must never replace)."""
+    return [
+        osp.join(data_root, f'{split}_{key}.json')
+        for key in ('xyz', 'K', 'scale')
+    ]
+
+
+def main(argv=None, detector: Optional[Callable] = None) -> int:
     args = parse_args(argv)
+    from peclr_mm.utils.io import atomic_write_json, check_output_path
     try:
+        if args.out:  # before the measurement, and again before writing
+            check_output_path(args.out, split_files(args.data_root,
+                                                    args.split),
+                              args.overwrite, WRITTEN_BY)
         result = measure(
             args.data_root,
             args.split,
             args.num or None,
+            detector=detector,
             min_detection_confidence=args.min_detection_confidence)
+        print(format_summary(result['summary']))
+        if args.out:
+            check_output_path(args.out, split_files(args.data_root,
+                                                    args.split),
+                              args.overwrite, WRITTEN_BY)
+            atomic_write_json(
+                args.out,
+                jsonable(
+                    dict(
+                        written_by=WRITTEN_BY,
+                        summary=result['summary'],
+                        records=[
+                            dict(r, index=i) for i, r in zip(
+                                result['indices'], result['records'])
+                        ])),
+                indent=1)
+            print(f'written to {args.out}')
     except (OSError, ValueError, ImportError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
-    print(format_summary(result['summary']))
-    if args.out:
-        from peclr_mm.utils.io import atomic_write_json
-        atomic_write_json(
-            args.out,
-            jsonable(
-                dict(
-                    summary=result['summary'],
-                    records=[
-                        dict(r, index=i)
-                        for i, r in zip(result['indices'], result['records'])
-                    ])),
-            indent=1)
-        print(f'written to {args.out}')
     return 0
 
 

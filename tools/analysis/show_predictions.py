@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     from mmpose.apis import init_model
     from mmpose.registry import DATASETS
 
-    from peclr_mm.utils.checkpoint import check_checkpoint_matches
+    from peclr_mm.weights import check_checkpoint_matches
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

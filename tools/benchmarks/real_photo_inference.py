@@ -135,7 +135,8 @@ def parity(config, checkpoint, inferencer, infos, data_root, split,
             info['bbox'],
             hands=hand,
             K=info['K'],
-            bone_length=info['bone_length'])[0]
+            bone_length=info['bone_length'],
+            keep_bone=False)[0]  # as tools/test.py scores it
         worst = max(
             worst,
             float(

@@ -10,7 +10,9 @@ SRC is the set's folder (``3d-hand-shape/hand-graph-cnn``,
 from a Single RGB Image*, CVPR 2019; non-commercial research licence):
 ``images/%05d.jpg`` (square crops of left hands out of 1280x720 frames),
 ``pose_gt.mat`` (key ``pose_gt``: N x 21 x 3 joints in **cm** in the
-camera frame, FreiHAND's joint order) and ``params.mat`` (keys
+camera frame, FreiHAND's joint order; joints in mm or m are refused,
+naming the likely unit, by the hands' median depth and bone 9-10 length)
+and ``params.mat`` (keys
 ``cam_param``: fx, fy, cx, cy of the frame; ``bbox``: x, y, w, h of each
 crop in the frame).
 
@@ -51,7 +53,15 @@ import numpy as np
 
 import peclr_mm  # noqa: F401
 from peclr_mm.apis.inference import mirror_intrinsics
+from peclr_mm.utils.io import folder_built_beside
 
+#: Plausible ranges, in cm, of the median over frames of the hand's depth
+#: (the median joint's z) and of the reference bone 9-10 (the set's mean is
+#: 4.9 cm): joints in mm or m fall outside both by 10x or 100x.
+DEPTH_RANGE_CM = (10., 300.)
+BONE_RANGE_CM = (1.5, 20.)
+#: A unit the joints may wrongly be in, and the factor to cm.
+_OTHER_UNITS = (('mm', 0.1), ('m', 100.))
 #: What the converter writes beside the splits: its record, and the mark
 #: that ``--overwrite`` looks for.
 META = 'real_world_testset.json'
@@ -90,6 +100,39 @@ def _field(mat: dict, path: str, key: str, shapes: Sequence[tuple],
     return arr
 
 
+def check_cm(xyz_cm: np.ndarray, path: str) -> None:
+    """Refuse joints that are not in cm: the median depth of the hands and
+    the median length of bone 9-10 must lie in :data:`DEPTH_RANGE_CM` and
+    :data:`BONE_RANGE_CM`.
+
+    Args:
+        xyz_cm: (N, 21, 3) joints as read, supposedly cm.
+        path: the file, for the message.
+
+    Raises:
+        ValueError: one line naming the file, the field, the two medians
+            and the likely unit (mm or m) when scaling by it fits both.
+    """
+    depth = float(np.median(np.median(xyz_cm[..., 2], axis=1)))
+    bone = float(
+        np.median(np.linalg.norm(xyz_cm[:, 9] - xyz_cm[:, 10], axis=1)))
+
+    def plausible(factor: float) -> bool:
+        return (DEPTH_RANGE_CM[0] <= depth * factor <= DEPTH_RANGE_CM[1]
+                and BONE_RANGE_CM[0] <= bone * factor <= BONE_RANGE_CM[1])
+
+    if plausible(1.):
+        return
+    likely = [unit for unit, factor in _OTHER_UNITS if plausible(factor)]
+    guess = (f'the values look like {likely[0]}, convert them to cm'
+             if likely else 'expected cm in the camera frame')
+    raise ValueError(
+        f'{path}: field pose_gt is not in cm: median hand depth {depth:.4g} '
+        f'and bone 9-10 length {bone:.4g} (expected {DEPTH_RANGE_CM[0]:g}-'
+        f'{DEPTH_RANGE_CM[1]:g} and {BONE_RANGE_CM[0]:g}-'
+        f'{BONE_RANGE_CM[1]:g} cm); {guess}')
+
+
 def load_source(src: str) -> Dict[str, np.ndarray]:
     """The set's labels, checked.
 
@@ -105,17 +148,17 @@ def load_source(src: str) -> Dict[str, np.ndarray]:
     Raises:
         FileNotFoundError: a file is missing.
         ValueError: a field is missing, of the wrong shape, not finite, or
-            implausible (a joint at or behind the camera, a box or focal
-            length that is not positive); the message names the file and
-            field.
+            implausible (a joint at or behind the camera, joints not in cm
+            (:func:`check_cm`), a box or focal length that is not
+            positive); the message names the file and field.
     """
     pose_path = osp.join(src, 'pose_gt.mat')
     params_path = osp.join(src, 'params.mat')
-    xyz = _field(
+    xyz_cm = _field(
         _loadmat(pose_path), pose_path, 'pose_gt', [(None, 21, 3)],
-        'N x 21 x 3 joints in cm') / 100.
+        'N x 21 x 3 joints in cm')
     params = _loadmat(params_path)
-    num = len(xyz)
+    num = len(xyz_cm)
     cam = _field(params, params_path, 'cam_param', [(4, ), (1, 4), (num, 4)],
                  f'fx, fy, cx, cy: 4 or {num} x 4 numbers')
     cam = np.broadcast_to(cam.reshape(-1, 4), (num, 4)).copy()
@@ -123,11 +166,13 @@ def load_source(src: str) -> Dict[str, np.ndarray]:
                   f'x, y, w, h of each of the {num} crops: {num} x 4')
     if num == 0:
         raise ValueError(f'{pose_path}: field pose_gt holds no frames')
-    if np.any(xyz[..., 2] <= 0):
-        bad = int(np.argwhere(xyz[..., 2] <= 0)[0, 0])
+    if np.any(xyz_cm[..., 2] <= 0):
+        bad = int(np.argwhere(xyz_cm[..., 2] <= 0)[0, 0])
         raise ValueError(f'{pose_path}: field pose_gt: frame {bad} has a '
                          'joint at or behind the camera (z <= 0); expected '
                          'cm in the camera frame')
+    check_cm(xyz_cm, pose_path)
+    xyz = xyz_cm / 100.
     if np.any(cam[:, :2] <= 0):
         raise ValueError(f'{params_path}: field cam_param: focal lengths '
                          'must be positive')
@@ -310,28 +355,13 @@ def convert(src: str,
                 if mirror else 'the source files, unchanged'),
         licence='Ge et al. (CVPR 2019) real-world test set: '
         'non-commercial research use only; do not redistribute')
-    parent, base = osp.split(out)
-    os.makedirs(parent, exist_ok=True)
-    tmp = osp.join(parent, f'.{base}.partial-{os.getpid()}')
-    if osp.lexists(tmp):
-        shutil.rmtree(tmp)
-    os.mkdir(tmp)
-    try:
+    with folder_built_beside(out) as tmp:
         for split in splits:
             _write_split(tmp, split, images, xyz, K)
         with open(osp.join(tmp, META), 'w') as f:
             json.dump(meta, f, indent=1)
             f.write('\n')
-        if _check_out(out, overwrite):
-            old = tmp + '.old'
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        _check_out(out, overwrite)  # again: nothing made meanwhile is lost
     return meta
 
 

@@ -103,8 +103,8 @@ def main(argv=None) -> int:
     from mmpose.apis import init_model
 
     from peclr_mm.apis.export import export_onnx
-    from peclr_mm.utils.checkpoint import check_checkpoint_matches
     from peclr_mm.utils.io import check_output_path
+    from peclr_mm.weights import check_checkpoint_matches
     try:
         check_output_path(args.out, [args.config, args.checkpoint],
                           args.overwrite)

@@ -11,22 +11,29 @@ SOURCE is a released config's or archive's name (``rn50_peclr_yt3d-fh_pt_
 fh_ft``, ``peclr_rn50`` ...), an ``http(s)://`` address, or a local
 ``.tar.gz`` (what ``mim download`` fetches) or ``.pth``/``.ckpt``. The
 archive is downloaded whole or not at all (a temporary file in the output
-folder, renamed when its length, gzip stream and ``--sha256`` check out),
+folder, renamed when its length, gzip stream and ``--sha256`` check out;
+removed on any failure, Ctrl-C or SIGTERM), within ``--timeout`` seconds
+for the whole download and ``--max-bytes``, following redirects to
+http(s) addresses only; an archive refused at any later step is removed
+too (``--keep-archive`` keeps an accepted one, with a ``.sha256`` record,
+for the next run),
 its checkpoint read without extracting the archive (a member path outside
 the archive is refused), loaded without running its pickles, converted
-(``peclr_mm.models.utils.weight_converters``), loaded back with
+(``peclr_mm.weights.converters``), loaded back with
 ``weights_only=True`` and compared key for key and shape for shape with the
 config's model; only then is ``--out`` written (default
 ``checkpoints/NAME``), never over an existing file without
 ``--overwrite`` and never over the input. Exit code 0 on success, 1 on any
-refusal (one line naming the address or file), 2 for bad arguments.
+refusal (one line naming the address or file), 2 for bad arguments, 143
+when terminated (SIGTERM; nothing partial is left).
 """
 import argparse
 import sys
 from typing import List, Optional
 
 import peclr_mm  # noqa: F401
-from peclr_mm.apis import released
+from peclr_mm.weights import released
+from peclr_mm.weights.download import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -62,9 +69,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--timeout',
         type=float,
-        default=60.,
-        help='seconds a download may stall (default: 60)')
-    return parser.parse_args(argv)
+        default=DEFAULT_TIMEOUT,
+        help='seconds the whole download may take (default: '
+        f'{DEFAULT_TIMEOUT:g})')
+    parser.add_argument(
+        '--max-bytes',
+        type=int,
+        default=DEFAULT_MAX_BYTES,
+        help='the largest download accepted (default: '
+        f'{DEFAULT_MAX_BYTES} bytes, 2 GiB)')
+    args = parser.parse_args(argv)
+    if args.timeout <= 0 or args.max_bytes <= 0:
+        parser.error('--timeout and --max-bytes must be positive')
+    return args
 
 
 class _Progress:
@@ -96,6 +113,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             overwrite=args.overwrite,
             keep_archive=args.keep_archive,
             timeout=args.timeout,
+            max_bytes=args.max_bytes,
             progress=_Progress())
     except (released.ReleaseError, OSError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)

@@ -8,9 +8,18 @@ from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 
 from ...utils.views import stack_view_geometry
-from ..losses import equivariant_nt_xent
+from ..losses import ViewGeometry, equivariant_nt_xent_views
 
 __all__ = ['EquivariantContrastiveHead']
+
+#: The samples' per-view keys (:mod:`peclr_mm.utils.views`) and the
+#: :class:`ViewGeometry` fields they fill.
+_VIEW_FIELDS = dict(theta='theta', shift='shift', s='scale', pose_2d='pose')
+
+
+def _view(geo: Dict[str, torch.Tensor], v: int) -> ViewGeometry:
+    """View ``v`` of a batch's stacked (B, V, ...) per-view keys."""
+    return ViewGeometry(**{_VIEW_FIELDS[k]: g[:, v] for k, g in geo.items()})
 
 
 @MODELS.register_module()
@@ -21,9 +30,10 @@ class EquivariantContrastiveHead(BaseModule):
 
     The views' geometry comes from the data samples' metainfo
     (``view_theta``, ``view_shift``, ``view_s``; see
-    :mod:`peclr_mm.utils.views`); the loss is
-    :func:`~peclr_mm.models.losses.equivariant_nt_xent`, in float32 also
-    when the encoder runs under bfloat16 autocast.
+    :mod:`peclr_mm.utils.views`) as one
+    :class:`~peclr_mm.models.losses.ViewGeometry` per view; the loss is
+    :func:`~peclr_mm.models.losses.equivariant_nt_xent_views`, in float32
+    also when the encoder runs under bfloat16 autocast.
 
     Args:
         temperature (float): NT-Xent temperature. Defaults to 0.5.
@@ -71,27 +81,14 @@ class EquivariantContrastiveHead(BaseModule):
             dict: ``loss`` and the detached ``pos_sim``, ``neg_sim``.
         """
         proj1, proj2 = proj1.float(), proj2.float()
-        views = [{}, {}]  # no geometry: the invariant loss
+        keys = ()  # no geometry: the invariant loss
         if self.equivariant:
-            keys = ('theta', 'shift') + (('s', ) if self.scale_aware else ())
-            geo = stack_view_geometry(data_samples, keys, proj1.device)
-            views = [{k: g[:, v] for k, g in geo.items()} for v in (0, 1)]
-        poses = {}
+            keys += ('theta', 'shift') + (('s', ) if self.scale_aware else ())
         if self.pose_weighting:
-            pose = stack_view_geometry(data_samples, ('pose_2d', ),
-                                       proj1.device)['pose_2d']
-            poses = dict(pose1=pose[:, 0], pose2=pose[:, 1])
-        loss, stats = equivariant_nt_xent(
-            proj1,
-            proj2,
-            views[0].get('theta'),
-            views[1].get('theta'),
-            views[0].get('shift'),
-            views[1].get('shift'),
-            self.temperature,
-            views[0].get('s'),
-            views[1].get('s'),
-            gather=self.gather_distributed,
-            return_stats=True,
-            **poses)
+            keys += ('pose_2d', )
+        geo = stack_view_geometry(data_samples, keys, proj1.device)
+        view1, view2 = _view(geo, 0), _view(geo, 1)
+        loss, stats = equivariant_nt_xent_views(proj1, proj2, view1, view2,
+                                                self.temperature,
+                                                self.gather_distributed)
         return dict(loss=loss, **stats)

@@ -4,10 +4,13 @@
 `PeCLR <https://arxiv.org/abs/2106.05953>`_ undoes each view's geometric
 augmentation on the projection, read as ``m = D / 2`` points in 2-D
 (:func:`~peclr_mm.models.utils.latent_geometry.undo_view_geometry`), before
-the contrastive loss compares the views. :func:`equivariant_nt_xent` is the
-loss the model trains with (through ``EquivariantContrastiveHead``).
+the contrastive loss compares the views. :func:`equivariant_nt_xent_views`
+is the loss the model trains with (through ``EquivariantContrastiveHead``):
+each view's geometry travels as one :class:`ViewGeometry`.
+:func:`equivariant_nt_xent` is the same loss with the flat signature of
+docs/design.md section 3, kept for outside checks.
 """
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 import torch
 import torch.distributed as torch_dist
@@ -17,9 +20,32 @@ from mmengine.dist import get_rank, get_world_size
 from ..utils.latent_geometry import undo_view_geometry
 
 __all__ = [
-    'undo_view_geometry', 'nt_xent', 'equivariant_nt_xent', 'gather_with_grad',
+    'undo_view_geometry', 'nt_xent', 'ViewGeometry',
+    'equivariant_nt_xent_views', 'equivariant_nt_xent', 'gather_with_grad',
     'pose_distance_weights'
 ]
+
+
+class ViewGeometry(NamedTuple):
+    """What the loss knows of one view of a batch of N images.
+
+    All fields default to None: ``ViewGeometry()`` is a view whose
+    geometry is not undone (SimCLR's invariant loss).
+
+    Args:
+        theta (Tensor, optional): (N,) rotations in degrees.
+        shift (Tensor, optional): (N, 2) content translations as fractions
+            of the view size (``t / S``); given with ``theta``.
+        scale (Tensor, optional): (N,) magnifications; None does not undo
+            scale (the paper).
+        pose (Tensor, optional): (N, K, 2) the view's 2-D hand pose, for
+            SiMHand's pose-distance weights
+            (:func:`pose_distance_weights`); None for none.
+    """
+    theta: Optional[torch.Tensor] = None
+    shift: Optional[torch.Tensor] = None
+    scale: Optional[torch.Tensor] = None
+    pose: Optional[torch.Tensor] = None
 
 
 class _GatherWithGrad(torch.autograd.Function):
@@ -174,6 +200,55 @@ def nt_xent(q1: torch.Tensor,
     return loss, dict(pos_sim=pos_sim, neg_sim=neg_sim)
 
 
+def equivariant_nt_xent_views(proj1: torch.Tensor,
+                              proj2: torch.Tensor,
+                              view1: ViewGeometry = ViewGeometry(),
+                              view2: ViewGeometry = ViewGeometry(),
+                              temperature: float = 0.5,
+                              gather: bool = False
+                              ) -> Tuple[torch.Tensor, dict]:
+    """PeCLR's loss for one batch, each view's geometry in one structure
+    (docs/design.md section 3).
+
+    Args:
+        proj1, proj2 (Tensor): (N, D) raw projections of views 1 and 2.
+        view1, view2 (ViewGeometry): the views' geometry. Rotations and
+            shifts of both views, or of neither (SimCLR's invariant loss:
+            the unit projections compared as they are); scales only with
+            them; poses of both views or of neither.
+        temperature (float): NT-Xent temperature.
+        gather (bool): in distributed runs, use every process's views as
+            negatives (:func:`nt_xent`).
+
+    Returns:
+        tuple: the scalar loss and the detached statistics ``pos_sim``,
+        ``neg_sim``.
+    """
+    if proj1.shape != proj2.shape:
+        raise ValueError(f'proj1 {tuple(proj1.shape)} and proj2 '
+                         f'{tuple(proj2.shape)} differ')
+    geometry = (view1.theta, view2.theta, view1.shift, view2.shift)
+    if all(g is None for g in geometry):
+        if view1.scale is not None or view2.scale is not None:
+            raise ValueError('undoing scale needs the views\' rotations and '
+                             'shifts')
+        q1, q2 = F.normalize(proj1, dim=1), F.normalize(proj2, dim=1)
+    elif any(g is None for g in geometry):
+        raise ValueError('give both views\' theta and shift, or none '
+                         '(the invariant loss)')
+    else:
+        q1 = undo_view_geometry(proj1, view1.theta, view1.shift, view1.scale)
+        q2 = undo_view_geometry(proj2, view2.theta, view2.shift, view2.scale)
+    weights = {}
+    if (view1.pose is None) != (view2.pose is None):
+        raise ValueError('give both views\' poses, or none')
+    if view1.pose is not None:
+        w_pos, w_neg = pose_distance_weights(view1.pose.detach().float(),
+                                             view2.pose.detach().float())
+        weights = dict(pos_weights=w_pos, neg_weights=w_neg)
+    return nt_xent(q1, q2, temperature, gather=gather, **weights)
+
+
 def equivariant_nt_xent(proj1: torch.Tensor,
                         proj2: torch.Tensor,
                         theta1: Optional[torch.Tensor],
@@ -182,13 +257,11 @@ def equivariant_nt_xent(proj1: torch.Tensor,
                         shift2: Optional[torch.Tensor],
                         temperature: float = 0.5,
                         scale1: Optional[torch.Tensor] = None,
-                        scale2: Optional[torch.Tensor] = None,
-                        gather: bool = False,
-                        return_stats: bool = False,
-                        pose1: Optional[torch.Tensor] = None,
-                        pose2: Optional[torch.Tensor] = None):
-    """PeCLR's loss for one batch (the public function of docs/design.md
-    section 3).
+                        scale2: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """PeCLR's loss for one batch with the flat signature of
+    docs/design.md section 3, which outside checks call: the loss of
+    :func:`equivariant_nt_xent_views` (there also the poses and
+    ``gather``).
 
     Args:
         proj1, proj2 (Tensor): (N, D) raw projections of views 1 and 2.
@@ -200,39 +273,12 @@ def equivariant_nt_xent(proj1: torch.Tensor,
         temperature (float): NT-Xent temperature.
         scale1, scale2 (Tensor, optional): (N,) magnifications; ``None``
             does not undo scale (the paper).
-        gather (bool): in distributed runs, use every process's views as
-            negatives (:func:`nt_xent`).
-        return_stats (bool): also return the detached ``pos_sim`` and
-            ``neg_sim``.
-        pose1, pose2 (Tensor, optional): (N, K, 2) the views' 2-D poses:
-            weight the similarities by their distances
-            (:func:`pose_distance_weights`, SiMHand); None for none.
 
     Returns:
-        Tensor or tuple: the scalar loss, and with ``return_stats`` the
-        statistics dict.
+        Tensor: the scalar loss.
     """
-    if proj1.shape != proj2.shape:
-        raise ValueError(f'proj1 {tuple(proj1.shape)} and proj2 '
-                         f'{tuple(proj2.shape)} differ')
-    geometry = (theta1, theta2, shift1, shift2)
-    if all(g is None for g in geometry):
-        if scale1 is not None or scale2 is not None:
-            raise ValueError('undoing scale needs the views\' rotations and '
-                             'shifts')
-        q1, q2 = F.normalize(proj1, dim=1), F.normalize(proj2, dim=1)
-    elif any(g is None for g in geometry):
-        raise ValueError('give both views\' theta and shift, or none '
-                         '(the invariant loss)')
-    else:
-        q1 = undo_view_geometry(proj1, theta1, shift1, scale1)
-        q2 = undo_view_geometry(proj2, theta2, shift2, scale2)
-    weights = {}
-    if (pose1 is None) != (pose2 is None):
-        raise ValueError('give both views\' poses, or none')
-    if pose1 is not None:
-        w_pos, w_neg = pose_distance_weights(pose1.detach().float(),
-                                             pose2.detach().float())
-        weights = dict(pos_weights=w_pos, neg_weights=w_neg)
-    loss, stats = nt_xent(q1, q2, temperature, gather=gather, **weights)
-    return (loss, stats) if return_stats else loss
+    loss, _ = equivariant_nt_xent_views(proj1, proj2,
+                                        ViewGeometry(theta1, shift1, scale1),
+                                        ViewGeometry(theta2, shift2, scale2),
+                                        temperature)
+    return loss

@@ -13,8 +13,8 @@ from mmpose.utils.typing import InstanceList, PixelDataList, SampleList
 
 from ...utils.affine import (crop_intrinsics, invert, square_box,
                              transform_points)
-from ...utils.checkpoint import model_mismatch
 from ...utils.crop import box_from_points, canonical_crop, warp_image
+from ...weights.compare import model_mismatch
 
 
 def _refuse_foreign_weights(module, state_dict, prefix, *args) -> None:

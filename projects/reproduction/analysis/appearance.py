@@ -6,12 +6,12 @@ versions: the same pose and camera, another background and other colours.
 For ``--num`` hands, this script takes version A of each as the query and
 all hands' version B as the gallery, and reports where the query's own hand
 ranks among the gallery by cosine similarity of the encoder's pooled
-features (``peclr_mm.evaluation.probes.partner_rank``): top-1 and top-5
+features (``projects.reproduction.probes.partner_rank``): top-1 and top-5
 rates and the median rank, beside chance (median ``num / 2``). An encoder
 whose features hold the hand finds it again on another background; one
 whose features hold the background does not.
 
-    python tools/analysis/appearance.py --data DATA \\
+    python projects/reproduction/analysis/appearance.py --data DATA \\
         --encoder random \\
         --encoder peclr=work_dirs/reproduce/cpu/pretrain_peclr/epoch_3.pth \\
         --encoder supervised=work_dirs/demo/finetune/epoch_12.pth \\
@@ -32,9 +32,10 @@ import time
 import numpy as np
 
 from peclr_mm.utils.io import atomic_write_json
-from tools.analysis.encoder_args import add_encoder_args
+from projects.reproduction.analysis.encoder_args import add_encoder_args
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def parse_args(argv=None):
@@ -70,8 +71,8 @@ def main(argv=None) -> int:
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    from peclr_mm.evaluation.probes import (build_with_encoder, partner_rank,
-                                            pipeline_views, pooled_features)
+    from projects.reproduction.probes import (build_with_encoder, partner_rank,
+                                              pipeline_views, pooled_features)
     torch.set_num_threads(1)
     init_default_scope('mmpose')
     cfg = Config.fromfile(

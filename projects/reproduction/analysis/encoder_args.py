@@ -5,7 +5,7 @@
 and ``--config`` the config that builds every one of them. The tools
 import it as (the development install puts the checkout on the path)::
 
-    from tools.analysis.encoder_args import add_encoder_args
+    from projects.reproduction.analysis.encoder_args import add_encoder_args
 """
 import argparse
 import os.path as osp
@@ -13,7 +13,8 @@ from typing import Optional, Tuple
 
 __all__ = ['DOWNSTREAM_CONFIG', 'encoder_arg', 'add_encoder_args']
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 #: The config whose encoder and test pipeline the probing tools use by
 #: default: the demo's 2.5-D fine-tuning on synthetic data, 64 px.

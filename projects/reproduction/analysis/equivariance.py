@@ -3,7 +3,7 @@
 with the image (PeCLR) or stay put (SimCLR), and do its frozen features
 retrieve similar hand poses?
 
-    python tools/analysis/equivariance.py --data DATA \\
+    python projects/reproduction/analysis/equivariance.py --data DATA \\
         --encoder simclr=work_dirs/reproduce/cpu/pretrain_simclr/epoch_3.pth \\
         --encoder peclr=work_dirs/reproduce/cpu/pretrain_peclr/epoch_3.pth \\
         --out work_dirs/equivariance
@@ -43,9 +43,10 @@ import time
 
 import numpy as np
 
-from tools.analysis.encoder_args import add_encoder_args
+from projects.reproduction.analysis.encoder_args import add_encoder_args
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'peclr',
                           'peclr_resnet18-2stage_1xb32-1e_synthetic-64.py')
 
@@ -160,14 +161,14 @@ def main(argv=None) -> int:
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    from peclr_mm.evaluation.probes import (build_with_encoder,
-                                            hand_orientation,
-                                            knn_pose_distance,
-                                            latent_equivariance,
-                                            orientation_spread,
-                                            pooled_features, pose_distance,
-                                            projections, rotation_readout)
     from peclr_mm.utils.io import atomic_write_json
+    from projects.reproduction.probes import (build_with_encoder,
+                                              hand_orientation,
+                                              knn_pose_distance,
+                                              latent_equivariance,
+                                              orientation_spread,
+                                              pooled_features, pose_distance,
+                                              projections, rotation_readout)
     init_default_scope('mmpose')
     t0 = time.time()
     cfg = Config.fromfile(args.config)

@@ -3,7 +3,7 @@
 mined pairs: the loss of three ideal latents, weighted and not, against the
 batch size.
 
-    python tools/analysis/pose_weights.py \\
+    python projects/reproduction/analysis/pose_weights.py \\
         --similar DATA/similar_hands_training_k8.npz --batch 32 128 512
 
 For batches of mined pairs (each hand with a random one of its k

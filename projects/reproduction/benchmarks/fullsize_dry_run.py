@@ -1,7 +1,7 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 """The paper-scale configs at FreiHAND's real size, on this CPU.
 
-    python tools/benchmarks/fullsize_dry_run.py \
+    python projects/reproduction/benchmarks/fullsize_dry_run.py \
         [--data data/freihand_fullsize] [--batches 20] \
         [--out docs/results/fullsize_dry_run] [--stages ...]
 
@@ -47,7 +47,8 @@ import threading
 import time
 from typing import Dict, List, Optional
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CONFIGS = {
     'pretrain peclr rn50':
     'configs/peclr/peclr_resnet50_1xb128-100e_'
@@ -466,7 +467,8 @@ def markdown(result: Dict) -> str:
     lines = [
         '# The paper-scale configs at FreiHAND\'s size (2-core CPU, '
         'float32)', '',
-        '`python tools/benchmarks/fullsize_dry_run.py`: a synthetic set of '
+        '`python projects/reproduction/benchmarks/fullsize_dry_run.py`: '
+        'a synthetic set of '
         f'{d.get("training_images")} training and '
         f'{d.get("evaluation_images")} evaluation images '
         f'({d.get("disk_gib", 0):.2f} GiB' +

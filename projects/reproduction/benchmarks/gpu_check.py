@@ -2,9 +2,11 @@
 """One command for a lent GPU: the paper-scale configs' throughput, their
 data loader, model FLOP utilisation and peak memory.
 
-    python tools/benchmarks/gpu_check.py [--out docs/results/gpu_check] \
-        [--iters 20] [--workers 16] [--peak-tflops 790]
-    python tools/benchmarks/gpu_check.py --quick --device cpu   # the CI test
+    python projects/reproduction/benchmarks/gpu_check.py \
+        [--out docs/results/gpu_check] [--iters 20] [--workers 16] \
+        [--peak-tflops 790]
+    python projects/reproduction/benchmarks/gpu_check.py --quick \
+        --device cpu   # the CI test
 
 Measured, in one run (sized for about 8 minutes on one H200 with 16 cores):
 
@@ -39,7 +41,8 @@ from typing import Dict, List, Optional
 
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 PRETRAIN = 'configs/peclr/peclr_resnet50_1xb128-100e_freihand-128.py'
 FINETUNE = 'configs/hand25d/hand25d_resnet50-peclr_1xb64-100e_freihand-128.py'
 
@@ -247,7 +250,8 @@ def run(args) -> Dict:
 def markdown(result: Dict) -> str:
     lines = [
         f'# GPU check on {result["device_name"]}', '',
-        f'`python tools/benchmarks/gpu_check.py`, torch {result["torch"]}, '
+        '`python projects/reproduction/benchmarks/gpu_check.py`, '
+        f'torch {result["torch"]}, '
         f'{result["iters"]} timed steps per row; MFU against '
         f'{result["peak_tflops"]:g} TFLOP/s (FLOPs counted by '
         'torch.utils.flop_counter). Wall time '

@@ -12,7 +12,7 @@ pretrain = dict(max_epochs=20, eval_epochs=[3, 10, 20], cache_mib=8192)
 # --state overrides)
 state = 'work_dirs/reproduce_state/cpu_versions_20e'
 # the mechanism on every checkpoint: equivariance error, rotation read-out,
-# retrieval (tools/analysis/equivariance.py)
+# retrieval (projects/reproduction/analysis/equivariance.py)
 latent = dict(num=200, gallery=5000)
 # fine-tuning before the frozen-encoder probe at each checkpoint: the
 # claim's fine-tuning cells come first (the order only; every run is kept

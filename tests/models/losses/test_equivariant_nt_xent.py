@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from peclr_mm.models.losses import (equivariant_nt_xent, nt_xent,
+from peclr_mm.models.losses import (ViewGeometry, equivariant_nt_xent,
+                                    equivariant_nt_xent_views, nt_xent,
                                     undo_view_geometry)
 
 
@@ -196,7 +197,6 @@ def test_equivariant_loss_with_poses_falls_on_a_tiny_problem():
     """Weighted by pose distance and under the equivariant step, a linear
     projection of fixed features learns: the loss falls (at temperature 0.1:
     at 0.5 the weights in [0, 1] leave the logits little room)."""
-    from peclr_mm.models.losses import equivariant_nt_xent
     torch.manual_seed(1)
     n, d = 16, 32
     x1, x2 = torch.randn(n, 64), torch.randn(n, 64)
@@ -209,18 +209,61 @@ def test_equivariant_loss_with_poses_falls_on_a_tiny_problem():
     opt = torch.optim.Adam(proj.parameters(), lr=1e-2)
     losses = []
     for _ in range(100):
-        loss = equivariant_nt_xent(
+        loss, _ = equivariant_nt_xent_views(
             proj(x1),
             proj(x2),
-            theta,
-            theta,
-            shift,
-            shift,
-            temperature=0.1,
-            pose1=pose1,
-            pose2=pose2)
+            ViewGeometry(theta, shift, pose=pose1),
+            ViewGeometry(theta, shift, pose=pose2),
+            temperature=0.1)
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.6 * losses[0], (losses[0], losses[-1])
+
+
+def test_flat_and_structured_forms_agree():
+    """The public flat signature of docs/design.md (exactly its nine
+    parameters) gives the loss of the structured form: equivariant, scale
+    aware and invariant alike; the structured form also returns the
+    statistics."""
+    import inspect
+    assert list(inspect.signature(equivariant_nt_xent).parameters) == [
+        'proj1', 'proj2', 'theta1', 'theta2', 'shift1', 'shift2',
+        'temperature', 'scale1', 'scale2'
+    ]
+    assert len(inspect.signature(equivariant_nt_xent_views).parameters) <= 6
+    p1, p2, t1, t2, s1, s2 = _batch(seed=3)
+    n = p1.size(0)
+    sc1 = torch.empty(n, dtype=torch.float64).uniform_(0.7, 1.3)
+    sc2 = torch.empty(n, dtype=torch.float64).uniform_(0.7, 1.3)
+    equivariant = (ViewGeometry(t1, s1), ViewGeometry(t2, s2), 0.5)
+    scaled = (ViewGeometry(t1, s1, sc1), ViewGeometry(t2, s2, sc2), 0.2)
+    invariant = (ViewGeometry(), ViewGeometry(), 0.5)
+    cases = [
+        ((t1, t2, s1, s2, 0.5), equivariant),
+        ((t1, t2, s1, s2, 0.2, sc1, sc2), scaled),
+        ((None, None, None, None, 0.5), invariant),
+    ]
+    for flat, views in cases:
+        loss, stats = equivariant_nt_xent_views(p1, p2, *views)
+        assert set(stats) == {'pos_sim', 'neg_sim'}
+        torch.testing.assert_close(
+            equivariant_nt_xent(p1, p2, *flat), loss, rtol=0, atol=0)
+    # the defaults are the invariant loss at the paper's temperature
+    torch.testing.assert_close(
+        equivariant_nt_xent_views(p1, p2)[0],
+        equivariant_nt_xent(p1, p2, None, None, None, None))
+
+
+def test_structured_form_refuses_half_a_geometry():
+    p1, p2, t1, t2, s1, s2 = _batch()
+    pose = torch.zeros(p1.size(0), 21, 2)
+    with pytest.raises(ValueError, match='or none'):
+        equivariant_nt_xent_views(p1, p2, ViewGeometry(t1, s1), ViewGeometry())
+    with pytest.raises(ValueError, match='scale'):
+        equivariant_nt_xent_views(p1, p2, ViewGeometry(scale=t1),
+                                  ViewGeometry())
+    with pytest.raises(ValueError, match='poses'):
+        equivariant_nt_xent_views(p1, p2, ViewGeometry(t1, s1, pose=pose),
+                                  ViewGeometry(t2, s2))

@@ -4,9 +4,9 @@ converted and run by tools/test.py with the released-model submission
 config, writes the pred.json that the authors' procedure predicts."""
 import numpy as np
 
-from tools.benchmarks.released_parity import (AuthorsProcedure,
-                                              reference_predictions,
-                                              run_parity)
+from projects.released_parity.released_parity import (AuthorsProcedure,
+                                                      reference_predictions,
+                                                      run_parity)
 
 
 def test_pred_json_matches_the_authors_procedure(tmp_path):
@@ -19,7 +19,7 @@ def test_pred_json_matches_the_authors_procedure(tmp_path):
     assert result['spread_mm'] > 10
     import os.path as osp
 
-    from tools.benchmarks.released_parity import make_standin
+    from projects.released_parity.released_parity import make_standin
     data_root = osp.join(str(tmp_path), 'data')
     model = make_standin(data_root, 50, 0, 16)
     two = reference_predictions(model, data_root, 4)

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from peclr_mm.evaluation.probes import (knn_pose_distance, latent_equivariance,
-                                        move_latent, ridge_probe)
 from peclr_mm.models.losses import undo_view_geometry
+from projects.reproduction.probes import (knn_pose_distance,
+                                          latent_equivariance, move_latent,
+                                          ridge_probe)
 
 
 def test_ridge_probe_recovers_a_linear_map():
@@ -83,7 +84,7 @@ def test_knn_pose_distance_finds_the_same_pose():
 
 
 def test_partner_rank_tells_content_from_appearance():
-    from peclr_mm.evaluation.probes import partner_rank
+    from projects.reproduction.probes import partner_rank
     rng = np.random.default_rng(0)
     content = rng.normal(size=(40, 8))
     # features that carry the content: partners are each other's nearest
@@ -101,7 +102,7 @@ def test_partner_rank_tells_content_from_appearance():
 
 
 def test_pooled_features_grid_cells_average_to_the_global_pool():
-    from peclr_mm.evaluation.probes import pooled_features
+    from projects.reproduction.probes import pooled_features
 
     class Tiny(torch.nn.Module):
 
@@ -133,7 +134,7 @@ def test_pooled_features_grid_cells_average_to_the_global_pool():
 
 
 def test_rotation_readout_reads_what_features_hold():
-    from peclr_mm.evaluation.probes import rotation_readout
+    from projects.reproduction.probes import rotation_readout
     rng = np.random.default_rng(0)
     theta = rng.uniform(-45, 45, 600)
     t = np.deg2rad(theta)
@@ -149,7 +150,7 @@ def test_rotation_readout_reads_what_features_hold():
 
 
 def test_orientation_spread_of_known_directions():
-    from peclr_mm.evaluation.probes import orientation_spread
+    from projects.reproduction.probes import orientation_spread
     rng = np.random.default_rng(1)
     angle = np.deg2rad(90 + rng.uniform(-30, 30, 5000))  # pointing up
     uv = np.zeros((5000, 21, 2))
@@ -163,7 +164,7 @@ def test_orientation_spread_of_known_directions():
 
 
 def test_hand_orientation_of_known_directions():
-    from peclr_mm.evaluation.probes import hand_orientation
+    from projects.reproduction.probes import hand_orientation
     uv = np.zeros((4, 21, 2))
     # right, up (y down), left, down-right
     uv[:, 9] = [[10, 0], [0, -10], [-10, 0], [10, 10]]

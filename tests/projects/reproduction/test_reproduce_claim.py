@@ -115,7 +115,7 @@ def _a_study_stopped_mid_schedule_resumes_elsewhere(tmp_path, full):
     folder from the state's whole checkpoints: epoch 2 is trained from
     epoch 1 and every fine-tuning and ridge row comes out as in the
     uninterrupted study (no probes or latent analysis: seconds)."""
-    from peclr_mm.utils.checkpoint import safe_torch_load
+    from peclr_mm.weights import safe_torch_load
     state = str(tmp_path / 'state_stop1')
     smoke = osp.join(BUDGETS, 'reproduce_smoke.py')
     for name, epochs, own_state in (('stop1', [1], True), ('both', [1, 2],

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tools.analysis.appearance import main
+from projects.reproduction.analysis.appearance import main
 
 
 def test_appearance_ranks_each_hand_among_the_other_version(

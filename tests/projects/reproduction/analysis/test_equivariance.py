@@ -4,7 +4,7 @@ import os.path as osp
 
 import numpy as np
 
-from tools.analysis.equivariance import main
+from projects.reproduction.analysis.equivariance import main
 
 
 def test_equivariance_analysis_runs_and_is_consistent(synthetic_root,
@@ -57,8 +57,8 @@ def test_view_keypoints_keep_a_right_hands_orientation(synthetic_root):
     """The canonical crop only scales and shifts a right hand: its joints
     in the view point the same way as in the source image, and land where
     the crop's matrix puts them: filling the view."""
-    from peclr_mm.evaluation.probes import hand_orientation
-    from tools.analysis.equivariance import Views
+    from projects.reproduction.analysis.equivariance import Views
+    from projects.reproduction.probes import hand_orientation
     views = Views(synthetic_root, 'training', 6, 32)
     assert not any(s.get('is_left', False) for s in views.samples)
     src, dst = views.keypoints(), views.view_keypoints()

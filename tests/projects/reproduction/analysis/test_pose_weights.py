@@ -10,7 +10,7 @@ def test_reference_latents_under_the_pose_weights(synthetic_root, tmp_path,
     """Unweighted, the collapsed and the orthogonal latents cost exactly
     log(2N - 1) and the ideal one less; the weighted losses are reported
     beside them, with the mean weights in [0, 1]."""
-    from tools.analysis.pose_weights import main
+    from projects.reproduction.analysis.pose_weights import main
     from tools.mine_similar_hands import main as mine
     sim = str(tmp_path / 'sim.npz')
     assert mine(['--data', synthetic_root, '--k', '3', '--out', sim]) == 0

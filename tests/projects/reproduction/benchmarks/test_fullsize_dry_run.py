@@ -1,11 +1,11 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""tools/benchmarks/fullsize_dry_run.py on a 16-image set: the stages run,
-resume from their results, and the table is written; a training stage is
-killed half way and resumed by tools/train.py."""
+"""projects/reproduction/benchmarks/fullsize_dry_run.py on a 16-image set:
+the stages run, resume from their results, and the table is written; a
+training stage is killed half way and resumed by tools/train.py."""
 import json
 import os.path as osp
 
-from tools.benchmarks.fullsize_dry_run import main
+from projects.reproduction.benchmarks.fullsize_dry_run import main
 
 
 def test_dry_run_stages_resume(tmp_path, capsys):

@@ -1,10 +1,10 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""tools/benchmarks/gpu_check.py on CPU for 2 iterations: every row is
-measured or names why not, FLOPs are counted, the loader is compared with
-the step, and the report is written."""
+"""projects/reproduction/benchmarks/gpu_check.py on CPU for 2 iterations:
+every row is measured or names why not, FLOPs are counted, the loader is
+compared with the step, and the report is written."""
 import json
 
-from tools.benchmarks.gpu_check import main
+from projects.reproduction.benchmarks.gpu_check import main
 
 
 def test_gpu_check_runs_on_cpu(tmp_path):
