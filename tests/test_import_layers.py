@@ -1,5 +1,5 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""The package's imports run one way (docs/design.md section 7):
+"""The package's imports run one way (docs/design.md section 11):
 ``utils`` <- ``datasets``; ``utils`` <- ``codecs`` <- ``models`` <-
 ``evaluation``; ``utils`` <- ``weights`` (the checkpoint wing) <-
 ``models``; the glue (``apis``, ``engine``, ``visualization``,

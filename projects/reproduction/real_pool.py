@@ -253,6 +253,44 @@ def rows_of(cond: str, seed: int, labels: float, mode: str,
     return rows
 
 
+def table(rows: List[dict]) -> str:
+    """Markdown: per mode, labels, split and metric, each condition's
+    mean +- standard deviation over seeds (ratio to the set's mean pose)
+    and its gain over ``peclr_renders`` in percent."""
+    import numpy as np
+    cells = {}
+    for r in rows:
+        key = (r['mode'], r['labels'], r['split'], r['metric'])
+        cells.setdefault(key, {}).setdefault(r['condition'], []).append(
+            (r['value'], r['ratio']))
+    conds = [
+        c for c in (*CONDITIONS, 'simclr_renders')
+        if any(c in v for v in cells.values())
+    ]
+    lines = [
+        '| mode | labels | split | metric | ' + ' | '.join(conds) + ' |',
+        '|' + ' --- |' * (4 + len(conds))
+    ]
+    for key in sorted(cells):
+        v = cells[key]
+        base = np.mean([x for x, _ in v.get('peclr_renders', [])] or [0])
+        row = []
+        for c in conds:
+            if c not in v:
+                row.append('-')
+                continue
+            x = np.array([a for a, _ in v[c]])
+            ratio = np.mean([b for _, b in v[c] if b is not None] or [0])
+            gain = '' if c == 'peclr_renders' or not base else \
+                f', {100 * (base - x.mean()) / base:+.1f} %'
+            row.append(
+                f'{x.mean():.2f} +- {x.std(ddof=1) if len(x) > 1 else 0:.2f}'
+                f' (x{ratio:.3f}{gain}; n={len(x)})')
+        lines.append(f'| {key[0]} | {key[1]:g} | {key[2]} | {key[3]} | ' +
+                     ' | '.join(row) + ' |')
+    return '\n'.join(lines)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.threads:
@@ -305,6 +343,7 @@ def main(argv=None) -> int:
                     flush=True)
                 if args.results:
                     atomic_write_json(args.results, rows, indent=1)
+    print(table(rows))
     return 0
 
 
