@@ -95,3 +95,30 @@ def test_3d_panel_texts_do_not_overlap():
         for i, a in enumerate(boxes):
             for b in boxes[i + 1:]:
                 assert not a.overlaps(b), (a, b)
+
+
+def test_3d_view_is_drawn_fast_and_where_the_joints_are():
+    """The OpenCV 3-D view the inferencer writes beside each picture:
+    seen from the camera (azimuth 0) it keeps x to the right and y down;
+    turned 90 degrees, depth runs across; no hands, a blank panel."""
+    import time
+
+    from peclr_mm.visualization import draw_hands3d_view
+    xyz = np.random.default_rng(2).normal(size=(21, 3)) * 0.03 + [0, 0, .5]
+    start = time.perf_counter()
+    img = draw_hands3d_view([xyz], size=200, azimuth=0., elevation=0.)
+    assert time.perf_counter() - start < 0.5
+    assert img.shape == (200, 200, 3) and img.dtype == np.uint8
+    bright = (img.max(2) > 200)
+    bright[:20] = False  # the caption
+    bright[-25:] = False  # the scale bar
+    ys, xs = np.nonzero(bright)
+    right, low = np.argmax(xyz[:, 0]), np.argmax(xyz[:, 1])
+    # the rightmost joint's dot is in the right part, the lowest's low
+    cx = (xyz[right, 0] - xyz[:, 0].mean()) > 0
+    assert cx and xs.max() > 120
+    assert xyz[low, 1] > xyz[:, 1].mean() and ys.max() > 120
+    side = draw_hands3d_view([xyz], size=200, azimuth=90., elevation=0.)
+    assert not np.array_equal(side, img)
+    blank = draw_hands3d_view([], size=64, text='none')
+    assert blank.shape == (64, 64, 3) and (blank[30:] == 40).all()

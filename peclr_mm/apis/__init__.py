@@ -1,15 +1,25 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
 from .detectors import MediaPipeHandDetector, MMDetHandDetector, build_detector
-from .inference import (DEFAULT_BONE_LENGTH, check_bbox, check_intrinsics,
-                        default_camera, default_intrinsics, inference_hand3d,
-                        inference_pipeline, inference_topdown_hand3d,
-                        load_image, mirror_intrinsics, mirror_matrix)
-from .inferencer import Hand3DInferencer, expand_inputs, resolve_config
+from .inference import (BONE_LENGTH_RANGE, CONFIDENCE_SIGMA,
+                        DEFAULT_BONE_LENGTH, DEFAULT_FOCAL_PER_SIDE,
+                        check_bbox, check_bone_length, check_intrinsics,
+                        default_camera, default_intrinsics, exif_focal_35mm,
+                        inference_hand3d, inference_pipeline,
+                        inference_topdown_hand3d, keep_bone_length,
+                        landmark_confidence, load_image, mirror_intrinsics,
+                        mirror_matrix, predict_hands)
+from .inferencer import (Hand3DInferencer, check_out_dir, check_show,
+                         expand_inputs, resolve_config)
+from .tracking import HandTracker, box_iou, merge_duplicates
 
 __all__ = [
-    'inference_hand3d', 'inference_topdown_hand3d', 'inference_pipeline',
-    'load_image', 'default_intrinsics', 'default_camera', 'check_intrinsics',
-    'check_bbox', 'mirror_matrix', 'mirror_intrinsics', 'DEFAULT_BONE_LENGTH',
-    'Hand3DInferencer', 'expand_inputs', 'resolve_config',
-    'MediaPipeHandDetector', 'MMDetHandDetector', 'build_detector'
+    'inference_hand3d', 'inference_topdown_hand3d', 'predict_hands',
+    'inference_pipeline', 'load_image', 'default_intrinsics', 'default_camera',
+    'exif_focal_35mm', 'check_intrinsics', 'check_bbox', 'check_bone_length',
+    'landmark_confidence', 'keep_bone_length', 'mirror_matrix',
+    'mirror_intrinsics', 'DEFAULT_BONE_LENGTH', 'DEFAULT_FOCAL_PER_SIDE',
+    'BONE_LENGTH_RANGE', 'CONFIDENCE_SIGMA', 'Hand3DInferencer',
+    'expand_inputs', 'resolve_config', 'check_show', 'check_out_dir',
+    'HandTracker', 'box_iou', 'merge_duplicates', 'MediaPipeHandDetector',
+    'MMDetHandDetector', 'build_detector'
 ]

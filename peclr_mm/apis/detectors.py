@@ -4,9 +4,12 @@ detector and landmark model inside its wheel, with handedness) or any mmdet
 detector (boxes only), as mmpose's top-down demo plugs one in.
 
 A detector is called on a BGR image and returns one dict per hand:
-``bbox`` (4,) ``[x1, y1, x2, y2]`` in image pixels, ``bbox_score``,
+``bbox`` (4,) ``[x1, y1, x2, y2]`` in image pixels, ``bbox_score`` (the
+detector's confidence in the box, ``None`` when it gives none),
 ``handedness`` (``'left'``/``'right'`` of the real hand, or ``None`` when
-the detector cannot tell) and ``handedness_score``.
+the detector cannot tell), ``handedness_score`` (its confidence in that
+label, not in the pose) and ``landmarks`` ((21, 2) joints in image
+pixels, or ``None``), which give the pose's confidence.
 """
 import os.path as osp
 from typing import List, Optional, Sequence
@@ -48,10 +51,11 @@ class MediaPipeHandDetector:
             model_complexity=model_complexity)
 
     def __call__(self, img_bgr: np.ndarray) -> List[dict]:
+        # MediaPipe's only score is the handedness label's: no box score
         return [
             dict(
                 bbox=hand['bbox'],
-                bbox_score=hand['score'],
+                bbox_score=None,
                 handedness=hand['handedness'],
                 handedness_score=hand['score'],
                 landmarks=hand['keypoints']) for hand in self._hands(img_bgr)
@@ -117,7 +121,8 @@ class MMDetHandDetector:
                 bbox=d[:4].astype(np.float64),
                 bbox_score=float(d[4]),
                 handedness=None,
-                handedness_score=None) for d in dets
+                handedness_score=None,
+                landmarks=None) for d in dets
         ]
 
     def close(self) -> None:
@@ -129,8 +134,10 @@ def build_detector(detector: Optional[str] = 'mediapipe',
                    device: str = 'cpu',
                    max_hands: int = 2,
                    static_image_mode: bool = True,
+                   model_complexity: int = 1,
                    **kwargs):
-    """The detector named by ``detector``: ``'mediapipe'`` (default),
+    """The detector named by ``detector``: ``'mediapipe'`` (default; its
+    ``model_complexity`` 0 is the lite landmark model, 1 the full one),
     ``None``/``'none'`` (no detector: the whole image is the hand's crop),
     or the path of an mmdet config with ``det_weights``."""
     if detector in (None, 'none'):
@@ -143,5 +150,7 @@ def build_detector(detector: Optional[str] = 'mediapipe',
             raise ValueError('the MediaPipe detector ships its weights; '
                              '--det-checkpoint needs --det-config')
         return MediaPipeHandDetector(
-            max_num_hands=max_hands, static_image_mode=static_image_mode)
+            max_num_hands=max_hands,
+            static_image_mode=static_image_mode,
+            model_complexity=model_complexity)
     return MMDetHandDetector(detector, det_weights, device, **kwargs)

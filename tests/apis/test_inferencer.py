@@ -53,12 +53,17 @@ def test_a_batch_of_hands_equals_each_hand_alone(inferencer, synthetic_root):
     for i, hand in enumerate(('right', 'left')):
         alone = inference_topdown_hand3d(
             model, img, boxes[i], hands=hand, K=K)[0]
+        # relative: the untrained head puts its hands tens of metres
+        # away, where float32 batch-order noise is about 1e-4 of it
         np.testing.assert_allclose(
             both[i].pred_instances.keypoints_3d,
             alone.pred_instances.keypoints_3d,
+            rtol=2e-4,
             atol=1e-5)
         assert both[i].metainfo['handedness'] == hand
-    assert np.allclose(both[1].pred_instances.keypoint_scores, .5)
+    assert np.allclose(both[1].pred_instances.bbox_scores, .5)
+    # no landmarks to agree with: no confidence, not the box's score
+    assert np.isnan(both[1].pred_instances.keypoint_scores).all()
     # the left hand of box 1 is the right hand of the mirrored box
     x1, y1, x2, y2 = boxes[1]
     mirrored = inference_topdown_hand3d(
@@ -70,6 +75,7 @@ def test_a_batch_of_hands_equals_each_hand_alone(inferencer, synthetic_root):
     np.testing.assert_allclose(
         np.asarray(both[1].pred_instances.keypoints_3d)[0],
         np.asarray(mirrored.pred_instances.keypoints_3d)[0] @ flip,
+        rtol=2e-4,
         atol=1e-4)
 
 

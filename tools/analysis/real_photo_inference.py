@@ -3,7 +3,7 @@
 tells left from right, the model lifts it to 3-D; measured beside MediaPipe
 alone on the same images.
 
-    python tools/benchmarks/real_photo_inference.py CONFIG CHECKPOINT \\
+    python tools/analysis/real_photo_inference.py CONFIG CHECKPOINT \\
         --data-root DATA --out docs/results/real_photo_inference.json
 
 DATA is a FreiHAND-layout copy of a real-photo set with its hands as they
