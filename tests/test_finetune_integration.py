@@ -298,7 +298,7 @@ def test_inference_tool(pipeline_run, synthetic_root, tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     assert 'bone length assumed' in res.stdout
     pred = json.load(open(out / 'predictions' / '00000002.json'))
-    assert pred['meta_info']['written_by'] == 'peclr_mm Hand3DInferencer'
+    assert pred['meta_info']['written_by'] == 'peclr_mm Hand3DPoseInferencer'
     (frame, ) = pred['instance_info']
     (hand, ) = frame['instances']
     xyz = np.array(hand['keypoints_3d'])

@@ -15,7 +15,7 @@ left hand, and lifted to 3-D. Writes ``predictions/NAME.json`` (mmpose's
 results layout: ``meta_info`` and, per image or frame, ``instances`` with
 2-D joints in image pixels, 3-D joints in metres in the camera frame, the
 box, handedness, a confidence and where each came from),
-``visualizations/NAME.jpg`` and a 3-D view in ``visualizations_3d/``
+``visualizations/NAME.jpg`` and a 3-D view in ``visualizations/3d/``
 (``visualizations/NAME.mp4`` for a video, one frame per input frame).
 Inputs that share a file name, or that would replace an earlier run's
 results of another file of that name, get a suffix from their path (said
@@ -178,15 +178,12 @@ def _boxes(arg):
 def build(args):
     """The inferencer the arguments describe, or ``ValueError``/``OSError``
     naming what is wrong."""
-    from peclr_mm.apis import Hand3DInferencer, check_intrinsics
+    from peclr_mm.apis import Hand3DPoseInferencer, check_intrinsics
     K = None
     if args.K is not None:
         fx, fy, cx, cy = args.K
         K = check_intrinsics([[fx, 0, cx], [0, fy, cy], [0, 0, 1.]],
                              name='--K')
-    if args.bone_length is not None:
-        from peclr_mm.apis import check_bone_length
-        check_bone_length(args.bone_length, '--bone-length')
     if args.det_checkpoint and not args.det_config:
         raise ValueError('--det-checkpoint needs --det-config')
     if args.max_hands < 1:
@@ -208,11 +205,11 @@ def build(args):
             raise ValueError(f'--show: {exc}') from None
     detector = args.det_config or (None
                                    if args.detector == 'none' else 'mediapipe')
-    return Hand3DInferencer(
+    return Hand3DPoseInferencer(
         args.config,
         args.checkpoint,
         device=args.device,
-        detector=detector,
+        det_model=detector,
         det_weights=args.det_checkpoint,
         det_cat_ids=args.det_cat_ids,
         det_score_thr=args.det_score_thr,
@@ -242,13 +239,12 @@ def main(argv=None):
     import numpy as np
 
     import peclr_mm  # noqa: F401
-    from peclr_mm.apis import check_out_dir, expand_inputs
+    from peclr_mm.apis import expand_inputs
     from peclr_mm.weights import UnsafeCheckpointError
     try:
         boxes = _boxes(args.bbox)
         expand_inputs(args.inputs)  # a bad input fails before the model
         inferencer = build(args)
-        check_out_dir(args.out_dir)
     except (ValueError, OSError, ImportError, UnsafeCheckpointError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
@@ -256,15 +252,17 @@ def main(argv=None):
     last, shown = None, 0
     results = inferencer(
         args.inputs,
-        out_dir=args.out_dir,
+        pred_out_dir=osp.join(args.out_dir, 'predictions'),
+        vis_out_dir=osp.join(args.out_dir, 'visualizations'),
         show=args.show,
         draw_every=0 if args.no_vis else args.draw_every,
         bboxes=boxes,
         progress=not args.no_progress,
         skip_errors=True)
-    interrupted = False
+    interrupted = started = False
     try:
         for res in results:
+            started = True
             if res['error']:
                 print(f'error: {res["error"]}', file=sys.stderr)
                 continue
@@ -282,6 +280,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         interrupted = True
         results.close()  # writes what is done; a video marked incomplete
+    except OSError as exc:
+        if started:
+            raise
+        print(f'error: {exc}', file=sys.stderr)  # --out-dir, before any input
+        return 2
     seconds = time.perf_counter() - start
     for path, why in inferencer.skipped:
         print(f'skipped {path}: {why}', file=sys.stderr)

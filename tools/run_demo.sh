@@ -93,6 +93,7 @@ for key, unit in (('EPE-2D', 'px'), ('RR-EPE', 'mm'), ('PA-EPE', 'mm')):
         m['freihand/ratio/' + key]))
 print('  EPE %.1f mm, AUC %.3f, PA-AUC %.3f' % (
     m['freihand/EPE'], m['freihand/AUC'], m['freihand/PA-AUC']))
+PYEOF
 if [ -n "$REAL_TEST" ]; then
   "$PY" - "$WORK/test_real/metrics.json" <<PYEOF
 import json, sys

@@ -15,12 +15,12 @@ from ..utils.camera import (check_intrinsics, mirror_intrinsics, mirror_matrix,
                             project)
 
 __all__ = [
-    'inference_hand3d', 'inference_topdown_hand3d', 'predict_hands',
-    'load_image', 'inference_pipeline', 'default_intrinsics', 'default_camera',
-    'exif_focal_35mm', 'check_intrinsics', 'check_bbox', 'check_bone_length',
-    'landmark_confidence', 'keep_bone_length', 'mirror_matrix',
-    'mirror_intrinsics', 'DEFAULT_BONE_LENGTH', 'DEFAULT_FOCAL_PER_SIDE',
-    'BONE_LENGTH_RANGE', 'CONFIDENCE_SIGMA'
+    'HandPipeline', 'inference_hand3d', 'inference_topdown_hand3d',
+    'predict_hands', 'load_image', 'inference_pipeline', 'default_intrinsics',
+    'default_camera', 'exif_focal_35mm', 'check_intrinsics', 'check_bbox',
+    'check_bone_length', 'landmark_confidence', 'keep_bone_length',
+    'mirror_matrix', 'mirror_intrinsics', 'DEFAULT_BONE_LENGTH',
+    'DEFAULT_FOCAL_PER_SIDE', 'BONE_LENGTH_RANGE', 'CONFIDENCE_SIGMA'
 ]
 
 #: Length of bone 9-10 (middle-finger MCP to PIP) assumed when the user
@@ -174,61 +174,98 @@ def default_intrinsics(width: int,
     return np.array([[f, 0., width / 2.], [0., f, height / 2.], [0., 0., 1.]])
 
 
-def _crop_step(pipeline: Compose):
-    from ..datasets.transforms import HandCanonicalCrop
-    for t in pipeline.transforms:
-        if isinstance(t, HandCanonicalCrop):
-            return t
-    raise ValueError('the test pipeline of the model config has no '
-                     'HandCanonicalCrop: inference needs it to crop')
-
-
-def inference_pipeline(model: torch.nn.Module,
-                       source: str,
-                       padding: Optional[float] = None) -> Compose:
-    """The model config's test pipeline after loading, its crop drawn from
-    ``source`` (``'image'`` or ``'bbox'``) and, when given, ``padding``;
-    the source image kept for a second pass.
+class HandPipeline:
+    """The model config's test pipeline after loading, built once: its
+    ``HandCanonicalCrop`` (on the sample's ``bbox``, else the whole image)
+    and the steps after it, callable apart so that the crop is computed
+    once per hand even where the camera is derived from it.
 
     Args:
         model: a ``TopdownHand3DEstimator`` with its config as ``cfg``;
             its ``test_dataloader.dataset.pipeline`` is used, without its
             ``Load*`` steps.
-        source: what ``HandCanonicalCrop`` crops: ``'image'`` (the whole
-            image) or ``'bbox'`` (the sample's ``bbox``).
-        padding: box enlargement of ``HandCanonicalCrop``; ``None`` keeps
-            the config's.
+        source: what the crop is taken around: ``'auto'`` (the sample's
+            ``bbox``, else the whole image), ``'bbox'`` or ``'image'``.
+        padding: box enlargement of the crop; ``None`` keeps the config's.
+        recrop: a second pass on a crop around the first prediction's 2-D
+            joints; ``None`` keeps the config's choice. Its options are
+            ``self.recrop`` (``None``: one pass), passed to the model
+            explicitly (:func:`forward_hands`).
 
-    Returns:
-        Compose: the pipeline, to call on a loaded sample dict.
+    Raises:
+        ValueError: a test pipeline without ``HandCanonicalCrop``.
     """
-    # built once per model and crop rule: the build costs as much as a
-    # small model's forward pass
+
+    def __init__(self,
+                 model: torch.nn.Module,
+                 source: str = 'auto',
+                 padding: Optional[float] = None,
+                 recrop: Optional[bool] = None):
+        from ..datasets.transforms import HandCanonicalCrop
+        steps = []
+        for t in copy.deepcopy(model.cfg.test_dataloader.dataset.pipeline):
+            name = t['type'].split('.')[-1]
+            if name.startswith('Load'):
+                continue
+            if name == 'HandCanonicalCrop':
+                t['source'] = source
+                if padding is not None:
+                    t['padding'] = padding
+            elif name == 'WarpView':
+                t['keep_source'] = True  # for a second pass, if asked for
+            steps.append(t)
+        self.steps = Compose(steps).transforms
+        crops = [
+            i for i, t in enumerate(self.steps)
+            if isinstance(t, HandCanonicalCrop)
+        ]
+        if not crops:
+            raise ValueError('the test pipeline of the model config has no '
+                             'HandCanonicalCrop: inference needs it to crop')
+        self._split = crops[0] + 1
+        self.padding = self.steps[crops[0]].padding
+        saved = model.test_cfg.get('recrop')
+        if recrop is None:
+            self.recrop = saved or None
+        else:
+            self.recrop = (saved or dict(padding=self.padding)) if recrop \
+                else None
+
+    def crop(self, info: dict) -> dict:
+        """The steps up to the crop: adds ``crop_mat`` (image to crop)."""
+        for t in self.steps[:self._split]:
+            info = t(info)
+        return info
+
+    def finish(self, info: dict) -> dict:
+        """The steps after the crop (the warp, packing)."""
+        for t in self.steps[self._split:]:
+            info = t(info)
+        return info
+
+    def __call__(self, info: dict) -> dict:
+        return self.finish(self.crop(dict(info)))
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}({self.steps})'
+
+
+def inference_pipeline(model: torch.nn.Module,
+                       source: str = 'auto',
+                       padding: Optional[float] = None,
+                       recrop: Optional[bool] = None) -> HandPipeline:
+    """The :class:`HandPipeline` of ``model`` for the functions of this
+    module, built once per model and options (the inferencer builds its
+    own once)."""
     cache = model.__dict__.setdefault('_peclr_inference_pipelines', {})
-    key = (source, padding)
+    key = (source, padding, recrop)
     if key not in cache:
-        cache[key] = _build_pipeline(model, source, padding)
+        cache[key] = HandPipeline(model, source, padding, recrop)
     return cache[key]
 
 
-def _build_pipeline(model: torch.nn.Module, source: str,
-                    padding: Optional[float]) -> Compose:
-    steps = []
-    for t in copy.deepcopy(model.cfg.test_dataloader.dataset.pipeline):
-        if t['type'].split('.')[-1].startswith('Load'):
-            continue
-        if t['type'].split('.')[-1] == 'HandCanonicalCrop':
-            t['source'] = source
-            if padding is not None:
-                t['padding'] = padding
-        elif t['type'].split('.')[-1] == 'WarpView':
-            t['keep_source'] = True  # for a second pass, if asked for
-        steps.append(t)
-    return Compose(steps)
-
-
-def default_camera(model: torch.nn.Module, info: dict,
-                   pipeline: Compose) -> Tuple[np.ndarray, str]:
+def default_camera(model: torch.nn.Module,
+                   info: dict) -> Tuple[np.ndarray, str]:
     """Intrinsics for an image whose camera is not given, and what they
     are.
 
@@ -242,10 +279,9 @@ def default_camera(model: torch.nn.Module, info: dict,
 
     Args:
         model: a ``TopdownHand3DEstimator`` with its config as ``cfg``.
-        info: the loaded sample (``img``, ``img_shape`` (H, W, ...) and,
-            for a bbox crop, ``bbox``), as the pipeline's crop takes it.
-        pipeline: the pipeline of :func:`inference_pipeline`, whose
-            ``HandCanonicalCrop`` gives the first crop.
+        info: the sample after :meth:`HandPipeline.crop`: ``img_shape``
+            (H, W, ...), ``crop_mat`` and ``focal_35mm`` (or
+            ``img_path``, whose EXIF is read).
 
     Returns:
         tuple: the (3, 3) float64 intrinsics of the image in pixels, and
@@ -254,7 +290,7 @@ def default_camera(model: torch.nn.Module, info: dict,
 
     Raises:
         ValueError: the config's ``default_crop_K`` is not valid
-            intrinsics, or the pipeline has no ``HandCanonicalCrop``.
+            intrinsics.
     """
     h, w = info['img_shape'][:2]
     f35 = info.get('focal_35mm')
@@ -272,8 +308,7 @@ def default_camera(model: torch.nn.Module, info: dict,
                    f'{K[0, 0]:.0f} px ({DEFAULT_FOCAL_PER_SIDE} x the longer '
                    'side, a phone or webcam; pass K for depth you can '
                    'trust)')
-    crop = _crop_step(pipeline)(dict(info))['crop_mat']
-    K = np.linalg.inv(to_homogeneous(crop)) @ check_intrinsics(
+    K = np.linalg.inv(to_homogeneous(info['crop_mat'])) @ check_intrinsics(
         crop_K, name='default_crop_K of the config')
     return K, ("assumed: the released model's default intrinsics of its "
                f'first crop (fx {crop_K[0][0]:.1f}, fy {crop_K[1][1]:.1f}, '
@@ -282,22 +317,21 @@ def default_camera(model: torch.nn.Module, info: dict,
 
 
 @torch.no_grad()
-def _run(model, pipeline: Compose, infos: List[dict], recrop: Optional[bool],
-         padding: float) -> Tuple[List[PoseDataSample], int]:
-    saved = model.test_cfg.get('recrop')
-    if recrop is True and not saved:
-        model.test_cfg['recrop'] = dict(padding=padding)
-    elif recrop is False:
-        model.test_cfg.pop('recrop', None)
-    try:
-        passes = 2 if model.test_cfg.get('recrop') else 1
-        data = pseudo_collate([pipeline(dict(info)) for info in infos])
-        return model.test_step(data), passes
-    finally:
-        if saved is None:
-            model.test_cfg.pop('recrop', None)
-        else:
-            model.test_cfg['recrop'] = saved
+def forward_hands(model: torch.nn.Module, batch: List[dict],
+                  recrop: Optional[dict]) -> List[PoseDataSample]:
+    """The model's ``predict`` on packed samples, its re-crop passed
+    explicitly (``recrop``: the options of
+    ``TopdownHand3DEstimator.recrop_inputs``, ``None`` for one pass)
+    instead of read from ``model.test_cfg``."""
+    from mmpose.models import TopdownPoseEstimator
+    data = model.data_preprocessor(pseudo_collate(batch), False)
+    inputs, samples = data['inputs'], data['data_samples']
+    if recrop:
+        first = model.head.predict(
+            model.extract_feat(inputs), samples, model.test_cfg)
+        first = first[0] if isinstance(first, tuple) else first
+        inputs = model.recrop_inputs(first, samples, **recrop)
+    return TopdownPoseEstimator.predict(model, inputs, samples)
 
 
 def _per_hand(value, count: int, name: str) -> list:
@@ -321,6 +355,40 @@ def load_image(img: Union[str, np.ndarray]) -> dict:
     info = LoadHandImage()(info)
     info['focal_35mm'] = exif_focal_35mm(img) if isinstance(img, str) else None
     return info
+
+
+def check_model(model: torch.nn.Module) -> None:
+    """Refuse a model that is not a 3-D hand estimator."""
+    from ..models.pose_estimators import TopdownHand3DEstimator
+    if not isinstance(getattr(model, 'module', model), TopdownHand3DEstimator):
+        raise ValueError(
+            f'the model is a {type(model).__name__}, not a '
+            'TopdownHand3DEstimator: 3-D inference needs a fine-tuned hand '
+            'config (configs/hand25d/...), not a pretraining one')
+
+
+def check_hand(hand, name: str = 'hand') -> str:
+    """``hand`` if ``'right'`` or ``'left'``, else ``ValueError``."""
+    if hand not in HANDS:
+        raise ValueError(f"{name} must be 'right' or 'left', got {hand!r}")
+    return hand
+
+
+def check_camera(K, name: str, image_size: Tuple[int, int],
+                 whole_image: bool) -> np.ndarray:
+    """``K`` checked against the image's size; ``whole_image`` also
+    refuses a principal point outside the image, as a whole photo's camera
+    has it (a crop of a larger frame may have it outside)."""
+    K = check_intrinsics(K, name, image_size=image_size)
+    w, h = image_size
+    cx, cy = K[0, 2], K[1, 2]
+    if whole_image and not (0 <= cx <= w and 0 <= cy <= h):
+        raise ValueError(
+            f'{name}: the principal point (cx, cy) = ({cx:g}, {cy:g}) lies '
+            f'outside the {w}x{h} image (expected 0..{w}, 0..{h}): '
+            'intrinsics of another image size? (For a crop of a larger '
+            'frame, call inference_topdown_hand3d with its K.)')
+    return K
 
 
 def inference_topdown_hand3d(model: torch.nn.Module,
@@ -401,16 +469,6 @@ def inference_topdown_hand3d(model: torch.nn.Module,
     return results
 
 
-def _check_principal_point(K: np.ndarray, name: str, w: int, h: int) -> None:
-    cx, cy = K[0, 2], K[1, 2]
-    if not (0 <= cx <= w and 0 <= cy <= h):
-        raise ValueError(
-            f'{name}: the principal point (cx, cy) = ({cx:g}, {cy:g}) lies '
-            f'outside the {w}x{h} image (expected 0..{w}, 0..{h}): '
-            'intrinsics of another image size? (For a crop of a larger '
-            'frame, call inference_topdown_hand3d with its K.)')
-
-
 def predict_hands(model: torch.nn.Module,
                   img: Union[str, np.ndarray, dict],
                   bboxes=None,
@@ -427,7 +485,7 @@ def predict_hands(model: torch.nn.Module,
     """:func:`inference_topdown_hand3d` that reports a hand it cannot
     predict (a box mostly outside the image, a prediction that is not
     finite, or behind an assumed camera) as a sentence in that hand's
-    place, so the other hands (and a video's frame) go on.
+    place, so the other hands go on. Every argument is checked here, once.
 
     ``whole_image_K`` refuses a given ``K`` whose principal point is not
     inside the image, as a whole photo's camera has it (a crop of a larger
@@ -444,26 +502,14 @@ def predict_hands(model: torch.nn.Module,
             estimator.
         OSError: an image that cannot be read.
     """
-    from ..models.pose_estimators import TopdownHand3DEstimator
-    net = getattr(model, 'module', model)
-    if not isinstance(net, TopdownHand3DEstimator):
-        raise ValueError(
-            f'the model is a {type(model).__name__}, not a '
-            'TopdownHand3DEstimator: 3-D inference needs a fine-tuned hand '
-            'config (configs/hand25d/...), not a pretraining one')
+    check_model(model)
     info = img if isinstance(img, dict) else load_image(img)
     name = info['img_path']
     h, w = info['img_shape'][:2]
-    if bone_length is None:
-        bone_length, b_source = DEFAULT_BONE_LENGTH, (
-            f'assumed: {DEFAULT_BONE_LENGTH} m (FreiHAND mean)')
-    else:
-        bone_length, b_source = check_bone_length(bone_length), 'given'
-    given_K = None
+    if bone_length is not None:
+        bone_length = check_bone_length(bone_length)
     if K is not None:
-        given_K = check_intrinsics(K, f'K for {name}', image_size=(w, h))
-        if whole_image_K:
-            _check_principal_point(given_K, f'K for {name}', w, h)
+        K = check_camera(K, f'K for {name}', (w, h), whole_image_K)
     if bboxes is None:
         boxes = [None]
     else:
@@ -473,52 +519,112 @@ def predict_hands(model: torch.nn.Module,
                              f'(N, 4), got shape {list(arr.shape)}')
         boxes = list(arr.reshape(-1, 4))
     count = len(boxes)
-    hands = _per_hand(hands, count, f'{name}: hands')
-    for hand in hands:
-        if hand not in HANDS:
-            raise ValueError(
-                f"{name}: hand must be 'right' or 'left', got {hand!r}")
+    hands = [
+        check_hand(hand, f'{name}: hand')
+        for hand in _per_hand(hands, count, f'{name}: hands')
+    ]
     scores = _per_hand(bbox_scores, count, f'{name}: bbox_scores')
     marks = [None] * count if landmarks is None else list(landmarks)
     if len(marks) != count:
         raise ValueError(f'{name}: landmarks: {len(marks)} for {count} '
                          'hand(s)')
-    results: List[Union[PoseDataSample, str]] = [''] * count
-    for i, box in enumerate(boxes):
-        if box is None:
+    per_hand = [
+        dict(
+            bbox=box,
+            bbox_score=score,
+            bbox_source='whole image' if box is None else 'given',
+            handedness=hand,
+            handedness_source='given',
+            handedness_score=None,
+            landmarks=mark)
+        for box, score, hand, mark in zip(boxes, scores, hands, marks)
+    ]
+    return predict(model, info,
+                   inference_pipeline(model, padding=padding, recrop=recrop),
+                   per_hand, K, bone_length, keep_bone)
+
+
+def _check_boxes(hands: List[dict], name: str,
+                 image_size: Tuple[int, int]) -> List[str]:
+    """Check each hand's ``bbox`` (``None``: the whole image) against the
+    image, in place; returns per hand ``''`` or why it cannot be
+    predicted."""
+    results = [''] * len(hands)
+    for i, hand in enumerate(hands):
+        if hand['bbox'] is None:
             continue
-        label = f'{name}: bbox' + (f' {i}' if count > 1 else '')
+        label = f'{name}: bbox' + (f' {i}' if len(hands) > 1 else '')
         try:
-            boxes[i] = check_bbox(box, label, image_size=(w, h))
+            hand['bbox'] = check_bbox(hand['bbox'], label, image_size)
         except ValueError as exc:
             results[i] = str(exc)
+    return results
+
+
+def predict(model: torch.nn.Module, info: dict, pipeline: HandPipeline,
+            hands: List[dict], K: Optional[np.ndarray],
+            bone_length: Optional[float],
+            keep_bone: bool) -> List[Union[PoseDataSample, str]]:
+    """Predict the hands of one loaded image: each hand's box is checked
+    against the image here; every other argument is already checked
+    (:func:`predict_hands` and the inferencer check them).
+
+    Args:
+        model: a ``TopdownHand3DEstimator``.
+        info: the loaded image (:func:`load_image`).
+        pipeline: the model's :class:`HandPipeline` (with its re-crop).
+        hands: per hand a dict: ``bbox`` (checked, or ``None`` for the
+            whole image), ``handedness``, ``landmarks`` (or ``None``),
+            ``bbox_score`` (or ``None``) and what is kept in the
+            sample's metainfo as it is (``handedness_score``,
+            ``handedness_source``, ``bbox_source``, ``track_id``, ...).
+        K: the image's intrinsics, or ``None`` (:func:`default_camera`).
+        bone_length: bone 9-10 in metres, or ``None`` (assumed).
+        keep_bone: rescale to the stated bone length.
+
+    Returns:
+        list: per hand, a ``PoseDataSample`` or the reason (str) it has
+        none.
+    """
+    name = info['img_path']
+    h, w = info['img_shape'][:2]
+    if bone_length is None:
+        bone_length, b_source = DEFAULT_BONE_LENGTH, (
+            f'assumed: {DEFAULT_BONE_LENGTH} m (FreiHAND mean)')
+    else:
+        b_source = 'given'
+    count = len(hands)
+    results = _check_boxes(hands, name, (w, h))
     todo = [i for i in range(count) if not results[i]]
-    if not todo:
-        return results
-    pipeline = inference_pipeline(model, 'image' if bboxes is None else 'bbox',
-                                  padding)
-    infos, cameras = [], []
+    cropped, cameras = [], []
     for i in todo:
-        one = dict(info, bone_length=float(bone_length))
-        if boxes[i] is not None:
-            one['bbox'] = boxes[i].astype(np.float32).reshape(1, 4)
-        if given_K is None:
-            cam, note = default_camera(model, one, pipeline)
+        one = dict(
+            info,
+            bone_length=float(bone_length),
+            is_left=hands[i]['handedness'] == 'left')
+        if hands[i]['bbox'] is not None:
+            one['bbox'] = hands[i]['bbox'].astype(np.float32).reshape(1, 4)
+        one = pipeline.crop(one)  # once per hand: the camera may need it
+        if K is None:
+            cam, note = default_camera(model, one)
             source = note.split(':')[0]
         else:
-            cam, note, source = given_K, 'given', 'given'
+            cam, note, source = K, 'given', 'given'
         cameras.append((cam, source, note))
-        infos.append(
-            dict(one, K=cam.astype(np.float32), is_left=hands[i] == 'left'))
-    crop = _crop_step(pipeline)
+        cropped.append(one)
+    net = getattr(model, 'module', model)
     ref_bone = tuple(
         getattr(getattr(net.head, 'codec', None), 'ref_bone', (9, 10)))
+    recrop = pipeline.recrop
+    passes = 2 if recrop else 1
     done: List[Tuple[int, PoseDataSample, np.ndarray]] = []
     pending = list(range(len(todo)))
     for attempt in range(ASSUMED_FOCAL_RETRIES + 1):
-        samples, passes = _run(model, pipeline, [infos[k] for k in pending],
-                               recrop,
-                               crop.padding if padding is None else padding)
+        samples = forward_hands(model, [
+            pipeline.finish(
+                dict(cropped[k], K=cameras[k][0].astype(np.float32)))
+            for k in pending
+        ], recrop) if pending else []
         retry = []
         for k, sample in zip(pending, samples):
             i, (cam, source, note) = todo[k], cameras[k]
@@ -535,7 +641,7 @@ def predict_hands(model: torch.nn.Module,
                 xyz = keep_bone_length(xyz, bone_length, ref_bone)
             if (xyz[..., 2] > 0).all():
                 done.append((k, sample, xyz))
-            elif given_K is not None:
+            elif source == 'given':
                 raise ValueError(
                     f'K for {name}: the joints come out behind the camera (z '
                     f'<= 0) with K {np.round(cam, 2).tolist()}: are these '
@@ -550,7 +656,6 @@ def predict_hands(model: torch.nn.Module,
                     f'{note}; joints came out behind the camera with focal '
                     f'{cam[0, 0]:.0f} px (a close-up or a crop?), so '
                     f'{wider[0, 0]:.0f} px was assumed'))
-                infos[k] = dict(infos[k], K=wider.astype(np.float32))
                 retry.append(k)
             else:
                 results[i] = (f'{what} joints come out behind the camera (z '
@@ -561,26 +666,27 @@ def predict_hands(model: torch.nn.Module,
             break
     for k, sample, xyz in sorted(done, key=lambda d: d[0]):
         i, (cam, source, note) = todo[k], cameras[k]
+        hand = dict(hands[i])
+        box, marks = hand.pop('bbox'), hand.pop('landmarks')
+        score, whole = hand.pop('bbox_score'), box is None
         pred = sample.pred_instances
         kpts = np.asarray(pred.keypoints, np.float64)
         pred.keypoints_3d = xyz.astype(np.float32)
-        box = boxes[i] if boxes[i] is not None else np.array([0., 0., w, h])
+        box = np.array([0., 0., w, h]) if whole else box
         hand_score = None
         per_joint = np.full((1, kpts.shape[-2]), np.nan, np.float32)
-        if marks[i] is not None:
-            per_joint[0], hand_score = landmark_confidence(
-                kpts[0], marks[i], box)
-        score = scores[i]
+        if marks is not None:
+            per_joint[0], hand_score = landmark_confidence(kpts[0], marks, box)
         if score is None:
             score = hand_score if hand_score is not None else (
-                float('nan') if boxes[i] is None else 1.)
+                float('nan') if whole else 1.)
         pred.bboxes = box.astype(np.float32)[None]
         pred.bbox_scores = np.array([score], np.float32)
         pred.keypoint_scores = per_joint
         sample.set_metainfo(
             dict(
+                hand,
                 score=hand_score,
-                handedness=hands[i],
                 K=cam,
                 K_source=source,
                 K_note=note,
@@ -635,8 +741,6 @@ def inference_hand3d(model: torch.nn.Module,
             a prediction that is not finite (named by the image).
         OSError: an image that is missing, corrupt or too small.
     """
-    if hand not in HANDS:
-        raise ValueError(f"hand must be 'right' or 'left', got {hand!r}")
     sample = inference_topdown_hand3d(
         model,
         img,

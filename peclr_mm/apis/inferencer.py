@@ -1,5 +1,5 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""``Hand3DInferencer``: 3-D hands in photographs, folders, videos and a
+"""``Hand3DPoseInferencer``: 3-D hands in photographs, folders, videos and a
 webcam, in the shape of mmpose's inferencers (``MMPoseInferencer``): a
 config name or path plus weights; called on inputs it yields, per image or
 frame, the predictions and, when asked, the drawn picture; it writes one
@@ -19,12 +19,12 @@ import numpy as np
 
 from ..utils.io import atomic_write_image, atomic_write_json
 from .detectors import build_detector
-from .inference import (CONFIDENCE_SIGMA, HANDS, check_bone_length, load_image,
-                        predict_hands)
+from .inference import (CONFIDENCE_SIGMA, HandPipeline, check_bone_length,
+                        check_camera, check_hand, load_image, predict)
 from .tracking import HandTracker, merge_duplicates
 
 __all__ = [
-    'Hand3DInferencer', 'resolve_config', 'expand_inputs', 'output_names',
+    'Hand3DPoseInferencer', 'resolve_config', 'expand_inputs', 'output_names',
     'check_show', 'check_out_dir', 'IMAGE_EXTENSIONS', 'VIDEO_EXTENSIONS',
     'WRITTEN_BY'
 ]
@@ -34,7 +34,9 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 #: Inputs read frame by frame.
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v')
 #: Written into every results file, so a later run knows the files are ours.
-WRITTEN_BY = 'peclr_mm Hand3DInferencer'
+WRITTEN_BY = 'peclr_mm Hand3DPoseInferencer'
+#: What results files of earlier versions say (still recognised as ours).
+_WRITTEN_BEFORE = ('peclr_mm Hand3DInferencer', )
 
 
 def resolve_config(model: str) -> str:
@@ -206,17 +208,24 @@ def check_show() -> None:
 
 
 def check_out_dir(out_dir: str) -> None:
-    """Make ``out_dir`` and prove a file can be written in it, so an
-    unwritable one is found before any input runs.
+    """Prove a file can be written in ``out_dir``, so an unwritable one is
+    found before any input runs; the folders it had to make for the proof
+    are removed again (made when a file is written).
 
     Raises:
         OSError: one line naming ``out_dir`` and why.
     """
+    made, folder = [], osp.abspath(out_dir)
+    while not osp.isdir(folder) and folder != osp.dirname(folder):
+        made.append(folder)
+        folder = osp.dirname(folder)
     try:
         os.makedirs(out_dir, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=out_dir, prefix='.peclr_probe_')
         os.close(fd)
         os.remove(probe)
+        for folder in made:
+            os.rmdir(folder)
     except OSError as exc:
         raise OSError(f'out_dir {out_dir} cannot be written '
                       f'({exc.strerror or exc}): choose another') from None
@@ -228,7 +237,7 @@ def _score(value) -> Optional[float]:
     return round(float(value), 4)
 
 
-def _instance(sample, det: Optional[dict]) -> dict:
+def _instance(sample) -> dict:
     pred, meta = sample.pred_instances, sample.metainfo
     K = np.asarray(meta['K'], np.float64)
     joint_scores = np.asarray(pred.keypoint_scores, np.float64)[0]
@@ -241,8 +250,7 @@ def _instance(sample, det: Optional[dict]) -> dict:
         bbox=np.asarray(pred.bboxes, np.float64)[0].round(2).tolist(),
         bbox_score=_score(np.asarray(pred.bbox_scores, np.float64)[0]),
         handedness=meta['handedness'],
-        handedness_score=None if det is None else _score(
-            det.get('handedness_score')),
+        handedness_score=_score(meta.get('handedness_score')),
         handedness_source=meta['handedness_source'],
         bbox_source=meta['bbox_source'],
         K=K.round(4).tolist(),
@@ -255,7 +263,7 @@ def _instance(sample, det: Optional[dict]) -> dict:
     return inst
 
 
-class Hand3DInferencer:
+class Hand3DPoseInferencer:
     """3-D hand pose on photographs, folders, videos and a webcam: every
     hand found (MediaPipe Hands by default, or an mmdet detector), left or
     right decided, each hand cropped by the config's crop rule, left hands
@@ -278,8 +286,9 @@ class Hand3DInferencer:
         weights: checkpoint path or address (loaded safely, compared with
             the model first); ``None`` keeps the config's initialisation.
         device: torch device (``None``: ``'cpu'``).
-        detector: ``'mediapipe'``, ``None`` (the whole image is one hand's
-            crop) or an mmdet config file.
+        det_model: the hand detector, as mmpose's ``det_model``:
+            ``'mediapipe'``, ``None`` (the whole image is one hand's crop)
+            or an mmdet config file.
         det_weights: the mmdet detector's weights.
         det_cat_ids: the mmdet classes that are hands.
         det_score_thr: the lowest mmdet box score kept.
@@ -319,7 +328,7 @@ class Hand3DInferencer:
                  model: str,
                  weights: Optional[str] = None,
                  device: Optional[str] = None,
-                 detector: Optional[str] = 'mediapipe',
+                 det_model: Optional[str] = 'mediapipe',
                  det_weights: Optional[str] = None,
                  det_cat_ids: Sequence[int] = (0, ),
                  det_score_thr: float = 0.3,
@@ -340,9 +349,8 @@ class Hand3DInferencer:
 
         from ..models.pose_estimators import TopdownHand3DEstimator
         from ..weights import check_checkpoint_matches
-        if hand is not None and hand not in HANDS:
-            raise ValueError(
-                f"hand must be 'right', 'left' or None, got {hand!r}")
+        if hand is not None:
+            check_hand(hand)
         if int(max_hands) < 1:
             raise ValueError(f'max_hands must be >= 1, got {max_hands}')
         if bone_length is not None:
@@ -381,13 +389,13 @@ class Hand3DInferencer:
         self.max_hands = int(max_hands)
         # one more than kept, so a hand beyond max_hands is noticed
         self._det_args = dict(
-            detector=detector,
+            detector=det_model,
             det_weights=det_weights,
             device=self.device,
             max_hands=self.max_hands + 1)
-        if detector == 'mediapipe':
+        if det_model == 'mediapipe':
             self._det_args.update(model_complexity=det_complexity)
-        elif detector not in (None, 'none'):
+        elif det_model not in (None, 'none'):
             self._det_args.update(cat_ids=det_cat_ids, score_thr=det_score_thr)
         # built once here, so a bad detector fails before any input is read
         self.detector = build_detector(**self._det_args)
@@ -395,7 +403,8 @@ class Hand3DInferencer:
         self.K = K
         self.bone_length = bone_length
         self.hand = hand
-        self.recrop = recrop
+        # built once: every image and video frame goes through it
+        self.pipeline = HandPipeline(self.model, recrop=recrop)
         self.whole_image_K = whole_image_K
         meta = self.model.dataset_meta or {}
         names = meta.get('keypoint_id2name')
@@ -418,18 +427,16 @@ class Hand3DInferencer:
             **self._det_args, static_image_mode=False)
         return self._video_detector
 
-    def predict_image(self,
-                      img: Union[str, np.ndarray],
-                      bboxes: Optional[np.ndarray] = None,
-                      detector=None,
-                      tracker: Optional[HandTracker] = None) -> tuple:
-        """Detect and predict every hand of one image.
-
-        Boxes of one hand found twice are merged; hands beyond
-        ``max_hands`` and detected hands that cannot be predicted (e.g. a
-        box mostly outside the image) are left out with a note; with a
-        ``tracker`` (videos) each hand's handedness is its track's
-        majority.
+    def preprocess(self,
+                   img: Union[str, np.ndarray],
+                   bboxes: Optional[np.ndarray] = None,
+                   detector=None,
+                   tracker: Optional[HandTracker] = None) -> dict:
+        """The first stage, as mmpose's: load one image and find its
+        hands: the given boxes, the detector's (one hand found twice
+        merged, at most ``max_hands``; with a ``tracker``, a video's,
+        each hand's handedness is its track's majority) or the whole
+        image.
 
         Args:
             img: path or BGR array.
@@ -438,33 +445,31 @@ class Hand3DInferencer:
             tracker: follows hands across a video's frames.
 
         Returns:
-            tuple: the ``PoseDataSample`` per predicted hand, the loaded
-            image dict, the detector's hands matching the samples
-            (``None`` without a detector) and a note (e.g. ``'no hand
-            found'``, or ``None``).
+            dict: ``info`` (the loaded image), ``K`` (checked, or
+            ``None``), ``hands`` (per hand the inputs of
+            :func:`~peclr_mm.apis.inference.predict`), ``dets`` (the
+            detector's hands, ``None`` without a detector),
+            ``box_source`` and ``notes``.
 
         Raises:
-            ValueError: a given box, ``K`` or bone length that does not
-                fit the image; OSError: an unreadable image.
+            ValueError: a given box or ``K`` that does not fit the image;
+                OSError: an unreadable image.
         """
         info = load_image(img)
+        name = info['img_path']
+        h, w = info['img_shape'][:2]
+        K = None if self.K is None else check_camera(self.K, f'K for {name}',
+                                                     (w,
+                                                      h), self.whole_image_K)
         det = self.detector if detector is None else detector
         dets, notes = None, []
         t0 = time.perf_counter()
         if bboxes is not None:
             arr = np.asarray(bboxes, np.float64)
             if arr.ndim not in (1, 2) or arr.shape[-1] != 4:
-                raise ValueError(
-                    f'{info["img_path"]}: boxes must be [x1, y1, x2, y2] or '
-                    f'(N, 4), got shape {list(arr.shape)}')
-            dets = [
-                dict(
-                    bbox=b,
-                    bbox_score=1.,
-                    handedness=None,
-                    handedness_score=None,
-                    landmarks=None) for b in arr.reshape(-1, 4)
-            ]
+                raise ValueError(f'{name}: boxes must be [x1, y1, x2, y2] or '
+                                 f'(N, 4), got shape {list(arr.shape)}')
+            dets = [dict(bbox=b, bbox_score=1.) for b in arr.reshape(-1, 4)]
             box_source = 'given'
         elif det is not None:
             dets, merged = merge_duplicates(det(info['img']))
@@ -478,63 +483,113 @@ class Hand3DInferencer:
             box_source = 'detector'
         else:
             box_source = 'whole image'
-        t1 = time.perf_counter()
         if dets is not None:
-            self.timing['detector_ms'].append(1000 * (t1 - t0))
-        if dets is not None and not dets:
-            return [], info, dets, '; '.join(notes + ['no hand found'])
+            self.timing['detector_ms'].append(1000 *
+                                              (time.perf_counter() - t0))
+            if not dets:
+                notes.append('no hand found')
         tracks = (
             tracker.update(dets)
             if tracker is not None and box_source == 'detector' else None)
-        hands, hand_sources = [], []
-        for k, d in enumerate(dets or [dict(handedness=None)]):
-            said = d.get('handedness')
-            voted = tracks[k][1] if tracks else None
-            if self.hand is not None:
-                hands.append(self.hand)
-                hand_sources.append('given')
-            elif voted is not None:
-                hands.append(voted)
-                hand_sources.append('detector' if voted == said else
-                                    f'detector, its track\'s majority '
-                                    f'(this frame said {said})')
-            elif said is not None:
-                hands.append(said)
-                hand_sources.append('detector')
-            else:
-                hands.append('right')
-                hand_sources.append('assumed: right (no handedness from '
-                                    'the detector; pass hand=/--hand)')
-        results = predict_hands(
-            self.model,
-            info,
-            bboxes=None if dets is None else [d['bbox'] for d in dets],
+        hands = [
+            self._hand(d, box_source, tracks[k] if tracks else None)
+            for k, d in enumerate([dict(bbox=None)] if dets is None else dets)
+        ]
+        return dict(
+            info=info,
+            K=K,
             hands=hands,
-            K=self.K,
-            bone_length=self.bone_length,
-            bbox_scores=None
-            if dets is None else [d.get('bbox_score') for d in dets],
-            recrop=self.recrop,
-            landmarks=None
-            if dets is None else [d.get('landmarks') for d in dets],
-            whole_image_K=self.whole_image_K)
-        self.timing['model_ms'].append(1000 * (time.perf_counter() - t1))
+            dets=dets,
+            box_source=box_source,
+            notes=notes)
+
+    def forward(self, inputs: dict) -> tuple:
+        """The second stage: predict every hand :meth:`preprocess` found,
+        in one batch through the pipeline built once.
+
+        Returns:
+            tuple: the ``PoseDataSample`` per predicted hand (every value
+            of the hand in its metainfo), the detector's hands matching
+            them (``None`` without a detector) and a note (or ``None``).
+            A detected hand that cannot be predicted (e.g. a box mostly
+            outside the image) is left out with a note.
+
+        Raises:
+            ValueError: a given box or camera under which a hand cannot be
+                predicted.
+        """
+        t0 = time.perf_counter()
+        dets, notes = inputs['dets'], list(inputs['notes'])
+        results = predict(self.model, inputs['info'], self.pipeline,
+                          inputs['hands'], inputs['K'], self.bone_length,
+                          True) if inputs['hands'] else []
+        if inputs['hands']:
+            self.timing['model_ms'].append(1000 * (time.perf_counter() - t0))
         samples, kept = [], []
         for k, res in enumerate(results):
             if isinstance(res, str):
-                if box_source != 'detector':
+                if inputs['box_source'] != 'detector':
                     raise ValueError(res)
                 notes.append(f'hand {k} not predicted: {res}')
                 continue
-            res.set_metainfo(
-                dict(
-                    handedness_source=hand_sources[k],
-                    bbox_source=box_source,
-                    track_id=None if tracks is None else tracks[k][0]))
             samples.append(res)
             kept.append(None if dets is None else dets[k])
-        return (samples, info, None if dets is None else kept, '; '.join(notes)
-                or None)
+        return samples, None if dets is None else kept, '; '.join(
+            notes) or None
+
+    def postprocess(self,
+                    samples: List,
+                    return_datasample: bool = False) -> list:
+        """The last stage: the hands as mmpose-shaped dicts (what the
+        results file holds per hand), or the ``PoseDataSample``s."""
+        return samples if return_datasample else [
+            _instance(s) for s in samples
+        ]
+
+    def predict_image(self,
+                      img: Union[str, np.ndarray],
+                      bboxes: Optional[np.ndarray] = None,
+                      detector=None,
+                      tracker: Optional[HandTracker] = None) -> tuple:
+        """:meth:`preprocess` and :meth:`forward` on one image.
+
+        Returns:
+            tuple: the ``PoseDataSample`` per predicted hand, the loaded
+            image dict, the detector's hands matching the samples
+            (``None`` without a detector) and a note (e.g. ``'no hand
+            found'``, or ``None``).
+        """
+        inputs = self.preprocess(img, bboxes, detector, tracker)
+        samples, dets, note = self.forward(inputs)
+        return samples, inputs['info'], dets, note
+
+    def _hand(self, det: dict, box_source: str, track) -> dict:
+        """One hand's input to :func:`predict`: its box, handedness
+        (given, the track's majority, the detector's, or assumed right)
+        and the detector's values, which the sample keeps."""
+        said = det.get('handedness')
+        voted = None if track is None else track[1]
+        if self.hand is not None:
+            hand, source = self.hand, 'given'
+        elif voted is not None:
+            hand, source = voted, ('detector' if voted == said else
+                                   "detector, its track's majority (this "
+                                   f'frame said {said})')
+        elif said is not None:
+            hand, source = said, 'detector'
+        else:
+            hand, source = 'right', ('assumed: right (no handedness from the '
+                                     'detector; pass hand=/--hand)')
+        return dict(
+            bbox=det['bbox'],
+            bbox_score=det.get('bbox_score'),
+            bbox_source=box_source,
+            handedness=hand,
+            handedness_source=source,
+            # MediaPipe's ``score`` is its confidence in the label
+            handedness_score=det.get('score'),
+            landmarks=det.get('keypoints'),
+            track_id=None if track is None else track[0])
 
     def visualize(self, img: np.ndarray, samples) -> np.ndarray:
         """The hands' skeletons, boxes, handedness and confidence over a
@@ -611,13 +666,14 @@ class Hand3DInferencer:
 
     def __call__(self,
                  inputs,
-                 out_dir: Optional[str] = None,
+                 pred_out_dir: Optional[str] = None,
+                 vis_out_dir: Optional[str] = None,
                  return_vis: bool = False,
                  show: bool = False,
                  draw_every: int = 1,
                  bboxes: Optional[Union[Sequence[float], Dict[str,
                                                               list]]] = None,
-                 return_datasamples: bool = False,
+                 return_datasample: bool = False,
                  progress: bool = False,
                  skip_errors: bool = False) -> Iterator[dict]:
         """Predict every hand of every input.
@@ -626,15 +682,15 @@ class Hand3DInferencer:
             inputs: an image path, a BGR array, a folder, a video file,
                 ``'webcam'``/``'webcam:N'`` or an int camera index, or a
                 list of these.
-            out_dir: where to write ``predictions/NAME.json`` (one per
-                input; written before any picture, atomically) and, unless
-                ``draw_every`` is 0, ``visualizations/NAME.jpg`` with
-                ``visualizations_3d/NAME.jpg`` (a video or webcam:
-                ``NAME.mp4``, one frame per input frame); a folder counts
+            pred_out_dir: where to write ``NAME.json`` (one per input;
+                written before any picture, atomically); a folder counts
                 as the images in it. A ``NAME.json`` of an earlier run
                 from another file of the same name is kept: the new
                 results get the name and 8 hex digits of the path's SHA-1
                 (listed in ``self.renamed``).
+            vis_out_dir: where to write, unless ``draw_every`` is 0,
+                ``NAME.jpg`` with the 3-D view ``3d/NAME.jpg`` (a video or
+                webcam: ``NAME.mp4``, one frame per input frame).
             return_vis: yield the drawn pictures too.
             show: show each drawn picture in a window (needs an OpenCV
                 with GUI support and a display: checked first).
@@ -644,7 +700,7 @@ class Hand3DInferencer:
             bboxes: one box ``[x1, y1, x2, y2]`` for every image, or a dict
                 from image path or file name to a list of boxes; replaces
                 the detector.
-            return_datasamples: yield ``PoseDataSample``s instead of
+            return_datasample: yield ``PoseDataSample``s instead of
                 mmpose-shaped dicts.
             progress: a progress bar on stderr (with a total where the
                 frame counts are known).
@@ -665,7 +721,7 @@ class Hand3DInferencer:
         Raises:
             ValueError, OSError: bad inputs, named; an output path that is
                 an input or a file this inferencer did not write; an
-                ``out_dir`` that cannot be written.
+                output folder that cannot be written.
             RuntimeError: ``show`` without a window system.
         """
         if draw_every < 0:
@@ -679,8 +735,12 @@ class Hand3DInferencer:
             for item in items if item['kind'] in ('image', 'video')
         }
         self.errors, self.renamed, self.videos = [], [], []
-        if out_dir is not None:
-            check_out_dir(out_dir)
+        out_dir = None
+        if pred_out_dir is not None or vis_out_dir is not None:
+            out_dir = (pred_out_dir, vis_out_dir if draw_every else None)
+            for folder in out_dir:
+                if folder is not None:
+                    check_out_dir(folder)
             if not skip_errors:
                 for item in items:  # refuse before anything is written
                     self._check_outputs(item, out_dir, all_inputs, draw_every)
@@ -691,7 +751,7 @@ class Hand3DInferencer:
         try:
             for result in self._run_items(items, out_dir, all_inputs,
                                           return_vis, show, draw_every, bboxes,
-                                          return_datasamples, skip_errors):
+                                          return_datasample, skip_errors):
                 if bar is not None:
                     bar.update(1)
                 yield result
@@ -700,7 +760,7 @@ class Hand3DInferencer:
                 bar.close()
 
     def _run_items(self, items, out_dir, all_inputs, return_vis, show,
-                   draw_every, bboxes, return_datasamples,
+                   draw_every, bboxes, return_datasample,
                    skip_errors) -> Iterator[dict]:
         for item in items:
             if out_dir is not None and skip_errors:
@@ -715,7 +775,7 @@ class Hand3DInferencer:
                 if item['kind'] in ('video', 'webcam') else self._run_image)
             try:
                 yield from run(item, out_dir, return_vis, show, draw_every,
-                               bboxes, return_datasamples, skip_errors)
+                               bboxes, return_datasample, skip_errors)
             except (OSError, ValueError) as exc:
                 if not skip_errors:
                     raise
@@ -733,18 +793,24 @@ class Hand3DInferencer:
             note=None,
             error=str(exc))
 
-    def _paths(self, item: dict, out_dir: str) -> tuple:
-        pred = osp.join(out_dir, 'predictions', item['name'] + '.json')
+    def _paths(self, item: dict, out_dir: tuple) -> tuple:
+        """The results file, the picture (or video) and the 3-D view of
+        ``item`` in ``out_dir`` = ``(pred_out_dir, vis_out_dir)``, each
+        ``None`` where not written."""
+        pred_dir, vis_dir = out_dir
+        name = item['name']
+        pred = None if pred_dir is None else osp.join(pred_dir, name + '.json')
+        if vis_dir is None:
+            return pred, None, None
         if item['kind'] in ('video', 'webcam'):
-            vis = osp.join(out_dir, 'visualizations', item['name'] + '.mp4')
-            return pred, vis, None
-        return pred, osp.join(out_dir, 'visualizations', item['name'] +
-                              '.jpg'), osp.join(out_dir, 'visualizations_3d',
-                                                item['name'] + '.jpg')
+            return pred, osp.join(vis_dir, name + '.mp4'), None
+        return pred, osp.join(vis_dir,
+                              name + '.jpg'), osp.join(vis_dir, '3d',
+                                                       name + '.jpg')
 
     def _check_outputs(self, item, out_dir, inputs, draw_every) -> None:
         pred = self._paths(item, out_dir)[0]
-        meta = _our_meta(pred)
+        meta = None if pred is None else _our_meta(pred)
         if meta is not None and not _same_source(meta, item):
             # an earlier run's results of another file with this name
             old = item['name']
@@ -760,16 +826,17 @@ class Hand3DInferencer:
             if meta is not None and not _same_source(meta, item):
                 raise ValueError(f'{pred} holds the results of '
                                  f'{meta.get("source")}, not of '
-                                 f'{item["key"]}; choose another out_dir')
+                                 f'{item["key"]}; choose another '
+                                 'pred_out_dir')
         pred, vis, vis3d = self._paths(item, out_dir)
-        outs = [pred] + ([o for o in (vis, vis3d) if o] if draw_every else [])
-        for out in outs:
+        for out in (o for o in (pred, vis, vis3d) if o is not None):
             if osp.realpath(out) in inputs:
                 raise ValueError(f'{out} is one of the inputs; choose '
-                                 'another out_dir')
+                                 'another output folder')
             if osp.lexists(out) and meta is None:
                 raise ValueError(f'{out} exists and was not written by '
-                                 f'{WRITTEN_BY}; choose another out_dir')
+                                 f'{WRITTEN_BY}; choose another output '
+                                 'folder')
 
     def _boxes_for(self, bboxes, path) -> Optional[np.ndarray]:
         if bboxes is None:
@@ -783,24 +850,24 @@ class Hand3DInferencer:
                          '(keys are image paths or file names)')
 
     def _result(self, item, frame_id, samples, instances, drawn, note,
-                return_vis, return_datasamples) -> dict:
+                return_vis, return_datasample) -> dict:
         return dict(
             input=item['key'] if item['kind'] != 'array' else '<array>',
             kind=item['kind'],
             frame_id=frame_id,
-            predictions=[samples if return_datasamples else instances],
+            predictions=[samples if return_datasample else instances],
             visualization=[drawn] if return_vis and drawn is not None else [],
             note=note,
             error=None)
 
     def _run_image(self, item, out_dir, return_vis, show, draw_every, bboxes,
-                   return_datasamples, skip_errors) -> Iterator[dict]:
+                   return_datasample, skip_errors) -> Iterator[dict]:
         import cv2
         paths = (
             self._paths(item, out_dir) if out_dir is not None else
             (None, None, None))
         try:
-            samples, info, dets, note = self.predict_image(
+            samples, info, _, note = self.predict_image(
                 item['source'], self._boxes_for(bboxes, item['key']))
         except (OSError, ValueError) as exc:
             if not skip_errors:
@@ -808,10 +875,7 @@ class Hand3DInferencer:
             self.errors.append(str(exc))
             yield self._error_result(item, 0, exc)
             return
-        instances = [
-            _instance(s, d)
-            for s, d in zip(samples, dets or [None] * len(samples))
-        ]
+        instances = self.postprocess(samples)
         record = dict(frame_id=0, instances=instances)
         if note:
             record['note'] = note
@@ -821,7 +885,7 @@ class Hand3DInferencer:
                 dict(meta_info=self._meta_info(item), instance_info=[record]),
                 indent=1)
         drawn = None
-        if draw_every and (return_vis or show or out_dir is not None):
+        if draw_every and (return_vis or show or paths[1] is not None):
             drawn = self.visualize(info['img'], samples)
             if paths[1] is not None:
                 atomic_write_image(paths[1], drawn)
@@ -830,10 +894,10 @@ class Hand3DInferencer:
                 cv2.imshow('peclr_mm', drawn)
                 cv2.waitKey(1)
         yield self._result(item, 0, samples, instances, drawn, note,
-                           return_vis, return_datasamples)
+                           return_vis, return_datasample)
 
     def _run_video(self, item, out_dir, return_vis, show, draw_every, bboxes,
-                   return_datasamples, skip_errors) -> Iterator[dict]:
+                   return_datasample, skip_errors) -> Iterator[dict]:
         import cv2
         detector = self._detector_for(item['kind'])
         tracker = HandTracker()
@@ -865,17 +929,14 @@ class Hand3DInferencer:
                 size = (w, h)
                 samples, instances, error = [], [], None
                 try:
-                    samples, _, dets, note = self.predict_image(
+                    samples, _, _, note = self.predict_image(
                         frame,
                         self._boxes_for(bboxes, item['key']),
                         detector=detector,
                         tracker=tracker)
                     if note:
                         notes.append(note)
-                    instances = [
-                        _instance(s, d)
-                        for s, d in zip(samples, dets or [None] * len(samples))
-                    ]
+                    instances = self.postprocess(samples)
                 except (OSError, ValueError) as exc:
                     if not skip_errors:
                         raise
@@ -906,7 +967,7 @@ class Hand3DInferencer:
                 else:
                     yield self._result(item, frame_id, samples, instances,
                                        drawn, record.get('note'), return_vis,
-                                       return_datasamples)
+                                       return_datasample)
             state = 'complete'
         except KeyboardInterrupt:
             state = 'interrupted (Ctrl-C)'
@@ -992,7 +1053,8 @@ def _our_meta(json_file: str) -> Optional[dict]:
     try:
         with open(json_file) as f:
             meta = json.load(f)['meta_info']
-        return meta if meta['written_by'] == WRITTEN_BY else None
+        ours = meta['written_by'] in (WRITTEN_BY, ) + _WRITTEN_BEFORE
+        return meta if ours else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -85,7 +85,7 @@ class HandTracker:
 
         Args:
             dets: this frame's hands (``bbox``, ``handedness`` or ``None``,
-                ``handedness_score`` or ``None``).
+                ``score``, its confidence, or ``None``).
 
         Returns:
             list: per hand, its track id and the track's majority
@@ -110,7 +110,7 @@ class HandTracker:
                 track = self.tracks[best]
             track.update(bbox=np.asarray(det['bbox'], np.float64), age=0)
             if det.get('handedness') is not None:
-                score = det.get('handedness_score')
+                score = det.get('score')
                 track['votes'].append(
                     (det['handedness'], 1. if score is None else score))
             out.append((track['id'], self._majority(track)))

@@ -105,10 +105,10 @@ def test_mirror_intrinsics_is_its_own_inverse():
 def test_released_config_assumes_the_authors_crop_intrinsics(
         released_model, synthetic_root):
     img = _image(synthetic_root)
-    info = dict(img=img, img_shape=img.shape[:2])
-    pipe = inference_pipeline(released_model, 'image')
-    K, note = default_camera(released_model, info, pipe)
-    crop = pipe.transforms[0](dict(info))['crop_mat']
+    info = inference_pipeline(released_model).crop(
+        dict(img=img, img_shape=img.shape[:2]))
+    K, note = default_camera(released_model, info)
+    crop = info['crop_mat']
     np.testing.assert_allclose(
         crop_intrinsics(K, crop), released_model.cfg.default_crop_K, atol=1e-9)
     assert "released model's default intrinsics" in note
@@ -118,7 +118,7 @@ def test_released_config_assumes_the_authors_crop_intrinsics(
     np.testing.assert_allclose(res['K'], K)
     assert np.isfinite(res['keypoints_3d']).all()
     demo_K, demo_note = default_camera(
-        init_model(DEMO, None, device='cpu'), info, pipe)
+        init_model(DEMO, None, device='cpu'), info)
     assert demo_note.startswith('assumed: principal point')
     assert demo_K[0, 2] == img.shape[1] / 2
 

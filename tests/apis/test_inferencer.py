@@ -1,5 +1,5 @@
 # Copyright (c) peclr_mm authors. All rights reserved.
-"""Hand3DInferencer: images, folders and videos in, mmpose-shaped results
+"""Hand3DPoseInferencer: images, folders and videos in, mmpose-shaped results
 out; every hand of an image in one batch; handedness from the detector;
 nothing overwritten that it did not write."""
 import json
@@ -10,10 +10,17 @@ import cv2
 import numpy as np
 import pytest
 
-from peclr_mm.apis import (Hand3DInferencer, expand_inputs,
+from peclr_mm.apis import (Hand3DPoseInferencer, expand_inputs,
                            inference_topdown_hand3d, mirror_intrinsics)
 
 DEMO = 'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64'
+
+
+def outs(out_dir) -> dict:
+    """``tools/infer.py``'s layout of ``--out-dir``."""
+    return dict(
+        pred_out_dir=osp.join(str(out_dir), 'predictions'),
+        vis_out_dir=osp.join(str(out_dir), 'visualizations'))
 
 
 class FakeDetector:
@@ -33,7 +40,7 @@ class FakeDetector:
 
 @pytest.fixture(scope='module')
 def inferencer():
-    return Hand3DInferencer(DEMO, None, detector=None)
+    return Hand3DPoseInferencer(DEMO, None, det_model=None)
 
 
 def _img(root, i=3):
@@ -116,15 +123,14 @@ def test_images_folders_and_a_video(inferencer, synthetic_root, tmp_path):
             bbox=np.array([40., 30., 190., 200.]),
             bbox_score=.8,
             handedness='left',
-            handedness_score=.7)
+            score=.7)
     ])
     out = str(tmp_path / 'out')
     try:
         results = list(
             inferencer(
                 [str(tmp_path / 'd1'),
-                 str(tmp_path / 'd2' / 'a.jpg'), video],
-                out_dir=out))
+                 str(tmp_path / 'd2' / 'a.jpg'), video], **outs(out)))
         assert inferencer.detector.calls == 5
     finally:
         inferencer.detector = None
@@ -152,7 +158,7 @@ def test_images_folders_and_a_video(inferencer, synthetic_root, tmp_path):
     # no hand: recorded, no error
     inferencer.detector = FakeDetector([])
     try:
-        (res, ) = inferencer(_img(synthetic_root), out_dir=str(tmp_path / 'e'))
+        (res, ) = inferencer(_img(synthetic_root), **outs(str(tmp_path / 'e')))
     finally:
         inferencer.detector = None
     assert res['note'] == 'no hand found' and res['predictions'] == [[]]
@@ -170,7 +176,7 @@ def test_outputs_never_overwrite_what_is_not_ours(inferencer, synthetic_root,
     mine.parent.mkdir(parents=True)
     mine.write_bytes(b'mine')
     with pytest.raises(ValueError, match='h.jpg exists and was not written'):
-        list(inferencer(str(img), out_dir=str(tmp_path / 'out')))
+        list(inferencer(str(img), **outs(str(tmp_path / 'out'))))
     assert mine.read_bytes() == b'mine'
     assert not (tmp_path / 'out' / 'predictions').exists()
     # an out_dir whose outputs are the inputs
@@ -179,10 +185,10 @@ def test_outputs_never_overwrite_what_is_not_ours(inferencer, synthetic_root,
     clash.mkdir()
     cv2.imwrite(str(clash / 'h.jpg'), cv2.imread(str(img)))
     with pytest.raises(ValueError, match='is one of the inputs'):
-        list(inferencer(str(clash / 'h.jpg'), out_dir=str(tmp_path)))
+        list(inferencer(str(clash / 'h.jpg'), **outs(str(tmp_path))))
     # its own results are rewritten
-    list(inferencer(str(img), out_dir=str(tmp_path / 'own')))
-    list(inferencer(str(img), out_dir=str(tmp_path / 'own')))
+    list(inferencer(str(img), **outs(str(tmp_path / 'own'))))
+    list(inferencer(str(img), **outs(str(tmp_path / 'own'))))
 
 
 def test_bad_inputs_are_named(inferencer, tmp_path):
@@ -207,16 +213,46 @@ def test_detectors_and_configs_are_checked(tmp_path):
     with pytest.raises(ValueError, match='is not a file'):
         build_detector(str(tmp_path / 'det.py'), str(tmp_path / 'det.pth'))
     with pytest.raises(ValueError, match='not a TopdownHand3DEstimator'):
-        Hand3DInferencer(
-            'peclr_resnet18-2stage_1xb32-1e_synthetic-64', None, detector=None)
+        Hand3DPoseInferencer(
+            'peclr_resnet18-2stage_1xb32-1e_synthetic-64',
+            None,
+            det_model=None)
     with pytest.raises(ValueError, match='not found'):
-        Hand3DInferencer('no_such_config', None, detector=None)
+        Hand3DPoseInferencer('no_such_config', None, det_model=None)
 
 
 def test_mediapipe_detector_finds_no_hand_in_a_blank_image():
-    from peclr_mm.apis import MediaPipeHandDetector
-    det = MediaPipeHandDetector()
+    from peclr_mm.apis import MediaPipeHands
+    det = MediaPipeHands()
     try:
         assert det(np.full((128, 128, 3), 127, np.uint8)) == []
     finally:
         det.close()
+
+
+def test_the_pipeline_is_built_once_per_inferencer(synthetic_root, tmp_path,
+                                                   monkeypatch):
+    """Images with and without boxes and every frame of a video go through
+    the one pipeline the inferencer built, as mmpose's inferencers do."""
+    import peclr_mm.apis.inference as inference
+    builds = []
+
+    class Counted(inference.Compose):
+
+        def __init__(self, *args, **kwargs):
+            builds.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(inference, 'Compose', Counted)
+    inferencer = Hand3DPoseInferencer(DEMO, None, det_model=None)
+    video = str(tmp_path / 'clip.mp4')
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 10.,
+                             (224, 224))
+    for i in range(3):
+        writer.write(cv2.imread(_img(synthetic_root, i)))
+    writer.release()
+    images = [_img(synthetic_root, i) for i in range(3)]
+    assert len(list(inferencer(images, draw_every=0))) == 3
+    assert len(list(inferencer(images[0], bboxes=[40, 30, 190, 200]))) == 1
+    assert len(list(inferencer(video, draw_every=0))) == 3
+    assert len(builds) == 1

@@ -11,10 +11,19 @@ import numpy as np
 import pytest
 
 import peclr_mm.apis.inferencer as inferencer_module
-from peclr_mm.apis import (Hand3DInferencer, HandTracker, expand_inputs,
+from peclr_mm.apis import (Hand3DPoseInferencer, HandTracker, expand_inputs,
                            merge_duplicates)
 
 DEMO = 'hand25d_resnet18-2stage-peclr_1xb32-12e_synthetic-64'
+
+
+def outs(out_dir) -> dict:
+    """``tools/infer.py``'s layout of ``--out-dir``."""
+    return dict(
+        pred_out_dir=osp.join(str(out_dir), 'predictions'),
+        vis_out_dir=osp.join(str(out_dir), 'visualizations'))
+
+
 BOX = [40., 30., 190., 200.]
 
 
@@ -23,8 +32,8 @@ def _hand(box=BOX, hand='left', score=.9):
         bbox=np.array(box, np.float64),
         bbox_score=None,
         handedness=hand,
-        handedness_score=score,
-        landmarks=None)
+        score=score,
+        keypoints=None)
 
 
 class ScriptedDetector:
@@ -47,7 +56,7 @@ class ScriptedDetector:
 
 @pytest.fixture(scope='module')
 def inferencer():
-    return Hand3DInferencer(DEMO, None, detector=None)
+    return Hand3DPoseInferencer(DEMO, None, det_model=None)
 
 
 @pytest.fixture
@@ -100,7 +109,7 @@ def test_a_video_keeps_every_frame_and_its_time(with_detector, synthetic_root,
             [_hand()],
         ]))
     out = str(tmp_path / 'out')
-    results = list(inf(video, out_dir=out, draw_every=2))
+    results = list(inf(video, **outs(out), draw_every=2))
     assert [r['frame_id'] for r in results] == [0, 1, 2, 3, 4]
     assert all(r['error'] is None for r in results) and not inf.errors
     clip = json.load(open(osp.join(out, 'predictions', 'clip.json')))
@@ -141,7 +150,7 @@ def test_results_are_marked_ours_before_any_picture(with_detector,
             assert meta is not None, 'a picture without our results file'
 
     inf = with_detector(ScriptedDetector([[_hand()]], pictures_are_claimed))
-    assert len(list(inf(video, out_dir=str(out)))) == 3
+    assert len(list(inf(video, **outs(str(out))))) == 3
     # an image whose results file cannot be written: no picture either
     img = tmp_path / 'h.jpg'
     cv2.imwrite(str(img), _src(synthetic_root))
@@ -151,13 +160,13 @@ def test_results_are_marked_ours_before_any_picture(with_detector,
 
     monkeypatch.setattr(inferencer_module, 'atomic_write_json', full_disk)
     with pytest.raises(OSError, match='No space left'):
-        list(inf(str(img), out_dir=str(out)))
+        list(inf(str(img), **outs(str(out))))
     monkeypatch.undo()
     assert not (out / 'visualizations' / 'h.jpg').exists()
-    (res, ) = inf(str(img), out_dir=str(out))  # the rerun is not refused
+    (res, ) = inf(str(img), **outs(str(out)))  # the rerun is not refused
     assert res['error'] is None
     assert (out / 'visualizations' / 'h.jpg').exists()
-    assert (out / 'visualizations_3d' / 'h.jpg').exists()
+    assert (out / 'visualizations' / '3d' / 'h.jpg').exists()
 
 
 def test_another_photo_of_the_same_name_gets_its_own_results(
@@ -170,10 +179,10 @@ def test_another_photo_of_the_same_name_gets_its_own_results(
         cv2.imwrite(str(tmp_path / day / 'IMG_0001.jpg'), src)
     out = str(tmp_path / 'out')
     first = str(tmp_path / 'dayA' / 'IMG_0001.jpg')
-    list(inferencer(first, out_dir=out))
+    list(inferencer(first, **outs(out)))
     pred = osp.join(out, 'predictions', 'IMG_0001.json')
     before = open(pred).read()
-    list(inferencer(str(tmp_path / 'dayB' / 'IMG_0001.jpg'), out_dir=out))
+    list(inferencer(str(tmp_path / 'dayB' / 'IMG_0001.jpg'), **outs(out)))
     assert open(pred).read() == before
     (renamed, ) = inferencer.renamed
     assert renamed['instead_of'] == 'IMG_0001'
@@ -185,7 +194,7 @@ def test_another_photo_of_the_same_name_gets_its_own_results(
     assert osp.isfile(
         osp.join(out, 'visualizations', renamed['name'] + '.jpg'))
     # the same photo again rewrites its own results under its own name
-    list(inferencer(first, out_dir=out))
+    list(inferencer(first, **outs(out)))
     assert inferencer.renamed == []
 
 
@@ -207,7 +216,7 @@ def test_interrupted_and_truncated_videos_say_so(with_detector, synthetic_root,
     open(video, 'wb').close()
     inf = with_detector(ScriptedDetector([[_hand()]]))
     out = str(tmp_path / 'out')
-    results = list(inf(video, out_dir=out))
+    results = list(inf(video, **outs(out)))
     assert len(results) == 4
     clip = json.load(open(osp.join(out, 'predictions', 'cut.json')))
     meta = clip['meta_info']
@@ -219,7 +228,7 @@ def test_interrupted_and_truncated_videos_say_so(with_detector, synthetic_root,
     n, _ = _frames_of(osp.join(out, 'visualizations', 'cut.mp4'))
     assert n == 4
     # interrupted after the first frame (Ctrl-C in the caller's loop)
-    run = inf(video, out_dir=out)
+    run = inf(video, **outs(out))
     next(run)
     run.close()
     meta = json.load(open(osp.join(out, 'predictions',
@@ -253,7 +262,7 @@ def test_folders_hands_and_out_dirs_are_reported(with_detector, synthetic_root,
     blocker = tmp_path / 'a_file'
     blocker.write_text('not a folder')
     with pytest.raises(OSError, match='out_dir .*a_file.* cannot be written'):
-        list(inf(str(folder / 'a.jpg'), out_dir=str(blocker / 'out')))
+        list(inf(str(folder / 'a.jpg'), **outs(str(blocker / 'out'))))
     assert detector.calls == 1  # refused before the input ran
 
 
@@ -281,7 +290,7 @@ def test_show_and_device_fail_first_with_one_line():
     import torch
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match='finds no CUDA GPU'):
-            Hand3DInferencer(DEMO, None, detector=None, device='cuda')
+            Hand3DPoseInferencer(DEMO, None, det_model=None, device='cuda')
     if 'NONE' in cv2.getBuildInformation().split('GUI:')[1][:40]:
         from peclr_mm.apis import check_show
         with pytest.raises(RuntimeError, match='headless'):

@@ -61,7 +61,7 @@ def test_measure_scores_a_stubbed_detector(synthetic_root):
 
 def _has_mediapipe() -> bool:
     try:
-        from peclr_mm.evaluation.mediapipe_hands import import_mediapipe_hands
+        from peclr_mm.apis import import_mediapipe_hands
         import_mediapipe_hands()
     except ImportError:
         return False

@@ -9,7 +9,7 @@ and whether its 3-D output keeps the stated bone length.
 DATA is a FreiHAND-layout copy of a real-photo set with its hands as taken
 (the real-world test set of Ge et al. written by
 ``tools/dataset_converters/real_world_testset.py --hand left``; frames
-0-291 only). Every photo goes through :class:`Hand3DInferencer` as a user's
+0-291 only). Every photo goes through :class:`Hand3DPoseInferencer` as a user's
 would (MediaPipe finds the hand and says left or right; no camera, no bone
 length given). Per hand matched to the ground truth (best box IoU) it
 measures the 2-D error of the model's joints (pixels, and over the
@@ -143,14 +143,14 @@ def depth_given_camera(inferencer, infos) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from peclr_mm.apis import Hand3DInferencer
+    from peclr_mm.apis import Hand3DPoseInferencer
     from peclr_mm.utils.io import atomic_write_json
     ds = _dataset(args.config, args.data_root, args.split, args.hand)
     infos = [
         ds.get_data_info(i) for i in range(len(ds))
         if args.first <= ds.get_data_info(i)['img_id'] <= args.last
     ]
-    inferencer = Hand3DInferencer(
+    inferencer = Hand3DPoseInferencer(
         args.config,
         args.checkpoint,
         threads=args.threads,

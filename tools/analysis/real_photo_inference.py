@@ -90,7 +90,7 @@ def end_to_end(inferencer, infos, threads) -> dict:
                 handedness=samples[k].metainfo['handedness'],
                 epe_model=float(np.linalg.norm(kpts - gt_uv, axis=1).mean()),
                 epe_mediapipe=float(
-                    np.linalg.norm(dets[k]['landmarks'] - gt_uv,
+                    np.linalg.norm(dets[k]['keypoints'] - gt_uv,
                                    axis=1).mean()),
                 box_side=float(max(gt_box[2:] - gt_box[:2])))
         rows.append(row)
@@ -204,14 +204,14 @@ def upscale_shift(model, infos, hand, factor=16, num=20) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from peclr_mm.apis import Hand3DInferencer
+    from peclr_mm.apis import Hand3DPoseInferencer
     from peclr_mm.utils.io import atomic_write_json
     ds = _dataset(args.config, args.data_root, args.split, args.hand)
     infos = [
         ds.get_data_info(i) for i in range(len(ds))
         if args.first <= ds.get_data_info(i)['img_id'] <= args.last
     ]
-    inferencer = Hand3DInferencer(args.config, args.checkpoint)
+    inferencer = Hand3DPoseInferencer(args.config, args.checkpoint)
     inferencer.predict_image(infos[0]['img_path'])  # warm-up
     result = dict(
         config=args.config,

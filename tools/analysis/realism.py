@@ -17,7 +17,7 @@ images of a split (version 0 of each annotation) and prints:
   joints, ``max(w, h)``); median and mean over the images where a hand
   was found, and the same error in pixels;
 - the handedness MediaPipe saw (the hand really seen; see
-  ``peclr_mm.evaluation.mediapipe_hands``);
+  ``peclr_mm.apis.detectors``);
 - the milliseconds MediaPipe took per image (decoding excluded).
 
 On the real-world test set of Ge et al. (frames 0-291, converted by
@@ -131,7 +131,7 @@ def detect_all(detector: Callable, paths: List[str],
     Args:
         detector: ``detector(img_bgr) -> list of dict`` with at least
             ``keypoints`` (21, 2) pixels, the most confident first (as
-            :class:`~peclr_mm.evaluation.mediapipe_hands.MediaPipeHands`).
+            :class:`~peclr_mm.apis.MediaPipeHands`).
         paths: the images.
         gt_uv: (len(paths), 21, 2) their ground truth, pixels.
 
@@ -223,7 +223,7 @@ def measure(data_root: str,
     idx = spread_indices(len(data['paths']), num)
     close = None
     if detector is None:
-        from peclr_mm.evaluation.mediapipe_hands import MediaPipeHands
+        from peclr_mm.apis import MediaPipeHands
         detector = close = MediaPipeHands(
             static_image_mode=True,
             max_num_hands=2,

@@ -258,7 +258,7 @@ _OPTS: Dict = {}
 def build_detector(opts: dict):
     """The embedded detector: MediaPipe Hands on still images, returning
     per hand ``keypoints`` (21, 2), ``bbox``, ``score``, ``handedness``."""
-    from peclr_mm.evaluation.mediapipe_hands import MediaPipeHands
+    from peclr_mm.apis import MediaPipeHands
     return MediaPipeHands(
         static_image_mode=True,
         max_num_hands=opts['max_hands'],

@@ -4,8 +4,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from peclr_mm.evaluation.mediapipe_hands import (MediaPipeHands,
-                                                 import_mediapipe_hands)
+from peclr_mm.apis.detectors import MediaPipeHands, import_mediapipe_hands
 
 
 def _has_mediapipe() -> bool:
