@@ -76,7 +76,7 @@ def parse_args(argv=None):
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument(
         '--labels',
-        nargs='+',
+        nargs='*',
         type=float,
         default=[0.1, 1.0],
         help='fractions of the labeled renders to fine-tune on')
@@ -107,6 +107,10 @@ def parse_args(argv=None):
         action='store_true',
         help='pretrain each condition once per seed (default: once, with '
         'seed 0; the seeds then vary the labeled subset and the head)')
+    parser.add_argument(
+        '--report-only',
+        action='store_true',
+        help='collect the finished runs\' records only; train nothing')
     parser.add_argument('--threads', type=int, default=None)
     return parser.parse_args(argv)
 
@@ -177,8 +181,12 @@ def _downstream_cfg(encoder: Optional[str], mode: str, labels: float,
             'num_stages', 4)
         cfg.model.backbone.norm_eval = True
     elif args.encoder_lr_mult != 1.0:
-        cfg.optim_wrapper.setdefault('paramwise_cfg', {}).setdefault(
-            'custom_keys', {})['backbone'] = dict(lr_mult=args.encoder_lr_mult)
+        # ConfigDict.setdefault hands back a copy: assign explicitly
+        paramwise = dict(cfg.optim_wrapper.get('paramwise_cfg') or {})
+        keys = dict(paramwise.get('custom_keys') or {})
+        keys['backbone'] = dict(lr_mult=args.encoder_lr_mult)
+        paramwise['custom_keys'] = keys
+        cfg.optim_wrapper.paramwise_cfg = paramwise
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[name].dataset.data_root = args.renders
     cfg.test_evaluator.mean_pose.data_root = args.renders
@@ -291,6 +299,30 @@ def table(rows: List[dict]) -> str:
     return '\n'.join(lines)
 
 
+def report(args) -> int:
+    """Rows and table of every finished run under ``--out``."""
+    import glob
+    rows = []
+    for seed in args.seeds:
+        for cond in args.conditions:
+            for mode, fractions in (('finetune', args.labels),
+                                    ('probe', args.probe_labels)):
+                for labels in fractions:
+                    done = osp.join(args.out, mode,
+                                    f'{cond}_l{labels:g}_s{seed}',
+                                    'record.json')
+                    if osp.isfile(done):
+                        rows += rows_of(cond, seed, labels, mode,
+                                        read_json(done, 'a run\'s record'))
+    found = len(glob.glob(osp.join(args.out, '*', '*', 'record.json')))
+    print(f'real_pool: {len(rows) // 6} of {found} finished runs match the '
+          'conditions, seeds and label fractions asked for')
+    if args.results:
+        atomic_write_json(args.results, rows, indent=1)
+    print(table(rows))
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.threads:
@@ -314,6 +346,8 @@ def main(argv=None) -> int:
                 file=sys.stderr)
             return 2
     rows = []
+    if args.report_only:
+        return report(args)
     for seed in args.seeds:
         for cond in args.conditions:
             t = time.time()
