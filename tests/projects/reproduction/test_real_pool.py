@@ -35,13 +35,13 @@ def test_table_gives_mean_spread_and_gain_over_renders_only():
         rows += rows_of('peclr_renders_real', seed, 0.1, 'finetune',
                         _record(b))
     text = table(rows)
-    line = next(x for x in text.splitlines()
-                if 'real_0_291 | PA-EPE' in x)
+    line = next(x for x in text.splitlines() if 'real_0_291 | PA-EPE' in x)
     assert '11.00 +- 1.41 (x0.550; n=2)' in line
     assert '9.00 +- 1.41 (x0.450, +18.2 %; n=2)' in line
 
 
 def test_missing_data_is_one_line(tmp_path, capsys):
-    assert main(['--renders', str(tmp_path), '--out',
+    assert main(['--renders',
+                 str(tmp_path), '--out',
                  str(tmp_path / 'o')]) == 2
     assert 'holds no evaluation_xyz.json' in capsys.readouterr().err
