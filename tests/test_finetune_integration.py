@@ -517,7 +517,11 @@ def test_inference_tool_refuses_bad_input_and_expands_folders(
     res = _in_process(tool + [str(folder), '--out-dir', str(out)])
     assert res.returncode == 0, res.stderr[-3000:]
     assert sorted(os.listdir(out / 'predictions')) == ['h1.json', 'h2.json']
-    assert sorted(os.listdir(out / 'visualizations')) == ['h1.jpg', 'h2.jpg']
+    # the pictures, and each hand's 3-D view beside them
+    assert sorted(os.listdir(out /
+                             'visualizations')) == ['3d', 'h1.jpg', 'h2.jpg']
+    assert sorted(os.listdir(out / 'visualizations' /
+                             '3d')) == ['h1.jpg', 'h2.jpg']
     cv2.imwrite(str(folder / 'tiny.png'), np.zeros((1, 1, 3), np.uint8))
     res = _in_process(tool + [
         str(folder), '--out-dir',
