@@ -26,6 +26,8 @@ RELEASED = osp.join(ROOT, 'configs', 'hand25d',
 
 @pytest.fixture(scope='module')
 def demo_model():
+    import torch
+    torch.manual_seed(1)  # random weights, the same in every run
     return init_model(DEMO, None, device='cpu')
 
 
