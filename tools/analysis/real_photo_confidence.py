@@ -27,6 +27,7 @@ import time
 import numpy as np
 
 import peclr_mm  # noqa: F401
+from tools.analysis.real_photo_inference import read_set
 
 
 def parse_args(argv=None):
@@ -71,16 +72,6 @@ def spearman(a, b) -> float:
 
     ra, rb = ranks(a), ranks(b)
     return float(np.corrcoef(ra, rb)[0, 1])
-
-
-def _dataset(config, data_root, split, hand):
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmpose.registry import DATASETS
-    init_default_scope('mmpose')
-    cfg = Config.fromfile(config).test_dataloader.dataset
-    cfg.update(data_root=data_root, split=split, hand=hand, pipeline=[])
-    return DATASETS.build(cfg)
 
 
 def measure(inferencer, infos, hand: str) -> list:
@@ -145,7 +136,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from peclr_mm.apis import Hand3DPoseInferencer
     from peclr_mm.utils.io import atomic_write_json
-    ds = _dataset(args.config, args.data_root, args.split, args.hand)
+    ds = read_set(args.config, args.data_root, args.split, args.hand)
     infos = [
         ds.get_data_info(i) for i in range(len(ds))
         if args.first <= ds.get_data_info(i)['img_id'] <= args.last

@@ -61,7 +61,8 @@ def iou(a, b) -> float:
     return inter / union if union > 0 else 0.
 
 
-def _dataset(config, data_root, split, hand):
+def read_set(config, data_root, split, hand):
+    """The config's test set at ``data_root`` (labels, no pipeline)."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpose.registry import DATASETS
@@ -206,7 +207,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from peclr_mm.apis import Hand3DPoseInferencer
     from peclr_mm.utils.io import atomic_write_json
-    ds = _dataset(args.config, args.data_root, args.split, args.hand)
+    ds = read_set(args.config, args.data_root, args.split, args.hand)
     infos = [
         ds.get_data_info(i) for i in range(len(ds))
         if args.first <= ds.get_data_info(i)['img_id'] <= args.last
